@@ -1,0 +1,296 @@
+"""Real services for development, tests and benchmarks: Mosquitto and TimescaleDB on loopback.
+
+``python -m ehub.services up`` installs what is missing (Debian's ``mosquitto`` and
+``mosquitto-clients``; a Debian 13 root with ``postgresql-17-timescaledb`` made with debootstrap
+and cached under ``/var/cache/ehub``), starts both on free 127.0.0.1 ports, and writes their
+URLs to ``.services/state.json`` and ``.services/env``. ``down`` stops them and deletes their
+data. Tests load the same state to kill and restart the broker or stop the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ehub.pgcluster import ClusterError, PgCluster, free_port, wait_for_port
+
+PG_BINDIR = "/usr/lib/postgresql/17/bin"
+TSDB_PACKAGES = "postgresql-17,postgresql-17-timescaledb"
+DEFAULT_STATE_DIR = Path(__file__).resolve().parent.parent / ".services"
+
+
+def _log(msg: str) -> None:
+    print(f"[services] {msg}", file=sys.stderr, flush=True)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("EHUB_CACHE_DIR", "/var/cache/ehub"))
+
+
+def _apt_install(*packages: str) -> None:
+    _log(f"apt-get install {' '.join(packages)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+    )
+
+
+def ensure_mosquitto() -> None:
+    """Install Debian's Mosquitto broker and clients if they are not on this machine."""
+    missing = [
+        pkg
+        for pkg, exe in (("mosquitto", "mosquitto"), ("mosquitto-clients", "mosquitto_pub"))
+        if not shutil.which(exe) and not Path(f"/usr/sbin/{exe}").exists()
+    ]
+    if missing:
+        _apt_install(*missing)
+
+
+def _debian_mirror() -> str:
+    """The Debian mirror this machine's apt already uses (never hard-coded here)."""
+    texts = []
+    for path in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]:
+        with contextlib.suppress(OSError):
+            texts.append(path.read_text())
+    for text in texts:
+        for m in re.finditer(r"(?:URIs:|deb)\s+(\S+/debian)/?\s", text):
+            if "security" not in m.group(1):
+                return m.group(1)
+    raise ClusterError("no Debian mirror found in /etc/apt/sources.list*")
+
+
+def ensure_tsdb_root() -> Path:
+    """A Debian 13 root holding PostgreSQL 17 + TimescaleDB, built once and cached."""
+    root = Path(os.environ.get("EHUB_TSDB_ROOT", str(_cache_dir() / "tsdb-root")))
+    marker = root / ".ehub-ready"
+    if marker.exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / ".tsdb-root.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two concurrent `up`s must not both debootstrap
+        if marker.exists():
+            return root
+        if not shutil.which("debootstrap"):
+            _apt_install("debootstrap")
+        tmp = root.with_name(root.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        mirror = _debian_mirror()
+        _log(f"debootstrap trixie with {TSDB_PACKAGES} into {tmp} (once; about a minute)")
+        t0 = time.monotonic()
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={TSDB_PACKAGES}", "trixie",
+             str(tmp), mirror],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        # The package's own cluster is not used: we make throwaway ones per run.
+        subprocess.run(["chroot", str(tmp), "sh", "-c", "rm -rf /var/lib/postgresql/17/main"],
+                       check=False)
+        shutil.rmtree(root, ignore_errors=True)
+        tmp.rename(root)
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        _log(f"TimescaleDB root ready in {time.monotonic() - t0:.0f}s")
+    return root
+
+
+@dataclass
+class Services:
+    """The running services and how to control them (persisted as JSON between processes)."""
+
+    state_dir: str
+    mqtt_port: int
+    pg_port: int
+    tsdb_root: str
+    pg_datadir: str
+    mosquitto_pid: int = 0
+
+    @property
+    def mqtt_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.mqtt_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres"
+
+    @property
+    def cluster(self) -> PgCluster:
+        return PgCluster(
+            bindir=PG_BINDIR,
+            datadir=self.pg_datadir,
+            port=self.pg_port,
+            root=Path(self.tsdb_root),
+            settings={
+                "shared_preload_libraries": "timescaledb",
+                "timescaledb.telemetry_level": "off",
+                "max_connections": "200",
+                "shared_buffers": "512MB",
+                "synchronous_commit": "on",
+                "fsync": "on",
+            },
+        )
+
+    # -- broker ---------------------------------------------------------------------------
+    def mosquitto_conf(self) -> Path:
+        state = Path(self.state_dir) / "mosquitto"
+        state.mkdir(parents=True, exist_ok=True)
+        conf = state / "mosquitto.conf"
+        # Debian's defaults lose data (DESIGN.md): persist, save every second, and queue
+        # far more than any test or benchmark publishes while a subscriber is away.
+        conf.write_text(
+            f"""listener {self.mqtt_port} 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location {state}/
+autosave_interval 1
+max_queued_messages 2000000
+max_queued_bytes 0
+max_inflight_messages 1000
+max_packet_size 1048576
+log_dest file {state}/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+user root
+"""
+        )
+        return conf
+
+    def start_broker(self) -> None:
+        conf = self.mosquitto_conf()
+        proc = subprocess.Popen(
+            ["mosquitto", "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.mosquitto_pid = proc.pid
+        wait_for_port("127.0.0.1", self.mqtt_port, 15)
+        self.save()
+
+    def stop_broker(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the broker: SIGTERM saves its persistence file, SIGKILL does not."""
+        if not self.mosquitto_pid:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.mosquitto_pid, sig)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.mosquitto_pid, 0)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(self.mosquitto_pid, os.WNOHANG)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        self.mosquitto_pid = 0
+        self.save()
+
+    # -- database -------------------------------------------------------------------------
+    def start_db(self) -> None:
+        cluster = self.cluster
+        try:
+            cluster.start()
+        except ClusterError:
+            _log(cluster.log_tail())
+            raise
+
+    def stop_db(self, mode: str = "fast") -> None:
+        self.cluster.stop(mode=mode)
+
+    # -- persistence of this object -------------------------------------------------------
+    def save(self) -> None:
+        d = Path(self.state_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "state.json").write_text(json.dumps(asdict(self), indent=2))
+        (d / "env").write_text(
+            f"export EHUB_TEST_MQTT_URL={self.mqtt_url}\n"
+            f"export EHUB_TEST_DATABASE_URL={self.database_url}\n"
+        )
+
+    @classmethod
+    def load(cls, state_dir: Path | None = None) -> Services | None:
+        d = Path(state_dir or os.environ.get("EHUB_SERVICES_DIR", DEFAULT_STATE_DIR))
+        f = d / "state.json"
+        if not f.exists():
+            return None
+        return cls(**json.loads(f.read_text()))
+
+
+def up(state_dir: Path) -> Services:
+    """Install what is missing, start Mosquitto and TimescaleDB, return how to reach them."""
+    existing = Services.load(state_dir)
+    if existing is not None:
+        _log("services already up; restarting them cleanly")
+        down(state_dir)
+    ensure_mosquitto()
+    root = ensure_tsdb_root()
+    pg_port = free_port()
+    svc = Services(
+        state_dir=str(state_dir),
+        mqtt_port=free_port(),
+        pg_port=pg_port,
+        tsdb_root=str(root),
+        pg_datadir=f"/srv/ehub-{pg_port}",
+    )
+    svc.save()
+    cluster = svc.cluster
+    cluster.initdb()
+    svc.start_db()
+    svc.start_broker()
+    _log(f"mosquitto {svc.mqtt_url}  timescaledb {svc.database_url}")
+    return svc
+
+
+def down(state_dir: Path) -> None:
+    """Stop both services and delete their data."""
+    svc = Services.load(state_dir)
+    if svc is None:
+        return
+    svc.stop_broker()
+    with contextlib.suppress(ClusterError, OSError):
+        svc.cluster.destroy()
+    shutil.rmtree(state_dir, ignore_errors=True)
+    _log("services down")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ehub-services", description=__doc__)
+    parser.add_argument("action", choices=["up", "down", "env", "status"])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    args = parser.parse_args(argv)
+    if args.action == "up":
+        svc = up(args.state_dir)
+        print(f"EHUB_TEST_MQTT_URL={svc.mqtt_url}")
+        print(f"EHUB_TEST_DATABASE_URL={svc.database_url}")
+    elif args.action == "down":
+        down(args.state_dir)
+    else:
+        loaded = Services.load(args.state_dir)
+        if loaded is None:
+            print("services are not up", file=sys.stderr)
+            return 1
+        if args.action == "env":
+            print((Path(loaded.state_dir) / "env").read_text(), end="")
+        else:
+            print(json.dumps({**asdict(loaded), "mqtt_url": loaded.mqtt_url,
+                              "database_url": loaded.database_url,
+                              "db_running": loaded.cluster.running()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
