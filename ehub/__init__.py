@@ -1,0 +1,1 @@
+"""The ``ehub`` command: demo, gateway, simulator, schema export, benchmarks, dev services."""

@@ -1,0 +1,1 @@
+"""Device-side code: protocol codecs, device agents and the fleet simulator."""

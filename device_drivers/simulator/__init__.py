@@ -1,0 +1,1 @@
+"""A simulated fleet of body cameras, trackers, terminals and printers around Shenzhen."""

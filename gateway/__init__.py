@@ -1,0 +1,1 @@
+"""MQTT -> TimescaleDB ingest: validate, batch, COPY, commit, then ack (zero-loss contract)."""

@@ -1,0 +1,1 @@
+"""The contracts between devices, gateway and hub: MQTT topics, payload models, SQL schema."""

@@ -1,0 +1,389 @@
+"""Pydantic v2 models of every v1 MQTT payload, and the table that maps a topic to its model.
+
+Every upstream data message carries the envelope ``{"v": 1, "seq": int, "ts": RFC 3339}``.
+Models are strict: unknown fields, NaN/Infinity, strings where numbers belong, out-of-range
+coordinates and malformed device ids are all rejected with the field that is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from schemas.topics import DEVICE_ID_PATTERN, Channel, DeviceType
+
+MAX_SEQ = 2**63 - 1
+# Device clocks outside this window are not skew but garbage (an unset RTC reads 1970 or 2000):
+# such messages are rejected so they cannot create absurd hypertable chunks.
+TS_MIN = datetime(2015, 1, 1, tzinfo=UTC)
+TS_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+OfficerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(max_length=1024)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Heading = Annotated[float, Field(ge=0, lt=360)]
+Speed = Annotated[float, Field(ge=0, le=400)]
+Altitude = Annotated[float, Field(ge=-500, le=9000)]
+
+
+class Msg(BaseModel):
+    """Strict, immutable base for every payload."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, use_enum_values=False
+    )
+
+
+class Envelope(Msg):
+    v: Literal[1]
+    seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
+    ts: AwareDatetime
+
+    @field_validator("ts")
+    @classmethod
+    def _plausible_clock(cls, ts: datetime) -> datetime:
+        if not TS_MIN <= ts < TS_MAX:
+            raise ValueError(f"device time {ts.isoformat()} is outside 2015..2100: clock not set")
+        return ts
+
+
+# --------------------------------------------------------------------------- status ------
+class RecordingState(StrEnum):
+    IDLE = "idle"
+    RECORDING = "recording"
+    PRE_RECORD = "pre_record"
+
+
+class BodyCameraStatus(Envelope):
+    battery_pct: Percent
+    charging: bool = False
+    storage_used_mb: Annotated[float, Field(ge=0)]
+    storage_total_mb: Annotated[float, Field(gt=0)]
+    recording: RecordingState
+    temperature_c: Annotated[float, Field(ge=-40, le=100)]
+    firmware: ShortText
+    docked: bool = False
+
+
+class VehicleTrackerStatus(Envelope):
+    supply_voltage_v: Annotated[float, Field(ge=0, le=60)]
+    backup_battery_pct: Percent | None = None
+    acc_on: bool
+    gsm_signal: Annotated[int, Field(ge=0, le=31)] | None = None
+    firmware: ShortText | None = None
+
+
+class NetworkType(StrEnum):
+    NONE = "none"
+    G2 = "2g"
+    G3 = "3g"
+    G4 = "4g"
+    G5 = "5g"
+    WIFI = "wifi"
+
+
+class MobileTerminalStatus(Envelope):
+    battery_pct: Percent
+    charging: bool = False
+    network: NetworkType
+    signal_dbm: Annotated[int, Field(ge=-140, le=0)] | None = None
+    app_version: ShortText
+    officer_id: OfficerId | None = None  # signed-in officer, None when nobody is signed in
+    storage_free_mb: Annotated[float, Field(ge=0)] | None = None
+
+
+class PaperState(StrEnum):
+    OK = "ok"
+    LOW = "low"
+    OUT = "out"
+
+
+class BtPrinterStatus(Envelope):
+    battery_pct: Percent
+    paper: PaperState
+    cover_open: bool = False
+    paired_terminal: DeviceId | None = None
+    firmware: ShortText | None = None
+
+
+# ------------------------------------------------------------------------- location ------
+class Location(Envelope):
+    """A GNSS fix from a camera or terminal."""
+
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    speed_kmh: Speed | None = None
+    heading_deg: Heading | None = None
+    altitude_m: Altitude | None = None
+
+
+class TrackerAlarm(StrEnum):
+    """JT/T 808 alarm bits that matter to dispatch, by name."""
+
+    SOS = "sos"
+    OVERSPEED = "overspeed"
+    FATIGUE = "fatigue"
+    GNSS_FAULT = "gnss_fault"
+    GNSS_ANTENNA_CUT = "gnss_antenna_cut"
+    POWER_LOW = "power_low"
+    POWER_CUT = "power_cut"
+    COLLISION = "collision"
+    ROLLOVER = "rollover"
+    ILLEGAL_MOVE = "illegal_move"
+    GEOFENCE = "geofence"
+
+
+class VehicleLocation(Location):
+    """A fix from a vehicle tracker: adds the vehicle's own counters and alarms."""
+
+    speed_kmh: Speed
+    heading_deg: Heading
+    satellites: Annotated[int, Field(ge=0, le=99)]
+    acc_on: bool
+    odometer_km: Annotated[float, Field(ge=0, le=10_000_000)]
+    fuel_l: Annotated[float, Field(ge=0, le=2000)] | None = None
+    alarms: Annotated[list[TrackerAlarm], Field(max_length=32)] = []
+
+
+# --------------------------------------------------------------------------- events ------
+class SignIn(Envelope):
+    event: Literal["sign_in"]
+    officer_id: OfficerId
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class SignOut(Envelope):
+    event: Literal["sign_out"]
+    officer_id: OfficerId
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class RecordStart(Envelope):
+    event: Literal["record_start"]
+    file_id: ShortText | None = None
+    officer_id: OfficerId | None = None
+
+
+class RecordStop(Envelope):
+    event: Literal["record_stop"]
+    file_id: ShortText | None = None
+    duration_s: Annotated[float, Field(ge=0)] | None = None
+
+
+class Sos(Envelope):
+    event: Literal["sos"]
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    officer_id: OfficerId | None = None
+
+
+class LowStorage(Envelope):
+    event: Literal["low_storage"]
+    storage_free_mb: Annotated[float, Field(ge=0)]
+
+
+class LowBattery(Envelope):
+    event: Literal["low_battery"]
+    battery_pct: Percent
+
+
+class PowerOn(Envelope):
+    event: Literal["power_on"]
+
+
+class PowerOff(Envelope):
+    event: Literal["power_off"]
+
+
+class PrinterPaired(Envelope):
+    event: Literal["printer_paired"]
+    printer_id: DeviceId
+    officer_id: OfficerId
+
+
+class PrinterUnpaired(Envelope):
+    event: Literal["printer_unpaired"]
+    printer_id: DeviceId
+
+
+class PrintQueued(Envelope):
+    event: Literal["print_queued"]
+    job_id: ShortText
+    pages: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class PrintDone(Envelope):
+    event: Literal["print_done"]
+    job_id: ShortText
+    pages: Annotated[int, Field(ge=1, le=1000)]
+
+
+class PrintFailed(Envelope):
+    event: Literal["print_failed"]
+    job_id: ShortText
+    reason: Text
+
+
+class IgnitionOn(Envelope):
+    event: Literal["ignition_on"]
+
+
+class IgnitionOff(Envelope):
+    event: Literal["ignition_off"]
+
+
+# Which events each kind of device may send (a body camera cannot print).
+_COMMON = (LowBattery, PowerOn, PowerOff)
+EVENTS_BY_TYPE: dict[DeviceType, tuple[type[Envelope], ...]] = {
+    DeviceType.BODY_CAMERA: (RecordStart, RecordStop, Sos, LowStorage, *_COMMON),
+    DeviceType.MOBILE_TERMINAL: (
+        SignIn, SignOut, Sos, PrinterPaired, PrinterUnpaired, PrintQueued, PrintDone, PrintFailed,
+        LowStorage, *_COMMON,
+    ),
+    DeviceType.BT_PRINTER: (PrintDone, PrintFailed, *_COMMON),
+    DeviceType.VEHICLE_TRACKER: (Sos, IgnitionOn, IgnitionOff, *_COMMON),
+}
+
+
+# ----------------------------------------------------------------------- state & cmd ------
+class PresenceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class StateMessage(Msg):
+    """Retained presence; also the MQTT Will (``offline``), which has no time of its own."""
+
+    v: Literal[1]
+    state: PresenceState
+    ts: AwareDatetime | None = None
+
+
+class CmdStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DONE = "done"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class CmdResult(Envelope):
+    cmd_id: ShortText
+    status: CmdStatus
+    detail: Text | None = None
+
+
+class Ack(Msg):
+    """Hub -> device: every message with ``seq`` up to and including this one is committed."""
+
+    v: Literal[1]
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ)]
+    ts: AwareDatetime
+
+
+class Command(Msg):
+    """Hub -> device: an order (dispatch, print job, config), answered on ``cmd_result``."""
+
+    v: Literal[1]
+    cmd_id: ShortText
+    ts: AwareDatetime
+    cmd: ShortText
+    args: dict[str, Any] = {}
+    expires_at: AwareDatetime | None = None
+
+
+# ------------------------------------------------------------------- topic -> model ------
+def _event_union(types: tuple[type[Envelope], ...]) -> TypeAdapter[Any]:
+    """A discriminated union on ``event``: one lookup instead of trying every model."""
+    return TypeAdapter(Annotated[Union[types], Field(discriminator="event")])  # noqa: UP007
+
+
+STATUS_MODELS: dict[DeviceType, type[Envelope]] = {
+    DeviceType.BODY_CAMERA: BodyCameraStatus,
+    DeviceType.VEHICLE_TRACKER: VehicleTrackerStatus,
+    DeviceType.MOBILE_TERMINAL: MobileTerminalStatus,
+    DeviceType.BT_PRINTER: BtPrinterStatus,
+}
+LOCATION_MODELS: dict[DeviceType, type[Envelope]] = {
+    DeviceType.BODY_CAMERA: Location,
+    DeviceType.VEHICLE_TRACKER: VehicleLocation,
+    DeviceType.MOBILE_TERMINAL: Location,
+}
+
+
+def _build_adapters() -> dict[tuple[DeviceType, Channel], TypeAdapter[Any]]:
+    table: dict[tuple[DeviceType, Channel], TypeAdapter[Any]] = {}
+    for dtype in DeviceType:
+        table[dtype, Channel.STATUS] = TypeAdapter(STATUS_MODELS[dtype])
+        if dtype in LOCATION_MODELS:
+            table[dtype, Channel.LOCATION] = TypeAdapter(LOCATION_MODELS[dtype])
+        table[dtype, Channel.EVENT] = _event_union(EVENTS_BY_TYPE[dtype])
+        table[dtype, Channel.STATE] = TypeAdapter(StateMessage)
+        if dtype is not DeviceType.BT_PRINTER:  # printers take no commands: no cmd_result
+            table[dtype, Channel.CMD_RESULT] = TypeAdapter(CmdResult)
+    return table
+
+
+ADAPTERS = _build_adapters()
+
+
+class ContractError(ValueError):
+    """A payload that does not fit the model for its topic; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_payload(device_type: DeviceType, channel: Channel, raw: bytes | str) -> Any:
+    """Validate ``raw`` JSON against the model for (device_type, channel).
+
+    Raises ``ContractError`` with reason ``no_such_channel`` (the device kind does not send on
+    that channel), ``invalid_json`` or ``schema`` (with pydantic's field-level message).
+    """
+    adapter = ADAPTERS.get((device_type, channel))
+    if adapter is None:
+        raise ContractError(
+            "no_such_channel", f"{device_type.value} devices do not send on '{channel.value}'"
+        )
+    try:
+        return adapter.validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        if errors and errors[0]["type"] == "json_invalid":
+            raise ContractError("invalid_json", errors[0]["msg"]) from None
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in errors[:5]
+        )
+        raise ContractError("schema", detail) from None
+
+
+def message_models() -> dict[str, type[BaseModel]]:
+    """Every concrete model by name, for the JSON Schema and AsyncAPI export."""
+    found: dict[str, type[BaseModel]] = {}
+    for model in [*STATUS_MODELS.values(), *LOCATION_MODELS.values(), StateMessage, CmdResult,
+                  Ack, Command]:
+        found[model.__name__] = model
+    for types in EVENTS_BY_TYPE.values():
+        for model in types:
+            found[model.__name__] = model
+    return found
