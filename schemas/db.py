@@ -8,7 +8,7 @@ extension is available; without it the same tables stay plain and every query st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 import psycopg
 
@@ -65,11 +65,8 @@ def _try_enable_timescaledb(conn: psycopg.Connection[tuple[object, ...]]) -> Non
 
 
 def migration_files() -> list[tuple[str, str]]:
-    folder = resources.files("schemas") / "sql"
-    files = sorted(
-        (f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir() if f.name.endswith(".sql")
-    )
-    return files
+    folder = Path(__file__).with_name("sql")
+    return sorted((f.name, f.read_text(encoding="utf-8")) for f in folder.glob("*.sql"))
 
 
 def migrate(conninfo: str) -> DbFeatures:

@@ -1,0 +1,192 @@
+"""Run a simulated fleet against a real broker: one MQTT connection per device (aiomqtt).
+
+Each device connects with its own client id, a persistent session and a retained ``offline``
+Will on its ``state`` topic, announces ``online``, subscribes to its ``ack`` topic and publishes
+at its share of the fleet rate. Every message stays in the device's ``Outbox`` until an ack
+covers it and is resent after every reconnect, so a broker or gateway crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import aiomqtt
+
+from device_drivers.simulator.fleet import SimDevice
+from device_drivers.simulator.outbox import Outbox
+from schemas.topics import Channel, device_topic
+
+log = logging.getLogger(__name__)
+CST = timezone(timedelta(hours=8), "CST")  # devices in Shenzhen stamp local time
+
+
+@dataclass
+class DeviceRun:
+    device: SimDevice
+    outbox: Outbox = field(default_factory=Outbox)
+    connects: int = 0
+    resent: int = 0
+    connected: bool = False
+
+
+@dataclass
+class FleetReport:
+    devices: int
+    published: int
+    acked: int
+    pending: int
+    resent: int
+    reconnects: int
+    by_type: dict[str, dict[str, int]]
+    per_device: dict[str, dict[str, int]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+class FleetRunner:
+    def __init__(
+        self,
+        fleet: list[SimDevice],
+        host: str,
+        port: int,
+        rate: float,
+        *,
+        protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311,
+        connect_concurrency: int = 50,
+    ) -> None:
+        self.runs = {d.device_id: DeviceRun(d) for d in fleet}
+        self.host, self.port = host, port
+        self.interval = max(len(fleet), 1) / rate if rate > 0 else float("inf")
+        self.protocol = protocol
+        self._connect_gate = asyncio.Semaphore(connect_concurrency)
+        self._producing = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    # -- stats ----------------------------------------------------------------------------
+    def report(self) -> FleetReport:
+        by_type: dict[str, dict[str, int]] = {}
+        per_device: dict[str, dict[str, int]] = {}
+        for r in self.runs.values():
+            t = by_type.setdefault(r.device.device_type.value,
+                                   {"devices": 0, "published": 0, "pending": 0, "online": 0})
+            t["devices"] += 1
+            t["published"] += r.outbox.seq
+            t["pending"] += len(r.outbox)
+            t["online"] += int(r.connected)
+            per_device[r.device.device_id] = {"published": r.outbox.seq,
+                                              "acked": r.outbox.acked,
+                                              "pending": len(r.outbox)}
+        return FleetReport(
+            devices=len(self.runs),
+            published=sum(r.outbox.seq for r in self.runs.values()),
+            acked=sum(r.outbox.seq - len(r.outbox) for r in self.runs.values()),
+            pending=sum(len(r.outbox) for r in self.runs.values()),
+            resent=sum(r.resent for r in self.runs.values()),
+            reconnects=sum(max(0, r.connects - 1) for r in self.runs.values()),
+            by_type=by_type,
+            per_device=per_device,
+        )
+
+    def pending(self) -> int:
+        return sum(len(r.outbox) for r in self.runs.values())
+
+    # -- running --------------------------------------------------------------------------
+    async def run(self, duration: float | None, drain_timeout: float = 30.0) -> FleetReport:
+        """Publish for ``duration`` seconds (forever if None), then wait up to ``drain_timeout``
+        for every message to be acked, announce ``offline`` and disconnect."""
+        self._producing.set()
+        tasks = [asyncio.create_task(self._device(r)) for r in self.runs.values()]
+        try:
+            if duration is None:
+                await asyncio.Event().wait()
+            await asyncio.sleep(duration)
+            self._producing.clear()
+            deadline = time.monotonic() + drain_timeout
+            while self.pending() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        finally:
+            self._stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return self.report()
+
+    async def _device(self, run: DeviceRun) -> None:
+        dev = run.device
+        state_topic = device_topic(dev.device_type, dev.device_id, Channel.STATE)
+        will = aiomqtt.Will(state_topic, json.dumps({"v": 1, "state": "offline"}), qos=1,
+                            retain=True)
+        backoff = 0.5
+        # Spread the fleet's connects and first messages over one interval.
+        await asyncio.sleep(random.uniform(0, min(self.interval, 2.0)))
+        while not self._stop.is_set():
+            try:
+                async with self._connect_gate:
+                    client = aiomqtt.Client(
+                        self.host, self.port, identifier=dev.device_id, clean_session=False,
+                        will=will, protocol=self.protocol, keepalive=20, timeout=10,
+                    )
+                    await client.__aenter__()
+                try:
+                    run.connects += 1
+                    run.connected = True
+                    backoff = 0.5
+                    await self._session(client, run, state_topic)
+                finally:
+                    run.connected = False
+                    with contextlib.suppress(Exception):
+                        await client.__aexit__(None, None, None)
+            except aiomqtt.MqttError as exc:
+                run.connected = False
+                log.debug("%s: %s; reconnecting in %.1fs", dev.device_id, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _session(self, client: aiomqtt.Client, run: DeviceRun, state_topic: str) -> None:
+        dev = run.device
+        await client.subscribe(device_topic(dev.device_type, dev.device_id, Channel.ACK), qos=1)
+        online = {"v": 1, "state": "online", "ts": datetime.now(UTC).isoformat()}
+        await client.publish(state_topic, json.dumps(online), qos=1, retain=True)
+        listener = asyncio.create_task(self._listen(client, run))
+        try:
+            for _seq, topic, payload in run.outbox.pending():  # contract §1: resend unacked
+                await client.publish(topic, payload, qos=1)
+                run.resent += 1
+            while not self._stop.is_set():
+                if listener.done():  # the connection dropped while we were idle
+                    raise aiomqtt.MqttError("connection lost")
+                if self._producing.is_set():
+                    channel, fields = dev.next_message(datetime.now(CST))
+                    topic = device_topic(dev.device_type, dev.device_id, channel)
+                    _seq, payload = run.outbox.add(topic, fields, datetime.now(CST))
+                    await client.publish(topic, payload, qos=1)
+                await self._sleep(min(self.interval * random.uniform(0.8, 1.2),
+                                      1.0 if not self._producing.is_set() else 3600))
+            if not run.outbox:  # a clean goodbye; otherwise leave it to the Will
+                offline = {"v": 1, "state": "offline", "ts": datetime.now(UTC).isoformat()}
+                await client.publish(state_topic, json.dumps(offline), qos=1, retain=True)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await listener
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=min(seconds, 3600))
+
+    async def _listen(self, client: aiomqtt.Client, run: DeviceRun) -> None:
+        async for message in client.messages:
+            try:
+                seq = json.loads(message.payload)["seq"]  # type: ignore[arg-type]
+            except (ValueError, KeyError, TypeError):
+                log.warning("%s: unreadable ack %r", run.device.device_id, message.payload)
+                continue
+            if isinstance(seq, int):
+                run.outbox.ack(seq)

@@ -1,0 +1,153 @@
+"""``ehub``: one command for the demo, the gateway, the simulator, schema export and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from gateway.settings import MqttEndpoint
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway.service import Gateway
+    from gateway.settings import GatewaySettings
+
+    overrides = {k: v for k, v in {
+        "mqtt_url": args.broker, "database_url": args.database,
+        "gateway_client_id": args.client_id, "gateway_share_group": args.share_group,
+        "gateway_metrics_port": args.metrics_port,
+    }.items() if v is not None}
+    settings = GatewaySettings(**overrides)
+    gw = Gateway(settings)
+    gw.install_signal_handlers()
+    gw.run()
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from device_drivers.simulator.fleet import build_fleet
+    from device_drivers.simulator.runner import FleetRunner
+
+    fleet = build_fleet(args.devices, prefix=args.prefix, seed=args.seed)
+    if args.register:
+        from ehub.registry import register_fleet
+        from schemas.db import migrate
+
+        migrate(args.register)
+        new = register_fleet(args.register, fleet)
+        logging.info("registered %d new devices", new)
+    ep = MqttEndpoint.parse(args.broker)
+    runner = FleetRunner(fleet, ep.host, ep.port, args.rate)
+    report = asyncio.run(runner.run(args.duration, drain_timeout=args.drain_timeout))
+    doc = report.as_json()
+    if args.report:
+        Path(args.report).write_text(json.dumps(doc, indent=1))
+    print(f"simulate: devices={report.devices} published={report.published} "
+          f"acked={report.acked} pending={report.pending} resent={report.resent} "
+          f"reconnects={report.reconnects}")
+    return 0 if report.pending == 0 else 3
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ehub.demo import run_demo
+
+    return run_demo(args.devices, args.duration, args.rate, args.state_dir)
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas.export import export
+
+    written = export(Path(args.out))
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from schemas.db import migrate
+
+    features = migrate(args.database)
+    print(f"migrated; timescaledb={features.timescaledb_version} license={features.license}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ehub.bench_ingest import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ehub", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("gateway", help="MQTT -> TimescaleDB ingest (settings from EHUB_*)")
+    g.add_argument("--broker", help="mqtt://host:port (EHUB_MQTT_URL)")
+    g.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    g.add_argument("--client-id", help="MQTT client id; unique per replica")
+    g.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
+    g.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    g.set_defaults(func=cmd_gateway)
+
+    s = sub.add_parser("simulate", help="run a simulated fleet against a broker")
+    s.add_argument("--devices", type=int, default=40)
+    s.add_argument("--rate", type=float, default=20.0, help="messages per second, whole fleet")
+    s.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    s.add_argument("--duration", type=float, default=None, help="seconds; forever if omitted")
+    s.add_argument("--drain-timeout", type=float, default=30.0,
+                   help="after --duration, wait this long for every message to be acked")
+    s.add_argument("--prefix", default="", help="prefix for device ids (e.g. 'sim-')")
+    s.add_argument("--seed", type=int, default=808)
+    s.add_argument("--register", metavar="DATABASE_URL",
+                   help="register the fleet's devices in this database first")
+    s.add_argument("--report", help="write a JSON report of what was published/acked")
+    s.set_defaults(func=cmd_simulate)
+
+    d = sub.add_parser("demo", help="embedded PostgreSQL + broker + gateway + simulated fleet")
+    d.add_argument("--devices", type=int, default=60)
+    d.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    d.add_argument("--rate", type=float, default=None,
+                   help="fleet messages per second (default: 2 per device)")
+    d.add_argument("--state-dir", default=None, help="where the embedded database lives")
+    d.set_defaults(func=cmd_demo)
+
+    sc = sub.add_parser("schemas", help="machine-readable MQTT contract")
+    scs = sc.add_subparsers(dest="schemas_command", required=True)
+    ex = scs.add_parser("export", help="write JSON Schemas and the AsyncAPI document")
+    ex.add_argument("--out", default="docs/contract")
+    ex.set_defaults(func=cmd_schemas)
+
+    m = sub.add_parser("migrate", help="apply the SQL migrations")
+    m.add_argument("--database", required=True)
+    m.set_defaults(func=cmd_migrate)
+
+    b = sub.add_parser("bench", help="benchmarks that print their figures")
+    bs = b.add_subparsers(dest="bench_command", required=True)
+    bi = bs.add_parser("ingest", help="broker/client/database ceilings vs gateway end to end")
+    from ehub.bench_ingest import add_arguments
+
+    add_arguments(bi)
+    bi.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

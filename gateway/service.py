@@ -1,0 +1,308 @@
+"""The gateway process: paho-mqtt in, batches through ``BatchWriter``, acks only after COMMIT.
+
+Threads: paho's network loop classifies each delivery and appends it to the buffer; the
+writer thread (the caller of ``run``) cuts a batch when it is full or old enough, commits it,
+then sends the MQTT PUBACKs (``manual_ack=True``) and each device's ``ack``. While the database
+is down nothing is acked, so the broker stops sending once Receive Maximum deliveries are in
+flight: backpressure instead of loss. Deliveries from an earlier connection are never acked
+on a new one (packet ids restart); the broker redelivers them and storage absorbs them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gateway.classify import Classified, DeadLetter, Limits, classify
+from gateway.metrics import GatewayMetrics
+from gateway.settings import GatewaySettings
+from gateway.writer import BatchResult, BatchWriter
+from schemas.db import migrate
+from schemas.topics import Channel, device_topic, upstream_filter
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # keep our queue at the broker through a week-long outage
+
+
+@dataclass(slots=True)
+class Delivery:
+    epoch: int  # which MQTT connection it arrived on
+    mid: int
+    qos: int
+    item: Classified
+    received_mono: float
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, *, clock: Callable[[], datetime] | None = None):
+        self.settings = settings
+        self.metrics = GatewayMetrics()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.limits = Limits(max_payload_bytes=settings.gateway_max_payload_bytes)
+        self.writer = BatchWriter(settings.database_url, settings.gateway_seq_gap_timeout_s)
+        self._buf: list[Delivery] = []
+        self._cond = threading.Condition()
+        self._epoch = 0
+        self._epoch_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self.batches_committed = 0
+        self.client = self._make_client()
+
+    # -- MQTT -------------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.settings.gateway_client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        ep = self.settings.mqtt
+        if ep.username:
+            client.username_pw_set(ep.username, ep.password)
+        client.max_inflight_messages_set(1000)  # our outgoing device acks
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("MQTT connect refused: %s", rc)
+            return
+        # Subscribing again is harmless with a resumed session and needed with a new one.
+        client.subscribe(upstream_filter(self.settings.gateway_share_group), qos=1)
+        self.metrics.mqtt_connected.set(1)
+        self._connected.set()
+        log.info("MQTT connected (%s)", self.settings.mqtt_url)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        with self._epoch_lock:
+            self._epoch += 1  # mids of the old connection must never be acked on the next
+        self._connected.clear()
+        self.metrics.mqtt_connected.set(0)
+        if not self._stopping.is_set():
+            log.warning("MQTT disconnected (%s); paho reconnects", rc)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        # Never raise here: an exception in a paho callback would drop the delivery unacked
+        # *and* unrecorded. classify() is total; this guard is for the unforeseen.
+        try:
+            item = classify(msg.topic, msg.payload, self.clock(), self.limits)
+        except Exception as exc:  # pragma: no cover - classify is total
+            log.exception("classify failed")
+            item = DeadLetter(msg.topic, bytes(msg.payload), "internal", repr(exc))
+        d = Delivery(self._epoch, msg.mid, msg.qos, item, time.monotonic())
+        with self._cond:
+            self._buf.append(d)
+            if len(self._buf) >= self.settings.gateway_batch_size:
+                self._cond.notify()
+
+    def _ack_deliveries(self, batch: list[Delivery], res: BatchResult) -> None:
+        with self._epoch_lock:
+            epoch = self._epoch
+            for d in batch:
+                if d.qos > 0 and d.epoch == epoch:
+                    self.client.ack(d.mid, d.qos)
+        ts = self.clock().isoformat()
+        for device_id, (dtype, seq) in res.acks.items():
+            payload = json.dumps({"v": 1, "seq": seq, "ts": ts})
+            self.client.publish(device_topic(dtype, device_id, Channel.ACK), payload, qos=1)
+
+    # -- batching ---------------------------------------------------------------------------
+    def _take_batch(self) -> list[Delivery]:
+        size = self.settings.gateway_batch_size
+        timeout = self.settings.gateway_batch_timeout_ms / 1000
+        with self._cond:
+            while not self._buf:
+                if self._stopping.is_set():
+                    return []
+                self._cond.wait(timeout=min(timeout, 0.5))
+                if self._due_sweep():
+                    return []
+            # Wait for a full batch, but never hold the oldest delivery longer than the timeout.
+            deadline = self._buf[0].received_mono + timeout
+            while len(self._buf) < size and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(timeout=left)
+            batch, self._buf = self._buf[:size], self._buf[size:]
+            self.metrics.buffered.set(len(self._buf))
+            return batch
+
+    def _commit(self, batch: list[Delivery]) -> None:
+        """Write ``batch`` until it is committed; only a stop request ends the retries."""
+        backoff = 0.2
+        items = [d.item for d in batch]
+        while True:
+            t0 = time.monotonic()
+            try:
+                res = self.writer.write(items, self.clock(), t0)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self.metrics.db_up.set(0)
+                self.metrics.db_retries.inc()
+                log.warning("database unavailable (%s); retrying in %.1fs, nothing acked",
+                            str(exc).strip().splitlines()[0] if str(exc) else exc, backoff)
+                self.writer.close()
+                if self._stopping.wait(backoff) and self._hard_stop:
+                    raise
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except psycopg.Error as exc:
+                # The batch holds something the database refuses (not an outage): isolate it.
+                log.error("batch rejected by the database (%s); writing one by one", exc)
+                res = self._write_one_by_one(items, exc)
+            break
+        self.metrics.db_up.set(1)
+        done = time.monotonic()
+        self._ack_deliveries(batch, res)
+        self._observe(batch, res, done - t0, done)
+
+    def _write_one_by_one(self, items: list[Classified], first: Exception) -> BatchResult:
+        total = BatchResult()
+        for item in items:
+            try:
+                res = self.writer.write([item], self.clock(), time.monotonic())
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise
+            except psycopg.Error as exc:
+                dl = _rejected(item, exc)
+                res = self.writer.write([dl], self.clock(), time.monotonic())
+            _merge(total, res)
+        return total
+
+    def _observe(self, batch: list[Delivery], res: BatchResult, took: float, now: float) -> None:
+        m = self.metrics
+        received: dict[str, int] = {}
+        for d in batch:
+            dtype = getattr(d.item, "device_type", None)
+            key = str(dtype.value if hasattr(dtype, "value") else dtype or "unknown")
+            received[key] = received.get(key, 0) + 1
+        for k, n in received.items():
+            m.received.labels(k).inc(n)
+        for (dtype, table), n in res.stored.items():
+            m.stored.labels(dtype, table).inc(n)
+        for reason, n in res.dead_letters.items():
+            m.dead_letters.labels(reason).inc(n)
+        for state, n in res.presence.items():
+            m.presence.labels(state).inc(n)
+        m.duplicates.inc(res.duplicates)
+        m.skewed.inc(res.skewed)
+        m.batch_size.observe(len(batch))
+        m.commit_seconds.observe(took)
+        m.lag_seconds.set(now - batch[0].received_mono)
+        self.batches_committed += 1
+
+    # -- presence sweep -----------------------------------------------------------------------
+    _next_sweep = 0.0
+
+    def _due_sweep(self) -> bool:
+        return time.monotonic() >= self._next_sweep
+
+    def _sweep(self) -> None:
+        self._next_sweep = time.monotonic() + self.settings.gateway_presence_sweep_s
+        try:
+            counts = self.writer.sweep_presence(self.clock(), self.settings.stale_after_s,
+                                                self.settings.offline_after_s)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            log.warning("presence sweep skipped: %s", exc)
+            self.writer.close()
+            return
+        for state, n in counts.items():
+            self.metrics.presence.labels(state).inc(n)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    _hard_stop = False
+
+    def request_stop(self, hard: bool = False) -> None:
+        """Stop after committing what was received (``hard`` also abandons DB retries)."""
+        self._hard_stop = hard
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def start_mqtt(self) -> None:
+        ep = self.settings.mqtt
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.ReceiveMaximum = self.settings.gateway_receive_maximum
+        self.client.connect_async(ep.host, ep.port, keepalive=30, clean_start=False,
+                                  properties=props)
+        self.client.loop_start()
+
+    def run(self, ready: threading.Event | None = None) -> None:
+        """Migrate, connect, and ingest until ``request_stop``; then flush, ack, disconnect."""
+        migrate(self.settings.database_url)
+        self.writer.connect()
+        self.metrics.db_up.set(1)
+        if self.settings.gateway_metrics_port:
+            self.metrics.serve(self.settings.gateway_metrics_port)
+        self.start_mqtt()
+        if ready is not None:
+            self._connected.wait(30)
+            ready.set()
+        try:
+            while True:
+                if self._due_sweep():
+                    self._sweep()
+                batch = self._take_batch()
+                if batch:
+                    self._commit(batch)
+                elif self._stopping.is_set():
+                    with self._cond:
+                        if not self._buf:
+                            break
+        finally:
+            # Whatever arrives from now on stays unacked at the broker for the next run.
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.writer.close()
+            log.info("gateway stopped after %d batches", self.batches_committed)
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: Any) -> None:
+            log.info("signal %d: flushing the current batch, then exiting", signum)
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def _rejected(item: Classified, exc: Exception) -> DeadLetter:
+    if isinstance(item, DeadLetter):
+        return item
+    payload = item.values[-1].encode() if hasattr(item, "values") else b""
+    return DeadLetter(
+        f"ehub/v1/{item.device_type.value}/{item.device_id}", payload, "db_rejected",
+        str(exc).splitlines()[0][:500], item.device_id, item.device_type.value,
+        getattr(item, "seq", None),
+    )
+
+
+def _merge(total: BatchResult, res: BatchResult) -> None:
+    for k, n in res.stored.items():
+        total.stored[k] += n
+    for reason, n in res.dead_letters.items():
+        total.dead_letters[reason] += n
+    for state, n in res.presence.items():
+        total.presence[state] += n
+    total.duplicates += res.duplicates
+    total.skewed += res.skewed
+    total.acks.update(res.acks)
+    total.gaps += res.gaps

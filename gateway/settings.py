@@ -1,0 +1,63 @@
+"""Gateway settings, read once from ``EHUB_*`` environment variables in ``main()``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.topics import DeviceType
+
+# Silence after which an online device is marked stale, then offline (seconds), by kind:
+# status is sent every 15-60 s depending on the kind (see the simulator's defaults).
+DEFAULT_STALE_AFTER = {
+    DeviceType.BODY_CAMERA: 120.0,
+    DeviceType.VEHICLE_TRACKER: 90.0,
+    DeviceType.MOBILE_TERMINAL: 120.0,
+    DeviceType.BT_PRINTER: 300.0,
+}
+DEFAULT_OFFLINE_AFTER = {k: v * 5 for k, v in DEFAULT_STALE_AFTER.items()}
+
+
+@dataclass(frozen=True)
+class MqttEndpoint:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> MqttEndpoint:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "tcp"):
+            raise ValueError(f"MQTT URL {url!r} must start with mqtt:// (TLS is terminated at the broker)")
+        return cls(parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password)
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EHUB_", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    gateway_client_id: str = "ehub-gateway-1"
+    # MQTT 5 shared subscription group; several gateways with the same group split the load.
+    gateway_share_group: str | None = None
+    gateway_batch_size: int = Field(2000, ge=1, le=100_000)
+    gateway_batch_timeout_ms: int = Field(100, ge=1, le=60_000)
+    # How many unacked deliveries the broker may have in flight to us (MQTT 5 Receive Maximum):
+    # this bounds the gateway's memory and is the backpressure when the database is down.
+    gateway_receive_maximum: int = Field(20_000, ge=1, le=65_535)
+    gateway_max_payload_bytes: int = Field(64 * 1024, ge=256)
+    gateway_metrics_port: int | None = None
+    gateway_seq_gap_timeout_s: float = 300.0
+    gateway_presence_sweep_s: float = 5.0
+    stale_after_s: dict[DeviceType, float] = Field(default_factory=lambda: dict(DEFAULT_STALE_AFTER))
+    offline_after_s: dict[DeviceType, float] = Field(
+        default_factory=lambda: dict(DEFAULT_OFFLINE_AFTER)
+    )
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        return MqttEndpoint.parse(self.mqtt_url)

@@ -1,0 +1,393 @@
+"""Write one batch of classified deliveries in one transaction (COPY -> staging -> hypertables).
+
+Order inside the transaction: attribute rows to registered devices (others are dead-lettered),
+binary-COPY each kind into a temp staging table, ``INSERT ... ON CONFLICT DO NOTHING`` into the
+hypertable (so redeliveries are absorbed and counted), upsert ``device_latest`` from the
+non-skewed rows, record presence changes and dead letters, store the new ack marks. The caller
+acks MQTT only after ``write`` returns, i.e. after COMMIT.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from gateway.classify import (
+    COLUMNS,
+    PG_TYPES,
+    Classified,
+    DataRow,
+    DeadLetter,
+    StateRow,
+    Table,
+)
+from gateway.seqtrack import GapSkipped, SeqTracker
+from schemas.topics import DeviceType
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+@dataclass
+class BatchResult:
+    stored: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    duplicates: int = 0
+    skewed: int = 0
+    dead_letters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    acks: dict[str, tuple[DeviceType, int]] = field(default_factory=dict)  # device -> (type, seq)
+    presence: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    gaps: list[GapSkipped] = field(default_factory=list)
+
+
+_LATEST_COLS = (
+    "device_id", "device_type", "last_seen",
+    "status_time", "status_seq", "battery_pct", "status",
+    "position_time", "position_seq", "lat", "lon", "speed_kmh", "heading_deg",
+    "event_time", "last_event", "acked_seq", "messages_stored", "duplicates", "skewed_messages",
+)
+_LATEST_TYPES = (
+    "text", "text", "timestamptz", "timestamptz", "int8", "float4", "text", "timestamptz", "int8",
+    "float8", "float8", "float4", "float4", "timestamptz", "text", "int8", "int8", "int8", "int8",
+)
+
+
+def _newer(group: str, cols: tuple[str, ...]) -> str:
+    cond = f"(d.{group}_time IS NULL OR EXCLUDED.{group}_time > d.{group}_time)"
+    return ", ".join(
+        f"{c} = CASE WHEN EXCLUDED.{group}_time IS NOT NULL AND {cond} THEN EXCLUDED.{c} "
+        f"ELSE d.{c} END"
+        for c in cols
+    )
+
+
+# Only newer, non-skewed values move the latest state; counters always add up.
+_UPSERT_LATEST = f"""
+INSERT INTO device_latest AS d ({", ".join(_LATEST_COLS)})
+SELECT device_id, device_type, last_seen, status_time, status_seq, battery_pct, status::jsonb,
+       position_time, position_seq, lat, lon, speed_kmh, heading_deg, event_time, last_event,
+       acked_seq, messages_stored, duplicates, skewed_messages
+FROM stage_latest
+ON CONFLICT (device_id) DO UPDATE SET
+  last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen),
+  {_newer("status", ("status_seq", "battery_pct", "status", "status_time"))},
+  {_newer("position", ("position_seq", "lat", "lon", "speed_kmh", "heading_deg",
+                       "position_time"))},
+  {_newer("event", ("last_event", "event_time"))},
+  acked_seq = GREATEST(d.acked_seq, EXCLUDED.acked_seq),
+  messages_stored = d.messages_stored + EXCLUDED.messages_stored,
+  duplicates = d.duplicates + EXCLUDED.duplicates,
+  skewed_messages = d.skewed_messages + EXCLUDED.skewed_messages
+"""
+
+_SET_PRESENCE = """
+WITH o AS (
+  SELECT device_id, presence FROM device_latest
+  WHERE device_id = ANY(%(ids)s) AND presence <> %(state)s FOR UPDATE
+), u AS (
+  UPDATE device_latest d SET presence = %(state)s, presence_since = %(t)s
+  FROM o WHERE d.device_id = o.device_id RETURNING d.device_id, o.presence AS prev
+)
+INSERT INTO presence_events (time, device_id, state, previous, reason)
+SELECT %(t)s, device_id, %(state)s, prev, %(reason)s FROM u
+"""
+
+_DEAD_COLS = ("received_at", "topic", "payload", "reason", "detail", "device_id", "device_type",
+              "seq")
+_DEAD_TYPES = ("timestamptz", "text", "bytea", "text", "text", "text", "text", "int8")
+
+
+def _clean(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; a hostile topic must not poison the dead-letter COPY."""
+    return text.replace("\x00", "\\x00")
+
+
+class BatchWriter:
+    """Owns one database connection and the per-device state the gateway keeps between batches."""
+
+    def __init__(self, conninfo: str, gap_timeout: float = 300.0) -> None:
+        self.conninfo = conninfo
+        self.conn: Conn | None = None
+        self.registry: dict[str, DeviceType] = {}
+        self.tracker = SeqTracker(gap_timeout)
+
+    # -- connection ------------------------------------------------------------------------
+    def connect(self) -> None:
+        self.close()
+        conn: Conn = psycopg.connect(self.conninfo, autocommit=False, connect_timeout=5)
+        with conn.cursor() as cur:
+            for table, cols in COLUMNS.items():
+                defs = ", ".join(f"{c} {PG_TYPES[c]}" for c in cols)
+                cur.execute(f"CREATE TEMP TABLE stage_{table} ({defs}) ON COMMIT DELETE ROWS")
+            defs = ", ".join(f"{c} {t}" for c, t in zip(_LATEST_COLS, _LATEST_TYPES, strict=True))
+            cur.execute(f"CREATE TEMP TABLE stage_latest ({defs}) ON COMMIT DELETE ROWS")
+        conn.commit()
+        self.conn = conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except psycopg.Error:  # pragma: no cover - closing a broken connection
+                pass
+            self.conn = None
+
+    # -- the batch -------------------------------------------------------------------------
+    def write(self, items: list[Classified], now: datetime, mono: float) -> BatchResult:
+        """Store ``items`` in one transaction. On any exception nothing is committed and the
+        per-device ack state is as before, so the same batch can simply be retried."""
+        if self.conn is None:
+            self.connect()
+        conn = self.conn
+        assert conn is not None
+        touched = {i.device_id for i in items if not isinstance(i, DeadLetter)}
+        saved = self.tracker.snapshot(touched)
+        try:
+            with conn.cursor() as cur:
+                result = self._write(cur, items, now, mono)
+            conn.commit()
+        except BaseException:
+            self.tracker.restore(saved)
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                self.close()
+            raise
+        return result
+
+    def _load_devices(self, cur: psycopg.Cursor[tuple[Any, ...]], ids: set[str]) -> None:
+        missing = [d for d in ids if d not in self.registry]
+        if not missing:
+            return
+        cur.execute(
+            "SELECT d.device_id, d.device_type, coalesce(l.acked_seq, 0) FROM devices d"
+            " LEFT JOIN device_latest l USING (device_id)"
+            " WHERE d.device_id = ANY(%s) AND d.retired_at IS NULL",
+            (missing,),
+        )
+        for device_id, device_type, acked in cur.fetchall():
+            self.registry[device_id] = DeviceType(device_type)
+            self.tracker.seed(device_id, int(acked))
+
+    def _write(
+        self, cur: psycopg.Cursor[tuple[Any, ...]], items: list[Classified], now: datetime,
+        mono: float,
+    ) -> BatchResult:
+        res = BatchResult()
+        self._load_devices(cur, {i.device_id for i in items if not isinstance(i, DeadLetter)})
+
+        rows: dict[Table, list[DataRow]] = defaultdict(list)
+        states: dict[str, StateRow] = {}
+        dead: list[DeadLetter] = []
+        seqs: dict[str, list[int]] = defaultdict(list)
+        for item in items:
+            if isinstance(item, DeadLetter):
+                dead.append(item)
+                if item.seq is not None and item.device_id in self.registry:
+                    # Stored (as a dead letter) is stored: ack it so the device stops resending.
+                    seqs[item.device_id].append(item.seq)
+                continue
+            known = self.registry.get(item.device_id)
+            if known is None or known is not item.device_type:
+                dead.append(self._unattributed(item, known))
+                continue
+            if isinstance(item, StateRow):
+                states[item.device_id] = item  # the last one in the batch wins
+            else:
+                rows[item.table].append(item)
+                seqs[item.device_id].append(item.seq)
+
+        inserted: dict[str, int] = defaultdict(int)
+        for table, trows in rows.items():
+            self._copy(cur, f"stage_{table}", COLUMNS[table], [PG_TYPES[c] for c in COLUMNS[table]],
+                       [r.values for r in trows])
+            cols = ", ".join(COLUMNS[table])
+            select = cols.replace("payload", "payload::jsonb")
+            cur.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {select} FROM stage_{table}"
+                " ON CONFLICT DO NOTHING RETURNING device_id, device_type"
+            )
+            got = cur.fetchall()
+            for device_id, dtype in got:
+                inserted[device_id] += 1
+                res.stored[dtype, table.value] += 1
+            res.duplicates += len(trows) - len(got)
+
+        for device_id, dev_seqs in seqs.items():
+            res.gaps += self.tracker.commit(device_id, dev_seqs, mono)
+        res.gaps += self.tracker.expire_gaps(mono)
+        for device_id in seqs:
+            res.acks[device_id] = (self.registry[device_id], self.tracker.contiguous(device_id))
+
+        self._upsert_latest(cur, rows, seqs, inserted, res)
+        self._presence(cur, rows, states, now, res)
+        if res.gaps:
+            self._record_gaps(cur, res.gaps, now)
+        if dead:
+            self._copy(cur, "dead_letters", _DEAD_COLS, list(_DEAD_TYPES), [
+                (now, _clean(d.topic), d.payload, d.reason, _clean(d.detail), d.device_id,
+                 d.device_type, d.seq)
+                for d in dead
+            ])
+            for d in dead:
+                res.dead_letters[d.reason] += 1
+        return res
+
+    @staticmethod
+    def _unattributed(item: DataRow | StateRow, known: DeviceType | None) -> DeadLetter:
+        topic = f"ehub/v1/{item.device_type.value}/{item.device_id}"
+        payload = item.values[-1].encode() if isinstance(item, DataRow) else b""
+        if known is None:
+            reason, detail = "unknown_device", (
+                f"device {item.device_id!r} is not registered (or is retired)")
+        else:
+            reason, detail = "device_type_mismatch", (
+                f"{item.device_id!r} is registered as {known.value}, "
+                f"not {item.device_type.value}")
+        seq = item.seq if isinstance(item, DataRow) else None
+        return DeadLetter(topic, payload, reason, detail, item.device_id, item.device_type.value,
+                          seq)
+
+    @staticmethod
+    def _copy(cur: psycopg.Cursor[tuple[Any, ...]], table: str, cols: tuple[str, ...],
+              types: list[str], data: list[tuple[Any, ...]]) -> None:
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in data:
+                copy.write_row(row)
+
+    def _upsert_latest(
+        self, cur: psycopg.Cursor[tuple[Any, ...]], rows: dict[Table, list[DataRow]],
+        seqs: dict[str, list[int]], inserted: dict[str, int], res: BatchResult,
+    ) -> None:
+        latest: dict[str, list[Any]] = {}
+        empty = [None] * len(_LATEST_COLS)
+
+        def entry(r: DataRow) -> list[Any]:
+            e = latest.get(r.device_id)
+            if e is None:
+                e = latest[r.device_id] = list(empty)
+                e[0], e[1], e[2] = r.device_id, r.device_type.value, r.values[3]
+                e[15], e[16], e[17], e[18] = 0, 0, 0, 0
+            elif r.values[3] > e[2]:
+                e[2] = r.values[3]
+            return e
+
+        received: dict[str, int] = defaultdict(int)
+        for table, trows in rows.items():
+            for r in trows:
+                e = entry(r)
+                received[r.device_id] += 1
+                if r.skewed:
+                    e[18] += 1
+                    res.skewed += 1
+                    continue
+                v = r.values
+                if table is Table.STATUS and (e[3] is None or r.time >= e[3]):
+                    e[3:7] = [r.time, r.seq, v[6], v[7]]
+                elif table is Table.POSITIONS and (e[7] is None or r.time >= e[7]):
+                    e[7:13] = [r.time, r.seq, v[6], v[7], v[8], v[9]]
+                elif table is Table.EVENTS and (e[13] is None or r.time >= e[13]):
+                    e[13:15] = [r.time, v[6]]
+        for device_id, e in latest.items():
+            e[15] = self.tracker.contiguous(device_id)
+            e[16] = inserted.get(device_id, 0)
+            e[17] = received[device_id] - e[16]
+        if latest:
+            self._copy(cur, "stage_latest", _LATEST_COLS, list(_LATEST_TYPES),
+                       [tuple(e) for e in latest.values()])
+            cur.execute(_UPSERT_LATEST)
+        # Devices whose only messages this batch were dead letters still get their ack mark.
+        only_dead = [d for d in seqs if d not in latest]
+        if only_dead:
+            cur.execute(
+                "INSERT INTO device_latest (device_id, device_type, acked_seq)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::int8[])"
+                " ON CONFLICT (device_id) DO UPDATE"
+                " SET acked_seq = GREATEST(device_latest.acked_seq, EXCLUDED.acked_seq)",
+                (only_dead, [self.registry[d].value for d in only_dead],
+                 [self.tracker.contiguous(d) for d in only_dead]),
+            )
+
+    def _presence(
+        self, cur: psycopg.Cursor[tuple[Any, ...]], rows: dict[Table, list[DataRow]],
+        states: dict[str, StateRow], now: datetime, res: BatchResult,
+    ) -> None:
+        talking = {r.device_id for trows in rows.values() for r in trows}
+        offline = {d for d, s in states.items() if s.state == "offline"}
+        said_online = {d for d, s in states.items() if s.state == "online"}
+        if said_online:
+            self._ensure_latest(cur, said_online | offline)
+        elif offline:
+            self._ensure_latest(cur, offline)
+        for ids, state, reason in (
+            (said_online, "online", "state_online"),
+            (talking - offline - said_online, "online", "message"),
+            (offline, "offline", "will_or_offline"),
+        ):
+            if ids:
+                cur.execute(_SET_PRESENCE,
+                            {"ids": sorted(ids), "state": state, "t": now, "reason": reason})
+                res.presence[state] += cur.rowcount
+
+    def _ensure_latest(self, cur: psycopg.Cursor[tuple[Any, ...]], ids: set[str]) -> None:
+        cur.execute(
+            "INSERT INTO device_latest (device_id, device_type)"
+            " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+            (sorted(ids), [self.registry[d].value for d in sorted(ids)]),
+        )
+
+    def _record_gaps(self, cur: psycopg.Cursor[tuple[Any, ...]], gaps: list[GapSkipped],
+                     now: datetime) -> None:
+        for g in gaps:
+            log.warning("device %s: seq %d..%d never arrived within the gap timeout; skipped",
+                        g.device_id, g.first_missing, g.last_missing)
+        self._copy(cur, "dead_letters", _DEAD_COLS, list(_DEAD_TYPES), [
+            (now, f"ehub/v1/{self.registry[g.device_id].value}/{g.device_id}", b"", "seq_gap",
+             f"seq {g.first_missing}..{g.last_missing} never arrived; ack moved past them",
+             g.device_id, self.registry[g.device_id].value, g.first_missing)
+            for g in gaps
+        ])
+
+    # -- presence by silence -----------------------------------------------------------------
+    def sweep_presence(
+        self, now: datetime, stale_after: dict[DeviceType, float],
+        offline_after: dict[DeviceType, float],
+    ) -> dict[str, int]:
+        """Mark silent devices stale, then offline, per kind; returns transitions by state."""
+        if self.conn is None:
+            self.connect()
+        conn = self.conn
+        assert conn is not None
+        counts: dict[str, int] = defaultdict(int)
+        try:
+            with conn.cursor() as cur:
+                for dtype in DeviceType:
+                    for state, after, frm in (
+                        ("offline", offline_after[dtype], ("online", "stale")),
+                        ("stale", stale_after[dtype], ("online",)),
+                    ):
+                        cur.execute(
+                            "SELECT device_id FROM device_latest WHERE device_type = %s"
+                            " AND presence = ANY(%s)"
+                            " AND last_seen < %s - make_interval(secs => %s)",
+                            (dtype.value, list(frm), now, after),
+                        )
+                        ids = [r[0] for r in cur.fetchall()]
+                        if ids:
+                            cur.execute(_SET_PRESENCE, {"ids": ids, "state": state, "t": now,
+                                                        "reason": "silence"})
+                            counts[state] += cur.rowcount
+            conn.commit()
+        except BaseException:
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                self.close()
+            raise
+        return counts
