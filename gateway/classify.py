@@ -42,6 +42,7 @@ class Limits:
 class DataRow:
     """A validated data message bound for ``table``; ``values`` follow ``COLUMNS[table]``."""
 
+    topic: str
     table: Table
     device_id: str
     device_type: DeviceType
@@ -55,9 +56,18 @@ class DataRow:
 class StateRow:
     """A retained presence message (``online``/``offline``, the latter also the Will)."""
 
+    topic: str
+    payload: bytes
     device_id: str
     device_type: DeviceType
     state: str
+
+
+@dataclass(slots=True)
+class Ignored:
+    """An empty retained ``state`` payload: MQTT's way to clear a retained message."""
+
+    topic: str
 
 
 @dataclass(slots=True)
@@ -71,7 +81,7 @@ class DeadLetter:
     seq: int | None = None
 
 
-Classified = DataRow | StateRow | DeadLetter
+Classified = DataRow | StateRow | DeadLetter | Ignored
 
 # Column order of the staging tables (and of ``DataRow.values``), per table. The leading six
 # are common; the rest are the typed columns of that table. ``payload`` is the raw JSON text.
@@ -123,13 +133,15 @@ def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) 
         return DeadLetter(topic, payload, "oversize",
                           f"{len(payload)} bytes > limit {limits.max_payload_bytes}",
                           did, dtype.value)
+    if not payload and t.channel is Channel.STATE:
+        return Ignored(topic)
     try:
         msg = parse_payload(dtype, t.channel, payload)
     except ContractError as exc:
         return DeadLetter(topic, payload, exc.reason, exc.detail, did, dtype.value,
                           _seq_of(payload))
     if isinstance(msg, StateMessage):
-        return StateRow(did, dtype, msg.state.value)
+        return StateRow(topic, payload, did, dtype, msg.state.value)
     assert isinstance(msg, Envelope)
     try:
         text = payload.decode("utf-8")
@@ -156,4 +168,4 @@ def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) 
         name = "cmd_result" if isinstance(msg, CmdResult) else str(getattr(msg, "event", "?"))
         values = (*head, name, text)
         table = Table.EVENTS
-    return DataRow(table, did, dtype, msg.seq, msg.ts, skewed, values)
+    return DataRow(topic, table, did, dtype, msg.seq, msg.ts, skewed, values)

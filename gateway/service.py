@@ -25,16 +25,16 @@ import psycopg
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.classify import Classified, DeadLetter, Limits, classify
+from gateway.classify import Classified, DataRow, DeadLetter, Ignored, Limits, classify
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.writer import BatchResult, BatchWriter
 from schemas.db import migrate
-from schemas.topics import Channel, device_topic, upstream_filter
+from schemas.topics import DOWNSTREAM, Channel, device_topic, upstream_filter
 
 log = logging.getLogger(__name__)
 
-SESSION_EXPIRY_S = 7 * 24 * 3600  # keep our queue at the broker through a week-long outage
+_DOWNSTREAM_SUFFIXES = tuple(f"/{c.value}" for c in DOWNSTREAM)
 
 
 @dataclass(slots=True)
@@ -64,10 +64,15 @@ class Gateway:
 
     # -- MQTT -------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
+        v5 = self.settings.gateway_mqtt_v5
+        if self.settings.gateway_share_group and not v5:
+            raise ValueError("shared subscriptions need MQTT 5 (EHUB_GATEWAY_MQTT_V5=true)")
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.settings.gateway_client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            # 3.1.1: a persistent session is clean_session=False; 5: clean_start=False below.
+            clean_session=None if v5 else False,
             manual_ack=True,
         )
         ep = self.settings.mqtt
@@ -99,7 +104,11 @@ class Gateway:
         if not self._stopping.is_set():
             log.warning("MQTT disconnected (%s); paho reconnects", rc)
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.endswith(_DOWNSTREAM_SUFFIXES):
+            # Our own acks and the hub's commands match the wildcard too: not device input.
+            client.ack(msg.mid, msg.qos)
+            return
         # Never raise here: an exception in a paho callback would drop the delivery unacked
         # *and* unrecorded. classify() is total; this guard is for the unforeseen.
         try:
@@ -239,11 +248,14 @@ class Gateway:
 
     def start_mqtt(self) -> None:
         ep = self.settings.mqtt
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        props.ReceiveMaximum = self.settings.gateway_receive_maximum
-        self.client.connect_async(ep.host, ep.port, keepalive=30, clean_start=False,
-                                  properties=props)
+        if self.settings.gateway_mqtt_v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.settings.gateway_session_expiry_s
+            props.ReceiveMaximum = self.settings.gateway_receive_maximum
+            self.client.connect_async(ep.host, ep.port, keepalive=30, clean_start=False,
+                                      properties=props)
+        else:
+            self.client.connect_async(ep.host, ep.port, keepalive=30)
         self.client.loop_start()
 
     def run(self, ready: threading.Event | None = None) -> None:
@@ -285,11 +297,11 @@ class Gateway:
 
 
 def _rejected(item: Classified, exc: Exception) -> DeadLetter:
-    if isinstance(item, DeadLetter):
-        return item
-    payload = item.values[-1].encode() if hasattr(item, "values") else b""
+    if isinstance(item, DeadLetter | Ignored):
+        return DeadLetter(item.topic, b"", "db_rejected", str(exc).splitlines()[0][:500])
+    payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
     return DeadLetter(
-        f"ehub/v1/{item.device_type.value}/{item.device_id}", payload, "db_rejected",
+        item.topic, payload, "db_rejected",
         str(exc).splitlines()[0][:500], item.device_id, item.device_type.value,
         getattr(item, "seq", None),
     )

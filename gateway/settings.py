@@ -42,6 +42,8 @@ class GatewaySettings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     gateway_client_id: str = "ehub-gateway-1"
+    # MQTT 5 (Receive Maximum, shared subscriptions); False for 3.1.1-only brokers (amqtt).
+    gateway_mqtt_v5: bool = True
     # MQTT 5 shared subscription group; several gateways with the same group split the load.
     gateway_share_group: str | None = None
     gateway_batch_size: int = Field(2000, ge=1, le=100_000)
@@ -49,6 +51,8 @@ class GatewaySettings(BaseSettings):
     # How many unacked deliveries the broker may have in flight to us (MQTT 5 Receive Maximum):
     # this bounds the gateway's memory and is the backpressure when the database is down.
     gateway_receive_maximum: int = Field(20_000, ge=1, le=65_535)
+    # How long the broker keeps our session (and queues for us) while we are away.
+    gateway_session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
     gateway_max_payload_bytes: int = Field(64 * 1024, ge=256)
     gateway_metrics_port: int | None = None
     gateway_seq_gap_timeout_s: float = 300.0

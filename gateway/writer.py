@@ -23,6 +23,7 @@ from gateway.classify import (
     Classified,
     DataRow,
     DeadLetter,
+    Ignored,
     StateRow,
     Table,
 )
@@ -145,7 +146,7 @@ class BatchWriter:
             self.connect()
         conn = self.conn
         assert conn is not None
-        touched = {i.device_id for i in items if not isinstance(i, DeadLetter)}
+        touched = {i.device_id for i in items if isinstance(i, DataRow | StateRow)}
         saved = self.tracker.snapshot(touched)
         try:
             with conn.cursor() as cur:
@@ -179,13 +180,15 @@ class BatchWriter:
         mono: float,
     ) -> BatchResult:
         res = BatchResult()
-        self._load_devices(cur, {i.device_id for i in items if not isinstance(i, DeadLetter)})
+        self._load_devices(cur, {i.device_id for i in items if isinstance(i, DataRow | StateRow)})
 
         rows: dict[Table, list[DataRow]] = defaultdict(list)
         states: dict[str, StateRow] = {}
         dead: list[DeadLetter] = []
         seqs: dict[str, list[int]] = defaultdict(list)
         for item in items:
+            if isinstance(item, Ignored):
+                continue
             if isinstance(item, DeadLetter):
                 dead.append(item)
                 if item.seq is not None and item.device_id in self.registry:
@@ -240,8 +243,7 @@ class BatchWriter:
 
     @staticmethod
     def _unattributed(item: DataRow | StateRow, known: DeviceType | None) -> DeadLetter:
-        topic = f"ehub/v1/{item.device_type.value}/{item.device_id}"
-        payload = item.values[-1].encode() if isinstance(item, DataRow) else b""
+        payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
         if known is None:
             reason, detail = "unknown_device", (
                 f"device {item.device_id!r} is not registered (or is retired)")
@@ -250,8 +252,8 @@ class BatchWriter:
                 f"{item.device_id!r} is registered as {known.value}, "
                 f"not {item.device_type.value}")
         seq = item.seq if isinstance(item, DataRow) else None
-        return DeadLetter(topic, payload, reason, detail, item.device_id, item.device_type.value,
-                          seq)
+        return DeadLetter(item.topic, payload, reason, detail, item.device_id,
+                          item.device_type.value, seq)
 
     @staticmethod
     def _copy(cur: psycopg.Cursor[tuple[Any, ...]], table: str, cols: tuple[str, ...],

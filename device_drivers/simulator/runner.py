@@ -104,6 +104,7 @@ class FleetRunner:
         """Publish for ``duration`` seconds (forever if None), then wait up to ``drain_timeout``
         for every message to be acked, announce ``offline`` and disconnect."""
         self._producing.set()
+        asyncio.get_running_loop().set_exception_handler(_quiet_disconnects)
         tasks = [asyncio.create_task(self._device(r)) for r in self.runs.values()]
         try:
             if duration is None:
@@ -182,7 +183,10 @@ class FleetRunner:
             await asyncio.wait_for(self._stop.wait(), timeout=min(seconds, 3600))
 
     async def _listen(self, client: aiomqtt.Client, run: DeviceRun) -> None:
+        ack_topic = device_topic(run.device.device_type, run.device.device_id, Channel.ACK)
         async for message in client.messages:
+            if message.topic.value != ack_topic:  # some brokers replay retained state here
+                continue
             try:
                 seq = json.loads(message.payload)["seq"]  # type: ignore[arg-type]
             except (ValueError, KeyError, TypeError):
@@ -190,3 +194,12 @@ class FleetRunner:
                 continue
             if isinstance(seq, int):
                 run.outbox.ack(seq)
+
+
+def _quiet_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """aiomqtt leaves a future holding the disconnect reason; after a broker restart nobody
+    awaits it. That is expected here (the device reconnects), not an error to print."""
+    if isinstance(context.get("exception"), aiomqtt.MqttError):
+        log.debug("ignored: %s", context.get("exception"))
+        return
+    loop.default_exception_handler(context)

