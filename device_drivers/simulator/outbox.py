@@ -1,7 +1,10 @@
 """A device's outbox: numbers messages with ``seq`` and keeps each until an ack covers it.
 
 This is the device half of the zero-loss contract (DESIGN.md §1): publish, keep, resend
-everything still unacked after a reconnect, drop only on an ``ack`` with seq >= ours.
+everything still unacked after a reconnect, drop only on an ``ack`` with seq >= ours. A message
+can also vanish while the device stays connected (published before any gateway subscribed, or
+queued in a broker that restarted without persistence): so an ack that stays overdue also
+triggers a resend of what it should have covered.
 """
 
 from __future__ import annotations
@@ -17,6 +20,20 @@ class Outbox:
         self.seq = start_seq
         self.acked = start_seq
         self._pending: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
+        self._sent_at: dict[int, float] = {}
+
+    def mark_sent(self, seq: int, now: float) -> None:
+        if seq in self._pending:
+            self._sent_at[seq] = now
+
+    def overdue(self, now: float, after: float) -> list[tuple[int, str, bytes]]:
+        """Messages sent more than ``after`` seconds ago and still unacked, oldest first."""
+        out = []
+        for s, (t, p) in self._pending.items():
+            if now - self._sent_at.get(s, now) < after:
+                break  # later messages were sent later still
+            out.append((s, t, p))
+        return out
 
     def add(self, topic: str, fields: dict[str, Any], ts: datetime) -> tuple[int, bytes]:
         """Give the next ``seq`` to a message and keep it; returns (seq, payload bytes)."""
@@ -34,6 +51,7 @@ class Outbox:
             if first > seq:
                 break
             del self._pending[first]
+            self._sent_at.pop(first, None)
             released += 1
         self.acked = max(self.acked, seq)
         return released

@@ -62,7 +62,9 @@ class FleetRunner:
         *,
         protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311,
         connect_concurrency: int = 50,
+        resend_after: float = 10.0,
     ) -> None:
+        self.resend_after = resend_after
         self.runs = {d.device_id: DeviceRun(d) for d in fleet}
         self.host, self.port = host, port
         self.interval = max(len(fleet), 1) / rate if rate > 0 else float("inf")
@@ -157,17 +159,19 @@ class FleetRunner:
         await client.publish(state_topic, json.dumps(online), qos=1, retain=True)
         listener = asyncio.create_task(self._listen(client, run))
         try:
-            for _seq, topic, payload in run.outbox.pending():  # contract §1: resend unacked
-                await client.publish(topic, payload, qos=1)
-                run.resent += 1
+            # Contract §1: resend everything unacked after (re)connecting.
+            await self._resend(client, run, run.outbox.pending())
             while not self._stop.is_set():
                 if listener.done():  # the connection dropped while we were idle
                     raise aiomqtt.MqttError("connection lost")
+                await self._resend(client, run,
+                                   run.outbox.overdue(time.monotonic(), self.resend_after))
                 if self._producing.is_set():
                     channel, fields = dev.next_message(datetime.now(CST))
                     topic = device_topic(dev.device_type, dev.device_id, channel)
-                    _seq, payload = run.outbox.add(topic, fields, datetime.now(CST))
+                    seq, payload = run.outbox.add(topic, fields, datetime.now(CST))
                     await client.publish(topic, payload, qos=1)
+                    run.outbox.mark_sent(seq, time.monotonic())
                 await self._sleep(min(self.interval * random.uniform(0.8, 1.2),
                                       1.0 if not self._producing.is_set() else 3600))
             if not run.outbox:  # a clean goodbye; otherwise leave it to the Will
@@ -177,6 +181,14 @@ class FleetRunner:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await listener
+
+    @staticmethod
+    async def _resend(client: aiomqtt.Client, run: DeviceRun,
+                      messages: list[tuple[int, str, bytes]]) -> None:
+        for seq, topic, payload in messages:
+            await client.publish(topic, payload, qos=1)
+            run.outbox.mark_sent(seq, time.monotonic())
+            run.resent += 1
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
