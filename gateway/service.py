@@ -264,7 +264,8 @@ class Gateway:
         self.writer.connect()
         self.metrics.db_up.set(1)
         if self.settings.gateway_metrics_port:
-            self.metrics.serve(self.settings.gateway_metrics_port)
+            self.metrics.serve(self.settings.gateway_metrics_port,
+                               self.settings.gateway_metrics_addr)
         self.start_mqtt()
         if ready is not None:
             self._connected.wait(30)

@@ -55,6 +55,7 @@ class GatewaySettings(BaseSettings):
     gateway_session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
     gateway_max_payload_bytes: int = Field(64 * 1024, ge=256)
     gateway_metrics_port: int | None = None
+    gateway_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container
     gateway_seq_gap_timeout_s: float = 300.0
     gateway_presence_sweep_s: float = 5.0
     stale_after_s: dict[DeviceType, float] = Field(default_factory=lambda: dict(DEFAULT_STALE_AFTER))
