@@ -275,6 +275,7 @@ def test_shared_subscription_splits_load_and_stores_each_message_once(
         return sum(s.value for m in g.gateway.metrics.received.collect() for s in m.samples
                    if s.name.endswith("_total"))
 
-    assert received(a) + received(b) == 200
+    # Metrics are updated just after the commit: wait for them rather than race them.
+    wait_until(lambda: received(a) + received(b) == 200)
     assert received(a) > 0 and received(b) > 0
     assert query(db_url, "SELECT count(DISTINCT (device_id, seq)) FROM positions")[0][0] == 200
