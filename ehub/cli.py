@@ -24,11 +24,17 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.service import Gateway
     from gateway.settings import GatewaySettings
 
-    overrides = {k: v for k, v in {
-        "mqtt_url": args.broker, "database_url": args.database,
-        "gateway_client_id": args.client_id, "gateway_share_group": args.share_group,
-        "gateway_metrics_port": args.metrics_port,
-    }.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "mqtt_url": args.broker,
+            "database_url": args.database,
+            "gateway_client_id": args.client_id,
+            "gateway_share_group": args.share_group,
+            "gateway_metrics_port": args.metrics_port,
+        }.items()
+        if v is not None
+    }
     settings = GatewaySettings(**overrides)
     gw = Gateway(settings)
     gw.install_signal_handlers()
@@ -54,9 +60,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     doc = report.as_json()
     if args.report:
         Path(args.report).write_text(json.dumps(doc, indent=1))
-    print(f"simulate: devices={report.devices} published={report.published} "
-          f"acked={report.acked} pending={report.pending} resent={report.resent} "
-          f"reconnects={report.reconnects}")
+    print(
+        f"simulate: devices={report.devices} published={report.published} "
+        f"acked={report.acked} pending={report.pending} resent={report.resent} "
+        f"reconnects={report.reconnects}"
+    )
     return 0 if report.pending == 0 else 3
 
 
@@ -106,20 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rate", type=float, default=20.0, help="messages per second, whole fleet")
     s.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     s.add_argument("--duration", type=float, default=None, help="seconds; forever if omitted")
-    s.add_argument("--drain-timeout", type=float, default=30.0,
-                   help="after --duration, wait this long for every message to be acked")
+    s.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=30.0,
+        help="after --duration, wait this long for every message to be acked",
+    )
     s.add_argument("--prefix", default="", help="prefix for device ids (e.g. 'sim-')")
     s.add_argument("--seed", type=int, default=808)
-    s.add_argument("--register", metavar="DATABASE_URL",
-                   help="register the fleet's devices in this database first")
+    s.add_argument(
+        "--register",
+        metavar="DATABASE_URL",
+        help="register the fleet's devices in this database first",
+    )
     s.add_argument("--report", help="write a JSON report of what was published/acked")
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("demo", help="embedded PostgreSQL + broker + gateway + simulated fleet")
     d.add_argument("--devices", type=int, default=60)
     d.add_argument("--duration", type=float, default=None, help="stop after S seconds")
-    d.add_argument("--rate", type=float, default=None,
-                   help="fleet messages per second (default: 2 per device)")
+    d.add_argument(
+        "--rate", type=float, default=None, help="fleet messages per second (default: 2 per device)"
+    )
     d.add_argument("--state-dir", default=None, help="where the embedded database lives")
     d.set_defaults(func=cmd_demo)
 

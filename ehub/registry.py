@@ -28,7 +28,9 @@ STREET_TEAMS = {
 
 
 def seed_org_units(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    rows = [("shenzhen", None, "city", "深圳市", "Shenzhen")]
+    rows: list[tuple[str, str | None, str, str, str]] = [
+        ("shenzhen", None, "city", "深圳市", "Shenzhen")
+    ]
     for key, (zh, en) in DISTRICTS.items():
         rows.append((key, "shenzhen", "district", zh, en))
         team, tzh, ten = STREET_TEAMS[key]
@@ -51,8 +53,13 @@ def register_fleet(conninfo: str, fleet: list[SimDevice]) -> int:
                 "INSERT INTO devices (device_id, device_type, serial, model, org_unit_id)"
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO NOTHING",
                 [
-                    (d.device_id, d.device_type.value, f"SN-{d.device_id.upper()}",
-                     f"sim-{d.device_type.value}", STREET_TEAMS[d.district][0])
+                    (
+                        d.device_id,
+                        d.device_type.value,
+                        f"SN-{d.device_id.upper()}",
+                        f"sim-{d.device_type.value}",
+                        STREET_TEAMS[d.district][0],
+                    )
                     for d in fleet
                 ],
             )

@@ -92,14 +92,21 @@ def ensure_tsdb_root() -> Path:
         _log(f"debootstrap trixie with {TSDB_PACKAGES} into {tmp} (once; about a minute)")
         t0 = time.monotonic()
         subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={TSDB_PACKAGES}", "trixie",
-             str(tmp), mirror],
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={TSDB_PACKAGES}",
+                "trixie",
+                str(tmp),
+                mirror,
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
         # The package's own cluster is not used: we make throwaway ones per run.
-        subprocess.run(["chroot", str(tmp), "sh", "-c", "rm -rf /var/lib/postgresql/17/main"],
-                       check=False)
+        subprocess.run(
+            ["chroot", str(tmp), "sh", "-c", "rm -rf /var/lib/postgresql/17/main"], check=False
+        )
         shutil.rmtree(root, ignore_errors=True)
         tmp.rename(root)
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -223,7 +230,7 @@ user root
 
     @classmethod
     def load(cls, state_dir: Path | None = None) -> Services | None:
-        d = Path(state_dir or os.environ.get("EHUB_SERVICES_DIR", DEFAULT_STATE_DIR))
+        d = Path(state_dir or os.environ.get("EHUB_SERVICES_DIR") or DEFAULT_STATE_DIR)
         f = d / "state.json"
         if not f.exists():
             return None
@@ -286,9 +293,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "env":
             print((Path(loaded.state_dir) / "env").read_text(), end="")
         else:
-            print(json.dumps({**asdict(loaded), "mqtt_url": loaded.mqtt_url,
-                              "database_url": loaded.database_url,
-                              "db_running": loaded.cluster.running()}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        **asdict(loaded),
+                        "mqtt_url": loaded.mqtt_url,
+                        "database_url": loaded.database_url,
+                        "db_running": loaded.cluster.running(),
+                    },
+                    indent=2,
+                )
+            )
     return 0
 
 

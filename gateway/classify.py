@@ -6,6 +6,7 @@ message it was given: stored, absorbed as a duplicate, or dead-lettered with a r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,7 +23,7 @@ from schemas.messages import (
     StateMessage,
     parse_payload,
 )
-from schemas.topics import Channel, DeviceType, Topic, TopicError, UPSTREAM
+from schemas.topics import UPSTREAM, Channel, DeviceType, Topic, TopicError
 
 
 class Table(StrEnum):
@@ -89,22 +90,38 @@ COMMON = ("time", "device_id", "seq", "received_at", "skewed", "device_type")
 COLUMNS: dict[Table, tuple[str, ...]] = {
     Table.STATUS: (*COMMON, "battery_pct", "payload"),
     Table.POSITIONS: (
-        *COMMON, "lat", "lon", "speed_kmh", "heading_deg", "altitude_m", "accuracy_m", "payload",
+        *COMMON,
+        "lat",
+        "lon",
+        "speed_kmh",
+        "heading_deg",
+        "altitude_m",
+        "accuracy_m",
+        "payload",
     ),
     Table.EVENTS: (*COMMON, "event", "payload"),
 }
 PG_TYPES: dict[str, str] = {
-    "time": "timestamptz", "device_id": "text", "seq": "int8", "received_at": "timestamptz",
-    "skewed": "bool", "device_type": "text", "battery_pct": "float4", "payload": "text",
-    "lat": "float8", "lon": "float8", "speed_kmh": "float4", "heading_deg": "float4",
-    "altitude_m": "float4", "accuracy_m": "float4", "event": "text",
+    "time": "timestamptz",
+    "device_id": "text",
+    "seq": "int8",
+    "received_at": "timestamptz",
+    "skewed": "bool",
+    "device_type": "text",
+    "battery_pct": "float4",
+    "payload": "text",
+    "lat": "float8",
+    "lon": "float8",
+    "speed_kmh": "float4",
+    "heading_deg": "float4",
+    "altitude_m": "float4",
+    "accuracy_m": "float4",
+    "event": "text",
 }
 
 
 def _seq_of(payload: bytes) -> int | None:
     """Best-effort ``seq`` of a message that failed validation, so it can still be acked."""
-    import json
-
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
@@ -127,19 +144,31 @@ def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) 
         return DeadLetter(topic, payload, "bad_topic", str(exc))
     dtype, did = t.device_type, t.device_id
     if t.channel not in UPSTREAM:
-        return DeadLetter(topic, payload, "wrong_direction",
-                          f"'{t.channel.value}' is a hub-to-device channel", did, dtype.value)
+        return DeadLetter(
+            topic,
+            payload,
+            "wrong_direction",
+            f"'{t.channel.value}' is a hub-to-device channel",
+            did,
+            dtype.value,
+        )
     if len(payload) > limits.max_payload_bytes:
-        return DeadLetter(topic, payload, "oversize",
-                          f"{len(payload)} bytes > limit {limits.max_payload_bytes}",
-                          did, dtype.value)
+        return DeadLetter(
+            topic,
+            payload,
+            "oversize",
+            f"{len(payload)} bytes > limit {limits.max_payload_bytes}",
+            did,
+            dtype.value,
+        )
     if not payload and t.channel is Channel.STATE:
         return Ignored(topic)
     try:
         msg = parse_payload(dtype, t.channel, payload)
     except ContractError as exc:
-        return DeadLetter(topic, payload, exc.reason, exc.detail, did, dtype.value,
-                          _seq_of(payload))
+        return DeadLetter(
+            topic, payload, exc.reason, exc.detail, did, dtype.value, _seq_of(payload)
+        )
     if isinstance(msg, StateMessage):
         return StateRow(topic, payload, did, dtype, msg.state.value)
     assert isinstance(msg, Envelope)
@@ -152,8 +181,14 @@ def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) 
     if t.channel is Channel.LOCATION:
         assert isinstance(msg, Location)
         values: tuple[Any, ...] = (
-            *head, msg.lat, msg.lon, msg.speed_kmh, msg.heading_deg, msg.altitude_m,
-            msg.accuracy_m, text,
+            *head,
+            msg.lat,
+            msg.lon,
+            msg.speed_kmh,
+            msg.heading_deg,
+            msg.altitude_m,
+            msg.accuracy_m,
+            text,
         )
         table = Table.POSITIONS
     elif t.channel is Channel.STATUS:

@@ -22,10 +22,19 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.classify import Classified, DataRow, DeadLetter, Ignored, Limits, classify
+from gateway.classify import (
+    Classified,
+    DataRow,
+    DeadLetter,
+    Ignored,
+    Limits,
+    StateRow,
+    classify,
+)
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.writer import BatchResult, BatchWriter
@@ -68,7 +77,7 @@ class Gateway:
         if self.settings.gateway_share_group and not v5:
             raise ValueError("shared subscriptions need MQTT 5 (EHUB_GATEWAY_MQTT_V5=true)")
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=self.settings.gateway_client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             # 3.1.1: a persistent session is clean_session=False; 5: clean_start=False below.
@@ -112,7 +121,7 @@ class Gateway:
         # Never raise here: an exception in a paho callback would drop the delivery unacked
         # *and* unrecorded. classify() is total; this guard is for the unforeseen.
         try:
-            item = classify(msg.topic, msg.payload, self.clock(), self.limits)
+            item = classify(msg.topic, bytes(msg.payload), self.clock(), self.limits)
         except Exception as exc:  # pragma: no cover - classify is total
             log.exception("classify failed")
             item = DeadLetter(msg.topic, bytes(msg.payload), "internal", repr(exc))
@@ -166,8 +175,11 @@ class Gateway:
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self.metrics.db_up.set(0)
                 self.metrics.db_retries.inc()
-                log.warning("database unavailable (%s); retrying in %.1fs, nothing acked",
-                            str(exc).strip().splitlines()[0] if str(exc) else exc, backoff)
+                log.warning(
+                    "database unavailable (%s); retrying in %.1fs, nothing acked",
+                    str(exc).strip().splitlines()[0] if str(exc) else exc,
+                    backoff,
+                )
                 self.writer.close()
                 if self._stopping.wait(backoff) and self._hard_stop:
                     raise
@@ -200,8 +212,11 @@ class Gateway:
         m = self.metrics
         received: dict[str, int] = {}
         for d in batch:
-            dtype = getattr(d.item, "device_type", None)
-            key = str(dtype.value if hasattr(dtype, "value") else dtype or "unknown")
+            item = d.item
+            if isinstance(item, DataRow | StateRow):
+                key = item.device_type.value
+            else:
+                key = getattr(item, "device_type", None) or "unknown"
             received[key] = received.get(key, 0) + 1
         for k, n in received.items():
             m.received.labels(k).inc(n)
@@ -227,8 +242,9 @@ class Gateway:
     def _sweep(self) -> None:
         self._next_sweep = time.monotonic() + self.settings.gateway_presence_sweep_s
         try:
-            counts = self.writer.sweep_presence(self.clock(), self.settings.stale_after_s,
-                                                self.settings.offline_after_s)
+            counts = self.writer.sweep_presence(
+                self.clock(), self.settings.stale_after_s, self.settings.offline_after_s
+            )
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             log.warning("presence sweep skipped: %s", exc)
             self.writer.close()
@@ -249,11 +265,12 @@ class Gateway:
     def start_mqtt(self) -> None:
         ep = self.settings.mqtt
         if self.settings.gateway_mqtt_v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.settings.gateway_session_expiry_s
             props.ReceiveMaximum = self.settings.gateway_receive_maximum
-            self.client.connect_async(ep.host, ep.port, keepalive=30, clean_start=False,
-                                      properties=props)
+            self.client.connect_async(
+                ep.host, ep.port, keepalive=30, clean_start=False, properties=props
+            )
         else:
             self.client.connect_async(ep.host, ep.port, keepalive=30)
         self.client.loop_start()
@@ -264,8 +281,9 @@ class Gateway:
         self.writer.connect()
         self.metrics.db_up.set(1)
         if self.settings.gateway_metrics_port:
-            self.metrics.serve(self.settings.gateway_metrics_port,
-                               self.settings.gateway_metrics_addr)
+            self.metrics.serve(
+                self.settings.gateway_metrics_port, self.settings.gateway_metrics_addr
+            )
         self.start_mqtt()
         if ready is not None:
             self._connected.wait(30)
@@ -302,8 +320,12 @@ def _rejected(item: Classified, exc: Exception) -> DeadLetter:
         return DeadLetter(item.topic, b"", "db_rejected", str(exc).splitlines()[0][:500])
     payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
     return DeadLetter(
-        item.topic, payload, "db_rejected",
-        str(exc).splitlines()[0][:500], item.device_id, item.device_type.value,
+        item.topic,
+        payload,
+        "db_rejected",
+        str(exc).splitlines()[0][:500],
+        item.device_id,
+        item.device_type.value,
         getattr(item, "seq", None),
     )
 

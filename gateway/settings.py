@@ -32,8 +32,11 @@ class MqttEndpoint:
     def parse(cls, url: str) -> MqttEndpoint:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp"):
-            raise ValueError(f"MQTT URL {url!r} must start with mqtt:// (TLS is terminated at the broker)")
-        return cls(parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password)
+            raise ValueError(
+                f"MQTT URL {url!r} must start with mqtt:// (TLS is terminated at the broker)"
+            )
+        host = parts.hostname or "127.0.0.1"
+        return cls(host, parts.port or 1883, parts.username, parts.password)
 
 
 class GatewaySettings(BaseSettings):
@@ -58,7 +61,9 @@ class GatewaySettings(BaseSettings):
     gateway_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container
     gateway_seq_gap_timeout_s: float = 300.0
     gateway_presence_sweep_s: float = 5.0
-    stale_after_s: dict[DeviceType, float] = Field(default_factory=lambda: dict(DEFAULT_STALE_AFTER))
+    stale_after_s: dict[DeviceType, float] = Field(
+        default_factory=lambda: dict(DEFAULT_STALE_AFTER)
+    )
     offline_after_s: dict[DeviceType, float] = Field(
         default_factory=lambda: dict(DEFAULT_OFFLINE_AFTER)
     )

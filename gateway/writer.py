@@ -9,6 +9,7 @@ acks MQTT only after ``write`` returns, i.e. after COMMIT.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -47,14 +48,46 @@ class BatchResult:
 
 
 _LATEST_COLS = (
-    "device_id", "device_type", "last_seen",
-    "status_time", "status_seq", "battery_pct", "status",
-    "position_time", "position_seq", "lat", "lon", "speed_kmh", "heading_deg",
-    "event_time", "last_event", "acked_seq", "messages_stored", "duplicates", "skewed_messages",
+    "device_id",
+    "device_type",
+    "last_seen",
+    "status_time",
+    "status_seq",
+    "battery_pct",
+    "status",
+    "position_time",
+    "position_seq",
+    "lat",
+    "lon",
+    "speed_kmh",
+    "heading_deg",
+    "event_time",
+    "last_event",
+    "acked_seq",
+    "messages_stored",
+    "duplicates",
+    "skewed_messages",
 )
 _LATEST_TYPES = (
-    "text", "text", "timestamptz", "timestamptz", "int8", "float4", "text", "timestamptz", "int8",
-    "float8", "float8", "float4", "float4", "timestamptz", "text", "int8", "int8", "int8", "int8",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "int8",
+    "float4",
+    "text",
+    "timestamptz",
+    "int8",
+    "float8",
+    "float8",
+    "float4",
+    "float4",
+    "timestamptz",
+    "text",
+    "int8",
+    "int8",
+    "int8",
+    "int8",
 )
 
 
@@ -77,8 +110,7 @@ FROM stage_latest
 ON CONFLICT (device_id) DO UPDATE SET
   last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen),
   {_newer("status", ("status_seq", "battery_pct", "status", "status_time"))},
-  {_newer("position", ("position_seq", "lat", "lon", "speed_kmh", "heading_deg",
-                       "position_time"))},
+  {_newer("position", ("position_seq", "lat", "lon", "speed_kmh", "heading_deg", "position_time"))},
   {_newer("event", ("last_event", "event_time"))},
   acked_seq = GREATEST(d.acked_seq, EXCLUDED.acked_seq),
   messages_stored = d.messages_stored + EXCLUDED.messages_stored,
@@ -98,8 +130,16 @@ INSERT INTO presence_events (time, device_id, state, previous, reason)
 SELECT %(t)s, device_id, %(state)s, prev, %(reason)s FROM u
 """
 
-_DEAD_COLS = ("received_at", "topic", "payload", "reason", "detail", "device_id", "device_type",
-              "seq")
+_DEAD_COLS = (
+    "received_at",
+    "topic",
+    "payload",
+    "reason",
+    "detail",
+    "device_id",
+    "device_type",
+    "seq",
+)
 _DEAD_TYPES = ("timestamptz", "text", "bytea", "text", "text", "text", "text", "int8")
 
 
@@ -132,10 +172,8 @@ class BatchWriter:
 
     def close(self) -> None:
         if self.conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):  # closing a broken connection
                 self.conn.close()
-            except psycopg.Error:  # pragma: no cover - closing a broken connection
-                pass
             self.conn = None
 
     # -- the batch -------------------------------------------------------------------------
@@ -176,7 +214,10 @@ class BatchWriter:
             self.tracker.seed(device_id, int(acked))
 
     def _write(
-        self, cur: psycopg.Cursor[tuple[Any, ...]], items: list[Classified], now: datetime,
+        self,
+        cur: psycopg.Cursor[tuple[Any, ...]],
+        items: list[Classified],
+        now: datetime,
         mono: float,
     ) -> BatchResult:
         res = BatchResult()
@@ -207,8 +248,13 @@ class BatchWriter:
 
         inserted: dict[str, int] = defaultdict(int)
         for table, trows in rows.items():
-            self._copy(cur, f"stage_{table}", COLUMNS[table], [PG_TYPES[c] for c in COLUMNS[table]],
-                       [r.values for r in trows])
+            self._copy(
+                cur,
+                f"stage_{table}",
+                COLUMNS[table],
+                [PG_TYPES[c] for c in COLUMNS[table]],
+                [r.values for r in trows],
+            )
             cols = ", ".join(COLUMNS[table])
             select = cols.replace("payload", "payload::jsonb")
             cur.execute(
@@ -232,11 +278,25 @@ class BatchWriter:
         if res.gaps:
             self._record_gaps(cur, res.gaps, now)
         if dead:
-            self._copy(cur, "dead_letters", _DEAD_COLS, list(_DEAD_TYPES), [
-                (now, _clean(d.topic), d.payload, d.reason, _clean(d.detail), d.device_id,
-                 d.device_type, d.seq)
-                for d in dead
-            ])
+            self._copy(
+                cur,
+                "dead_letters",
+                _DEAD_COLS,
+                list(_DEAD_TYPES),
+                [
+                    (
+                        now,
+                        _clean(d.topic),
+                        d.payload,
+                        d.reason,
+                        _clean(d.detail),
+                        d.device_id,
+                        d.device_type,
+                        d.seq,
+                    )
+                    for d in dead
+                ],
+            )
             for d in dead:
                 res.dead_letters[d.reason] += 1
         return res
@@ -245,27 +305,43 @@ class BatchWriter:
     def _unattributed(item: DataRow | StateRow, known: DeviceType | None) -> DeadLetter:
         payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
         if known is None:
-            reason, detail = "unknown_device", (
-                f"device {item.device_id!r} is not registered (or is retired)")
+            reason, detail = (
+                "unknown_device",
+                (f"device {item.device_id!r} is not registered (or is retired)"),
+            )
         else:
-            reason, detail = "device_type_mismatch", (
-                f"{item.device_id!r} is registered as {known.value}, "
-                f"not {item.device_type.value}")
+            reason, detail = (
+                "device_type_mismatch",
+                (
+                    f"{item.device_id!r} is registered as {known.value}, "
+                    f"not {item.device_type.value}"
+                ),
+            )
         seq = item.seq if isinstance(item, DataRow) else None
-        return DeadLetter(item.topic, payload, reason, detail, item.device_id,
-                          item.device_type.value, seq)
+        return DeadLetter(
+            item.topic, payload, reason, detail, item.device_id, item.device_type.value, seq
+        )
 
     @staticmethod
-    def _copy(cur: psycopg.Cursor[tuple[Any, ...]], table: str, cols: tuple[str, ...],
-              types: list[str], data: list[tuple[Any, ...]]) -> None:
+    def _copy(
+        cur: psycopg.Cursor[tuple[Any, ...]],
+        table: str,
+        cols: tuple[str, ...],
+        types: list[str],
+        data: list[tuple[Any, ...]],
+    ) -> None:
         with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
             for row in data:
                 copy.write_row(row)
 
     def _upsert_latest(
-        self, cur: psycopg.Cursor[tuple[Any, ...]], rows: dict[Table, list[DataRow]],
-        seqs: dict[str, list[int]], inserted: dict[str, int], res: BatchResult,
+        self,
+        cur: psycopg.Cursor[tuple[Any, ...]],
+        rows: dict[Table, list[DataRow]],
+        seqs: dict[str, list[int]],
+        inserted: dict[str, int],
+        res: BatchResult,
     ) -> None:
         latest: dict[str, list[Any]] = {}
         empty = [None] * len(_LATEST_COLS)
@@ -301,8 +377,13 @@ class BatchWriter:
             e[16] = inserted.get(device_id, 0)
             e[17] = received[device_id] - e[16]
         if latest:
-            self._copy(cur, "stage_latest", _LATEST_COLS, list(_LATEST_TYPES),
-                       [tuple(e) for e in latest.values()])
+            self._copy(
+                cur,
+                "stage_latest",
+                _LATEST_COLS,
+                list(_LATEST_TYPES),
+                [tuple(e) for e in latest.values()],
+            )
             cur.execute(_UPSERT_LATEST)
         # Devices whose only messages this batch were dead letters still get their ack mark.
         only_dead = [d for d in seqs if d not in latest]
@@ -312,13 +393,20 @@ class BatchWriter:
                 " SELECT * FROM unnest(%s::text[], %s::text[], %s::int8[])"
                 " ON CONFLICT (device_id) DO UPDATE"
                 " SET acked_seq = GREATEST(device_latest.acked_seq, EXCLUDED.acked_seq)",
-                (only_dead, [self.registry[d].value for d in only_dead],
-                 [self.tracker.contiguous(d) for d in only_dead]),
+                (
+                    only_dead,
+                    [self.registry[d].value for d in only_dead],
+                    [self.tracker.contiguous(d) for d in only_dead],
+                ),
             )
 
     def _presence(
-        self, cur: psycopg.Cursor[tuple[Any, ...]], rows: dict[Table, list[DataRow]],
-        states: dict[str, StateRow], now: datetime, res: BatchResult,
+        self,
+        cur: psycopg.Cursor[tuple[Any, ...]],
+        rows: dict[Table, list[DataRow]],
+        states: dict[str, StateRow],
+        now: datetime,
+        res: BatchResult,
     ) -> None:
         talking = {r.device_id for trows in rows.values() for r in trows}
         offline = {d for d, s in states.items() if s.state == "offline"}
@@ -333,8 +421,9 @@ class BatchWriter:
             (offline, "offline", "will_or_offline"),
         ):
             if ids:
-                cur.execute(_SET_PRESENCE,
-                            {"ids": sorted(ids), "state": state, "t": now, "reason": reason})
+                cur.execute(
+                    _SET_PRESENCE, {"ids": sorted(ids), "state": state, "t": now, "reason": reason}
+                )
                 res.presence[state] += cur.rowcount
 
     def _ensure_latest(self, cur: psycopg.Cursor[tuple[Any, ...]], ids: set[str]) -> None:
@@ -344,21 +433,41 @@ class BatchWriter:
             (sorted(ids), [self.registry[d].value for d in sorted(ids)]),
         )
 
-    def _record_gaps(self, cur: psycopg.Cursor[tuple[Any, ...]], gaps: list[GapSkipped],
-                     now: datetime) -> None:
+    def _record_gaps(
+        self, cur: psycopg.Cursor[tuple[Any, ...]], gaps: list[GapSkipped], now: datetime
+    ) -> None:
         for g in gaps:
-            log.warning("device %s: seq %d..%d never arrived within the gap timeout; skipped",
-                        g.device_id, g.first_missing, g.last_missing)
-        self._copy(cur, "dead_letters", _DEAD_COLS, list(_DEAD_TYPES), [
-            (now, f"ehub/v1/{self.registry[g.device_id].value}/{g.device_id}", b"", "seq_gap",
-             f"seq {g.first_missing}..{g.last_missing} never arrived; ack moved past them",
-             g.device_id, self.registry[g.device_id].value, g.first_missing)
-            for g in gaps
-        ])
+            log.warning(
+                "device %s: seq %d..%d never arrived within the gap timeout; skipped",
+                g.device_id,
+                g.first_missing,
+                g.last_missing,
+            )
+        self._copy(
+            cur,
+            "dead_letters",
+            _DEAD_COLS,
+            list(_DEAD_TYPES),
+            [
+                (
+                    now,
+                    f"ehub/v1/{self.registry[g.device_id].value}/{g.device_id}",
+                    b"",
+                    "seq_gap",
+                    f"seq {g.first_missing}..{g.last_missing} never arrived; ack moved past them",
+                    g.device_id,
+                    self.registry[g.device_id].value,
+                    g.first_missing,
+                )
+                for g in gaps
+            ],
+        )
 
     # -- presence by silence -----------------------------------------------------------------
     def sweep_presence(
-        self, now: datetime, stale_after: dict[DeviceType, float],
+        self,
+        now: datetime,
+        stale_after: dict[DeviceType, float],
         offline_after: dict[DeviceType, float],
     ) -> dict[str, int]:
         """Mark silent devices stale, then offline, per kind; returns transitions by state."""
@@ -382,8 +491,10 @@ class BatchWriter:
                         )
                         ids = [r[0] for r in cur.fetchall()]
                         if ids:
-                            cur.execute(_SET_PRESENCE, {"ids": ids, "state": state, "t": now,
-                                                        "reason": "silence"})
+                            cur.execute(
+                                _SET_PRESENCE,
+                                {"ids": ids, "state": state, "t": now, "reason": "silence"},
+                            )
                             counts[state] += cur.rowcount
             conn.commit()
         except BaseException:

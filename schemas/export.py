@@ -28,18 +28,19 @@ CHANNEL_DOC = {
     Channel.LOCATION: "GNSS fix. QoS 1, not retained.",
     Channel.EVENT: "Discrete event (sign-in, recording, SOS, printing...). QoS 1.",
     Channel.STATE: "Presence, retained. Publish `online` after connecting and set the MQTT Will "
-                   "to `offline` (retained, QoS 1).",
+    "to `offline` (retained, QoS 1).",
     Channel.CMD_RESULT: "Answer to a `cmd` (accepted, done, rejected, failed). QoS 1.",
     Channel.ACK: "Hub to device: every message with `seq` up to this one is stored; drop them "
-                 "from the outbox. Resend everything above it after reconnecting.",
+    "from the outbox. Resend everything above it after reconnecting.",
     Channel.CMD: "Hub to device: an order (dispatch, print job, configuration).",
 }
 
 
 def _dump(path: Path, doc: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -61,8 +62,13 @@ def _component_schemas() -> dict[str, Any]:
 
 
 def _message(name: str, summary: str) -> dict[str, Any]:
-    return {"name": name, "title": name, "summary": summary, "contentType": "application/json",
-            "payload": {"$ref": REF.format(model=name)}}
+    return {
+        "name": name,
+        "title": name,
+        "summary": summary,
+        "contentType": "application/json",
+        "payload": {"$ref": REF.format(model=name)},
+    }
 
 
 def asyncapi() -> dict[str, Any]:
@@ -95,9 +101,17 @@ def asyncapi() -> dict[str, Any]:
             channels[f"{PREFIX}/{dtype.value}/{{device_id}}/{channel.value}"] = {
                 "description": CHANNEL_DOC[channel],
                 "parameters": {"device_id": {"$ref": "#/components/parameters/device_id"}},
-                op: {"operationId": f"{dtype.value}_{channel.value}", "message": message,
-                     "bindings": {"mqtt": {"qos": 1, "retain": channel is Channel.STATE,
-                                           "bindingVersion": "0.1.0"}}},
+                op: {
+                    "operationId": f"{dtype.value}_{channel.value}",
+                    "message": message,
+                    "bindings": {
+                        "mqtt": {
+                            "qos": 1,
+                            "retain": channel is Channel.STATE,
+                            "bindingVersion": "0.1.0",
+                        }
+                    },
+                },
             }
     return {
         "asyncapi": "2.6.0",
@@ -114,16 +128,24 @@ def asyncapi() -> dict[str, Any]:
             ),
         },
         "defaultContentType": "application/json",
-        "servers": {"broker": {"url": "mqtt://broker:1883", "protocol": "mqtt",
-                               "protocolVersion": "5.0",
-                               "description": "3.1.1 also works for devices"}},
+        "servers": {
+            "broker": {
+                "url": "mqtt://broker:1883",
+                "protocol": "mqtt",
+                "protocolVersion": "5.0",
+                "description": "3.1.1 also works for devices",
+            }
+        },
         "channels": channels,
         "components": {
             "messages": messages,
             "schemas": _component_schemas(),
-            "parameters": {"device_id": {
-                "description": "Lowercase letters, digits and '-', 3-64 characters",
-                "schema": {"type": "string", "pattern": DEVICE_ID_PATTERN}}},
+            "parameters": {
+                "device_id": {
+                    "description": "Lowercase letters, digits and '-', 3-64 characters",
+                    "schema": {"type": "string", "pattern": DEVICE_ID_PATTERN},
+                }
+            },
         },
     }
 

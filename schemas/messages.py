@@ -256,8 +256,16 @@ _COMMON = (LowBattery, PowerOn, PowerOff)
 EVENTS_BY_TYPE: dict[DeviceType, tuple[type[Envelope], ...]] = {
     DeviceType.BODY_CAMERA: (RecordStart, RecordStop, Sos, LowStorage, *_COMMON),
     DeviceType.MOBILE_TERMINAL: (
-        SignIn, SignOut, Sos, PrinterPaired, PrinterUnpaired, PrintQueued, PrintDone, PrintFailed,
-        LowStorage, *_COMMON,
+        SignIn,
+        SignOut,
+        Sos,
+        PrinterPaired,
+        PrinterUnpaired,
+        PrintQueued,
+        PrintDone,
+        PrintFailed,
+        LowStorage,
+        *_COMMON,
     ),
     DeviceType.BT_PRINTER: (PrintDone, PrintFailed, *_COMMON),
     DeviceType.VEHICLE_TRACKER: (Sos, IgnitionOn, IgnitionOff, *_COMMON),
@@ -313,7 +321,8 @@ class Command(Msg):
 # ------------------------------------------------------------------- topic -> model ------
 def _event_union(types: tuple[type[Envelope], ...]) -> TypeAdapter[Any]:
     """A discriminated union on ``event``: one lookup instead of trying every model."""
-    return TypeAdapter(Annotated[Union[types], Field(discriminator="event")])  # noqa: UP007
+    union: Any = Annotated[Union[types], Field(discriminator="event")]  # noqa: UP007
+    return TypeAdapter(union)
 
 
 STATUS_MODELS: dict[DeviceType, type[Envelope]] = {
@@ -380,8 +389,15 @@ def parse_payload(device_type: DeviceType, channel: Channel, raw: bytes | str) -
 def message_models() -> dict[str, type[BaseModel]]:
     """Every concrete model by name, for the JSON Schema and AsyncAPI export."""
     found: dict[str, type[BaseModel]] = {}
-    for model in [*STATUS_MODELS.values(), *LOCATION_MODELS.values(), StateMessage, CmdResult,
-                  Ack, Command]:
+    fixed: list[type[BaseModel]] = [
+        *STATUS_MODELS.values(),
+        *LOCATION_MODELS.values(),
+        StateMessage,
+        CmdResult,
+        Ack,
+        Command,
+    ]
+    for model in fixed:
         found[model.__name__] = model
     for types in EVENTS_BY_TYPE.values():
         for model in types:

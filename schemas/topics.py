@@ -66,8 +66,7 @@ class Topic:
             object.__setattr__(self, "device_type", DeviceType(self.device_type))
         except ValueError:
             raise TopicError(
-                f"unknown device type {self.device_type!r}; "
-                f"expected one of {', '.join(DeviceType)}"
+                f"unknown device type {self.device_type!r}; expected one of {', '.join(DeviceType)}"
             ) from None
         try:
             object.__setattr__(self, "channel", Channel(self.channel))

@@ -81,7 +81,8 @@ def start_gateway(mqtt_url: str) -> Iterator[Callable[..., RunningGateway]]:
 
     def start(db_url: str, **overrides: Any) -> RunningGateway:
         settings = GatewaySettings(
-            mqtt_url=mqtt_url, database_url=db_url,
+            mqtt_url=mqtt_url,
+            database_url=db_url,
             gateway_client_id=overrides.pop("gateway_client_id", f"gw-{uuid.uuid4().hex[:8]}"),
             gateway_batch_timeout_ms=overrides.pop("gateway_batch_timeout_ms", 30),
             # Test gateways come and go: do not leave their queues at the broker for a week.
@@ -111,8 +112,7 @@ class Publisher:
     received: list[tuple[str, bytes]] = field(default_factory=list)
     retained: set[str] = field(default_factory=set)
 
-    def publish(self, topic: str, payload: bytes | str, qos: int = 1,
-                retain: bool = False) -> None:
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
         if retain:
             self.retained.add(topic)
         info = self.client.publish(topic, payload, qos=qos, retain=retain)

@@ -26,8 +26,9 @@ def compose() -> dict:
 
 
 def test_has_the_production_services(compose):
-    assert {"mosquitto", "timescaledb", "gateway", "simulator", "prometheus",
-            "grafana"} <= set(compose["services"])
+    assert {"mosquitto", "timescaledb", "gateway", "simulator", "prometheus", "grafana"} <= set(
+        compose["services"]
+    )
     assert compose["services"]["timescaledb"]["image"].startswith("timescale/timescaledb:")
 
 
@@ -60,8 +61,11 @@ def test_gateway_environment_names_real_settings(compose):
 
 def test_broker_config_does_not_lose_data():
     conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
-    settings = dict(line.split("#")[0].split(None, 1) for line in conf.splitlines()
-                    if line.strip() and not line.startswith("#"))
+    settings = dict(
+        line.split("#")[0].split(None, 1)
+        for line in conf.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     assert settings["persistence"].strip() == "true"
     assert int(settings["autosave_interval"]) <= 5
     assert int(settings["max_queued_messages"]) >= 1_000_000

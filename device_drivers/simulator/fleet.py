@@ -68,8 +68,11 @@ class SimDevice:
         kind = self.device_type
         r = self.rng.random()
         if kind is DeviceType.VEHICLE_TRACKER:
-            return (Channel.STATUS, self._tracker_status()) if r < 0.08 else (
-                Channel.LOCATION, self._vehicle_location())
+            return (
+                (Channel.STATUS, self._tracker_status())
+                if r < 0.08
+                else (Channel.LOCATION, self._vehicle_location())
+            )
         if kind is DeviceType.BODY_CAMERA:
             if r < 0.05:
                 return Channel.EVENT, self._camera_event(t)
@@ -80,8 +83,12 @@ class SimDevice:
             if not self.signed_in:
                 self.signed_in = True
                 lat, lon = self.route.position()
-                return Channel.EVENT, {"event": "sign_in", "officer_id": self.officer_id,
-                                       "lat": round(lat, 6), "lon": round(lon, 6)}
+                return Channel.EVENT, {
+                    "event": "sign_in",
+                    "officer_id": self.officer_id,
+                    "lat": round(lat, 6),
+                    "lon": round(lon, 6),
+                }
             if r < 0.03 and self.extra.get("printer"):
                 job = f"job-{self.device_id}-{self.counter}"
                 return Channel.EVENT, {"event": "print_queued", "job_id": job, "pages": 1}
@@ -90,14 +97,18 @@ class SimDevice:
             return Channel.LOCATION, self._walk_location()
         # printer
         if r < 0.15:
-            return Channel.EVENT, {"event": "print_done",
-                                   "job_id": f"job-{self.device_id}-{self.counter}", "pages": 1}
+            return Channel.EVENT, {
+                "event": "print_done",
+                "job_id": f"job-{self.device_id}-{self.counter}",
+                "pages": 1,
+            }
         return Channel.STATUS, self._printer_status()
 
     def _walk_location(self) -> dict[str, Any]:
         lat, lon = self.route.position()
         return {
-            "lat": round(lat, 6), "lon": round(lon, 6),
+            "lat": round(lat, 6),
+            "lon": round(lon, 6),
             "accuracy_m": round(self.rng.uniform(3, 15), 1),
             "speed_kmh": round(self.speed_kmh * self.rng.uniform(0.7, 1.2), 1),
             "heading_deg": round(self.route.heading(), 1) % 360,
@@ -107,7 +118,8 @@ class SimDevice:
         lat, lon = self.route.position()
         moving = self.rng.random() > 0.1
         return {
-            "lat": round(lat, 6), "lon": round(lon, 6),
+            "lat": round(lat, 6),
+            "lon": round(lon, 6),
             "speed_kmh": round(self.speed_kmh * self.rng.uniform(0.6, 1.3), 1) if moving else 0.0,
             "heading_deg": round(self.route.heading(), 1) % 360,
             "altitude_m": round(self.rng.uniform(5, 40), 1),
@@ -118,16 +130,22 @@ class SimDevice:
         }
 
     def _tracker_status(self) -> dict[str, Any]:
-        return {"supply_voltage_v": round(self.rng.uniform(12.2, 14.1), 2),
-                "backup_battery_pct": round(self.battery, 1), "acc_on": True,
-                "gsm_signal": self.rng.randint(12, 31), "firmware": "JT808-2019 v3.2.1"}
+        return {
+            "supply_voltage_v": round(self.rng.uniform(12.2, 14.1), 2),
+            "backup_battery_pct": round(self.battery, 1),
+            "acc_on": True,
+            "gsm_signal": self.rng.randint(12, 31),
+            "firmware": "JT808-2019 v3.2.1",
+        }
 
     def _camera_status(self, t: float) -> dict[str, Any]:
         return {
             "battery_pct": round(self.battery, 1),
-            "storage_used_mb": round(self.storage_used_mb, 1), "storage_total_mb": 64_000.0,
+            "storage_used_mb": round(self.storage_used_mb, 1),
+            "storage_total_mb": 64_000.0,
             "recording": "recording" if self.recording_until > t else "idle",
-            "temperature_c": round(self.rng.uniform(28, 41), 1), "firmware": "DSJ-V8 2.4.7",
+            "temperature_c": round(self.rng.uniform(28, 41), 1),
+            "firmware": "DSJ-V8 2.4.7",
         }
 
     def _camera_event(self, t: float) -> dict[str, Any]:
@@ -135,14 +153,18 @@ class SimDevice:
             self.recording_until = t
             return {"event": "record_stop", "file_id": f"{self.device_id}-{self.counter}"}
         self.recording_until = t + self.rng.uniform(60, 900)  # a 1-15 minute enforcement scene
-        return {"event": "record_start", "file_id": f"{self.device_id}-{self.counter}",
-                "officer_id": self.officer_id}
+        return {
+            "event": "record_start",
+            "file_id": f"{self.device_id}-{self.counter}",
+            "officer_id": self.officer_id,
+        }
 
     def _terminal_status(self) -> dict[str, Any]:
         return {
             "battery_pct": round(self.battery, 1),
             "network": self.rng.choice(["4g", "4g", "5g", "5g", "5g", "wifi"]),
-            "signal_dbm": self.rng.randint(-105, -60), "app_version": "ehub-terminal 1.4.0",
+            "signal_dbm": self.rng.randint(-105, -60),
+            "app_version": "ehub-terminal 1.4.0",
             "officer_id": self.officer_id,
         }
 
@@ -150,7 +172,8 @@ class SimDevice:
         return {
             "battery_pct": round(self.battery, 1),
             "paper": "low" if self.counter % 50 > 45 else "ok",
-            "paired_terminal": self.paired_terminal, "firmware": "QR-386A 1.08",
+            "paired_terminal": self.paired_terminal,
+            "firmware": "QR-386A 1.08",
         }
 
 

@@ -38,8 +38,11 @@ class Outbox:
     def add(self, topic: str, fields: dict[str, Any], ts: datetime) -> tuple[int, bytes]:
         """Give the next ``seq`` to a message and keep it; returns (seq, payload bytes)."""
         self.seq += 1
-        payload = json.dumps({"v": 1, "seq": self.seq, "ts": ts.isoformat(), **fields},
-                             ensure_ascii=False, separators=(",", ":")).encode()
+        payload = json.dumps(
+            {"v": 1, "seq": self.seq, "ts": ts.isoformat(), **fields},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
         self._pending[self.seq] = (topic, payload)
         return self.seq, payload
 

@@ -49,7 +49,7 @@ class FleetReport:
     per_device: dict[str, dict[str, int]]
 
     def as_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        return dict(self.__dict__.items())
 
 
 class FleetRunner:
@@ -78,15 +78,19 @@ class FleetRunner:
         by_type: dict[str, dict[str, int]] = {}
         per_device: dict[str, dict[str, int]] = {}
         for r in self.runs.values():
-            t = by_type.setdefault(r.device.device_type.value,
-                                   {"devices": 0, "published": 0, "pending": 0, "online": 0})
+            t = by_type.setdefault(
+                r.device.device_type.value,
+                {"devices": 0, "published": 0, "pending": 0, "online": 0},
+            )
             t["devices"] += 1
             t["published"] += r.outbox.seq
             t["pending"] += len(r.outbox)
             t["online"] += int(r.connected)
-            per_device[r.device.device_id] = {"published": r.outbox.seq,
-                                              "acked": r.outbox.acked,
-                                              "pending": len(r.outbox)}
+            per_device[r.device.device_id] = {
+                "published": r.outbox.seq,
+                "acked": r.outbox.acked,
+                "pending": len(r.outbox),
+            }
         return FleetReport(
             devices=len(self.runs),
             published=sum(r.outbox.seq for r in self.runs.values()),
@@ -110,8 +114,9 @@ class FleetRunner:
         tasks = [asyncio.create_task(self._device(r)) for r in self.runs.values()]
         try:
             if duration is None:
-                await asyncio.Event().wait()
-            await asyncio.sleep(duration)
+                await asyncio.Event().wait()  # until cancelled (Ctrl-C)
+            else:
+                await asyncio.sleep(duration)
             self._producing.clear()
             deadline = time.monotonic() + drain_timeout
             while self.pending() and time.monotonic() < deadline:
@@ -124,8 +129,9 @@ class FleetRunner:
     async def _device(self, run: DeviceRun) -> None:
         dev = run.device
         state_topic = device_topic(dev.device_type, dev.device_id, Channel.STATE)
-        will = aiomqtt.Will(state_topic, json.dumps({"v": 1, "state": "offline"}), qos=1,
-                            retain=True)
+        will = aiomqtt.Will(
+            state_topic, json.dumps({"v": 1, "state": "offline"}), qos=1, retain=True
+        )
         backoff = 0.5
         # Spread the fleet's connects and first messages over one interval.
         await asyncio.sleep(random.uniform(0, min(self.interval, 2.0)))
@@ -133,8 +139,14 @@ class FleetRunner:
             try:
                 async with self._connect_gate:
                     client = aiomqtt.Client(
-                        self.host, self.port, identifier=dev.device_id, clean_session=False,
-                        will=will, protocol=self.protocol, keepalive=20, timeout=10,
+                        self.host,
+                        self.port,
+                        identifier=dev.device_id,
+                        clean_session=False,
+                        will=will,
+                        protocol=self.protocol,
+                        keepalive=20,
+                        timeout=10,
                     )
                     await client.__aenter__()
                 try:
@@ -164,16 +176,21 @@ class FleetRunner:
             while not self._stop.is_set():
                 if listener.done():  # the connection dropped while we were idle
                     raise aiomqtt.MqttError("connection lost")
-                await self._resend(client, run,
-                                   run.outbox.overdue(time.monotonic(), self.resend_after))
+                await self._resend(
+                    client, run, run.outbox.overdue(time.monotonic(), self.resend_after)
+                )
                 if self._producing.is_set():
                     channel, fields = dev.next_message(datetime.now(CST))
                     topic = device_topic(dev.device_type, dev.device_id, channel)
                     seq, payload = run.outbox.add(topic, fields, datetime.now(CST))
                     await client.publish(topic, payload, qos=1)
                     run.outbox.mark_sent(seq, time.monotonic())
-                await self._sleep(min(self.interval * random.uniform(0.8, 1.2),
-                                      1.0 if not self._producing.is_set() else 3600))
+                await self._sleep(
+                    min(
+                        self.interval * random.uniform(0.8, 1.2),
+                        1.0 if not self._producing.is_set() else 3600,
+                    )
+                )
             if not run.outbox:  # a clean goodbye; otherwise leave it to the Will
                 offline = {"v": 1, "state": "offline", "ts": datetime.now(UTC).isoformat()}
                 await client.publish(state_topic, json.dumps(offline), qos=1, retain=True)
@@ -183,8 +200,9 @@ class FleetRunner:
                 await listener
 
     @staticmethod
-    async def _resend(client: aiomqtt.Client, run: DeviceRun,
-                      messages: list[tuple[int, str, bytes]]) -> None:
+    async def _resend(
+        client: aiomqtt.Client, run: DeviceRun, messages: list[tuple[int, str, bytes]]
+    ) -> None:
         for seq, topic, payload in messages:
             await client.publish(topic, payload, qos=1)
             run.outbox.mark_sent(seq, time.monotonic())
@@ -200,7 +218,7 @@ class FleetRunner:
             if message.topic.value != ack_topic:  # some brokers replay retained state here
                 continue
             try:
-                seq = json.loads(message.payload)["seq"]  # type: ignore[arg-type]
+                seq = json.loads(message.payload)["seq"]
             except (ValueError, KeyError, TypeError):
                 log.warning("%s: unreadable ack %r", run.device.device_id, message.payload)
                 continue

@@ -28,8 +28,12 @@ def test_location_becomes_a_positions_row_with_typed_columns():
 
 def test_skew_window_is_five_minutes_ahead_and_seven_days_behind():
     topic = "ehub/v1/body_camera/cam-001/location"
-    for delta, skewed in ((timedelta(minutes=4), False), (timedelta(minutes=6), True),
-                          (-timedelta(days=6), False), (-timedelta(days=8), True)):
+    for delta, skewed in (
+        (timedelta(minutes=4), False),
+        (timedelta(minutes=6), True),
+        (-timedelta(days=6), False),
+        (-timedelta(days=8), True),
+    ):
         row = classify(topic, payload(ts=RX + delta, lat=1, lon=1), RX, LIMITS)
         assert isinstance(row, DataRow) and row.skewed is skewed, delta
 
@@ -41,8 +45,7 @@ def test_state_and_cleared_state():
 
 
 def test_dead_letter_keeps_seq_when_it_can_be_read_so_the_device_can_be_acked():
-    dl = classify("ehub/v1/body_camera/cam-001/status", payload(seq=9, battery_pct=200), RX,
-                  LIMITS)
+    dl = classify("ehub/v1/body_camera/cam-001/status", payload(seq=9, battery_pct=200), RX, LIMITS)
     assert isinstance(dl, DeadLetter) and dl.reason == "schema" and dl.seq == 9
 
 

@@ -15,11 +15,25 @@ TRK = ("trk-0001", "vehicle_tracker")
 TERM = ("term-0001", "mobile_terminal")
 PRN = ("prn-0001", "bt_printer")
 
-CAM_STATUS = {"battery_pct": 87.5, "storage_used_mb": 1024.0, "storage_total_mb": 64000.0,
-              "recording": "recording", "temperature_c": 36.5, "firmware": "DSJ-V8 2.4.7"}
-TRK_FIX = {"lat": 22.5431, "lon": 114.0579, "speed_kmh": 42.0, "heading_deg": 91.0,
-           "altitude_m": 12.0, "satellites": 14, "acc_on": True, "odometer_km": 12345.6,
-           "alarms": ["overspeed"]}
+CAM_STATUS = {
+    "battery_pct": 87.5,
+    "storage_used_mb": 1024.0,
+    "storage_total_mb": 64000.0,
+    "recording": "recording",
+    "temperature_c": 36.5,
+    "firmware": "DSJ-V8 2.4.7",
+}
+TRK_FIX = {
+    "lat": 22.5431,
+    "lon": 114.0579,
+    "speed_kmh": 42.0,
+    "heading_deg": 91.0,
+    "altitude_m": 12.0,
+    "satellites": 14,
+    "acc_on": True,
+    "odometer_km": 12345.6,
+    "alarms": ["overspeed"],
+}
 
 
 def count(db: str, table: str, device_id: str) -> int:
@@ -34,25 +48,31 @@ def test_message_lands_with_its_values_and_device_is_acked(db_url, start_gateway
     t0 = datetime.now(UTC)
     publisher.publish("ehub/v1/body_camera/cam-0001/status", msg(1, t0, **CAM_STATUS))
     publisher.publish("ehub/v1/vehicle_tracker/trk-0001/location", msg(1, t0, **TRK_FIX))
-    publisher.publish("ehub/v1/mobile_terminal/term-0001/event",
-                      msg(1, t0, event="sign_in", officer_id="SZFT00017", lat=22.54, lon=114.05))
+    publisher.publish(
+        "ehub/v1/mobile_terminal/term-0001/event",
+        msg(1, t0, event="sign_in", officer_id="SZFT00017", lat=22.54, lon=114.05),
+    )
     wait_until(lambda: count(db_url, "device_events", "term-0001") == 1)
     wait_until(lambda: count(db_url, "positions", "trk-0001") == 1)
 
     [(battery, payload, skewed, rx)] = query(
-        db_url, "SELECT battery_pct, payload, skewed, received_at FROM device_status"
-        " WHERE device_id = 'cam-0001'")
+        db_url,
+        "SELECT battery_pct, payload, skewed, received_at FROM device_status"
+        " WHERE device_id = 'cam-0001'",
+    )
     assert battery == 87.5 and payload["recording"] == "recording" and skewed is False
     assert abs((rx - t0).total_seconds()) < 5
     [(lat, lon, speed, heading, alt)] = query(
-        db_url, "SELECT lat, lon, speed_kmh, heading_deg, altitude_m FROM positions")
+        db_url, "SELECT lat, lon, speed_kmh, heading_deg, altitude_m FROM positions"
+    )
     assert (lat, lon, speed, heading, alt) == (22.5431, 114.0579, 42.0, 91.0, 12.0)
     [(event, officer)] = query(db_url, "SELECT event, payload->>'officer_id' FROM device_events")
     assert (event, officer) == ("sign_in", "SZFT00017")
 
     [(plat, plon, presence, acked)] = query(
-        db_url, "SELECT lat, lon, presence, acked_seq FROM device_latest"
-        " WHERE device_id = 'trk-0001'")
+        db_url,
+        "SELECT lat, lon, presence, acked_seq FROM device_latest WHERE device_id = 'trk-0001'",
+    )
     assert (plat, plon, presence, acked) == (22.5431, 114.0579, "online", 1)
     wait_until(lambda: publisher.acks_for("trk-0001") == [1])
     assert ts < t0  # the payload kept device time, not ours
@@ -77,8 +97,9 @@ def test_out_of_order_and_same_timestamp_are_all_stored(db_url, start_gateway, p
     publisher.subscribe("ehub/v1/vehicle_tracker/trk-0001/ack")
     same = datetime.now(UTC).replace(microsecond=0)
     for seq, lat in ((3, 22.53), (1, 22.51), (2, 22.52)):
-        publisher.publish("ehub/v1/vehicle_tracker/trk-0001/location",
-                          msg(seq, same, **{**TRK_FIX, "lat": lat}))
+        publisher.publish(
+            "ehub/v1/vehicle_tracker/trk-0001/location", msg(seq, same, **{**TRK_FIX, "lat": lat})
+        )
     wait_until(lambda: count(db_url, "positions", "trk-0001") == 3)
     # An older fix arriving late must not move the latest position backwards.
     later = msg(4, same + timedelta(seconds=10), **{**TRK_FIX, "lat": 22.60})
@@ -110,50 +131,110 @@ BAD_INPUTS = [
     # (topic, payload, reason, fragment of detail)
     ("ehub/v1/body_camera/cam-0001/status", b'{"v":1,"seq":1', "invalid_json", "EOF"),
     ("ehub/v1/body_camera/cam-0001/status", b"\xff\xfe garbage", "invalid_json", ""),
-    ("ehub/v1/body_camera/cam-0001/status",
-     json.dumps({"v": 1, "seq": 2, "ts": "2026-11-26T10:00:00+08:00", "battery_pct": 140,
-                 "storage_used_mb": 1, "storage_total_mb": 2, "recording": "idle",
-                 "temperature_c": 30, "firmware": "x"}).encode(),
-     "schema", "battery_pct"),
-    ("ehub/v1/body_camera/cam-0001/status",
-     json.dumps({"v": 1, "seq": 3, "ts": "2026-11-26T10:00:00+08:00", **CAM_STATUS,
-                 "colour": "red"}).encode(), "schema", "colour"),
-    ("ehub/v1/vehicle_tracker/trk-0001/location",
-     b'{"v":1,"seq":1,"ts":"2026-11-26T10:00:00+08:00","lat":NaN,"lon":114.0}',
-     "schema", "lat: Input should be a finite number"),
-    ("ehub/v1/vehicle_tracker/trk-0001/location",
-     json.dumps({"v": 1, "seq": 2, "ts": "2026-11-26T10:00:00+08:00",
-                 **{**TRK_FIX, "lat": 95.0}}).encode(), "schema", "lat"),
-    ("ehub/v1/vehicle_tracker/trk-0001/location",
-     json.dumps({"v": 1, "seq": 3, "ts": "2026-11-26T10:00:00", **TRK_FIX}).encode(),
-     "schema", "timezone"),
+    (
+        "ehub/v1/body_camera/cam-0001/status",
+        json.dumps(
+            {
+                "v": 1,
+                "seq": 2,
+                "ts": "2026-11-26T10:00:00+08:00",
+                "battery_pct": 140,
+                "storage_used_mb": 1,
+                "storage_total_mb": 2,
+                "recording": "idle",
+                "temperature_c": 30,
+                "firmware": "x",
+            }
+        ).encode(),
+        "schema",
+        "battery_pct",
+    ),
+    (
+        "ehub/v1/body_camera/cam-0001/status",
+        json.dumps(
+            {"v": 1, "seq": 3, "ts": "2026-11-26T10:00:00+08:00", **CAM_STATUS, "colour": "red"}
+        ).encode(),
+        "schema",
+        "colour",
+    ),
+    (
+        "ehub/v1/vehicle_tracker/trk-0001/location",
+        b'{"v":1,"seq":1,"ts":"2026-11-26T10:00:00+08:00","lat":NaN,"lon":114.0}',
+        "schema",
+        "lat: Input should be a finite number",
+    ),
+    (
+        "ehub/v1/vehicle_tracker/trk-0001/location",
+        json.dumps(
+            {"v": 1, "seq": 2, "ts": "2026-11-26T10:00:00+08:00", **{**TRK_FIX, "lat": 95.0}}
+        ).encode(),
+        "schema",
+        "lat",
+    ),
+    (
+        "ehub/v1/vehicle_tracker/trk-0001/location",
+        json.dumps({"v": 1, "seq": 3, "ts": "2026-11-26T10:00:00", **TRK_FIX}).encode(),
+        "schema",
+        "timezone",
+    ),
     ("ehub/v1/body_camera/CAM_0001/status", b"{}", "bad_topic", "device id"),
     ("ehub/v1/drone/dr-0001/status", b"{}", "bad_topic", "unknown device type"),
     ("ehub/v1/body_camera/cam-0001/selfie", b"{}", "bad_topic", "unknown channel"),
     ("ehub/v2/body_camera/cam-0001/status", b"{}", None, None),  # not subscribed: never seen
-    ("ehub/v1/body_camera/ghost-9999/status",
-     json.dumps({"v": 1, "seq": 1, "ts": datetime.now(UTC).isoformat(), **CAM_STATUS}).encode(),
-     "unknown_device", "not registered"),
-    ("ehub/v1/vehicle_tracker/cam-0001/status",
-     json.dumps({"v": 1, "seq": 4, "ts": datetime.now(UTC).isoformat(),
-                 "supply_voltage_v": 12.5, "acc_on": True}).encode(),
-     "device_type_mismatch", "registered as body_camera"),
-    ("ehub/v1/bt_printer/prn-0001/location",
-     json.dumps({"v": 1, "seq": 1, "ts": datetime.now(UTC).isoformat(), "lat": 1, "lon": 1}
-                ).encode(), "no_such_channel", "bt_printer"),
-    ("ehub/v1/body_camera/cam-0001/event",
-     json.dumps({"v": 1, "seq": 5, "ts": datetime.now(UTC).isoformat(), "event": "print_done",
-                 "job_id": "j", "pages": 1}).encode(), "schema", "print_done"),
+    (
+        "ehub/v1/body_camera/ghost-9999/status",
+        json.dumps({"v": 1, "seq": 1, "ts": datetime.now(UTC).isoformat(), **CAM_STATUS}).encode(),
+        "unknown_device",
+        "not registered",
+    ),
+    (
+        "ehub/v1/vehicle_tracker/cam-0001/status",
+        json.dumps(
+            {
+                "v": 1,
+                "seq": 4,
+                "ts": datetime.now(UTC).isoformat(),
+                "supply_voltage_v": 12.5,
+                "acc_on": True,
+            }
+        ).encode(),
+        "device_type_mismatch",
+        "registered as body_camera",
+    ),
+    (
+        "ehub/v1/bt_printer/prn-0001/location",
+        json.dumps(
+            {"v": 1, "seq": 1, "ts": datetime.now(UTC).isoformat(), "lat": 1, "lon": 1}
+        ).encode(),
+        "no_such_channel",
+        "bt_printer",
+    ),
+    (
+        "ehub/v1/body_camera/cam-0001/event",
+        json.dumps(
+            {
+                "v": 1,
+                "seq": 5,
+                "ts": datetime.now(UTC).isoformat(),
+                "event": "print_done",
+                "job_id": "j",
+                "pages": 1,
+            }
+        ).encode(),
+        "schema",
+        "print_done",
+    ),
     ("ehub/v1/body_camera/cam-0001/status", b"{" + b" " * 70_000 + b"}", "oversize", "70002"),
-    ("ehub/v1/body_camera/cam-0001/status",
-     json.dumps({"v": 1, "seq": 6, "ts": "1970-01-01T00:00:00+00:00", **CAM_STATUS}).encode(),
-     "schema", "clock not set"),
+    (
+        "ehub/v1/body_camera/cam-0001/status",
+        json.dumps({"v": 1, "seq": 6, "ts": "1970-01-01T00:00:00+00:00", **CAM_STATUS}).encode(),
+        "schema",
+        "clock not set",
+    ),
 ]
 
 
-def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason(
-    db_url, start_gateway, publisher
-):
+def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason(db_url, start_gateway, publisher):
     register(db_url, CAM, TRK, PRN)
     gw = start_gateway(db_url)
     for topic, payload, _, _ in BAD_INPUTS:
@@ -171,8 +252,12 @@ def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason(
     publisher.publish("ehub/v1/body_camera/cam-0001/status", msg(7, **CAM_STATUS))
     wait_until(lambda: count(db_url, "device_status", "cam-0001") == 1)
     assert gw.thread.is_alive()
-    total = sum(s.value for m in gw.gateway.metrics.dead_letters.collect() for s in m.samples
-                if s.name.endswith("_total"))
+    total = sum(
+        s.value
+        for m in gw.gateway.metrics.dead_letters.collect()
+        for s in m.samples
+        if s.name.endswith("_total")
+    )
     assert total == len(expected)
 
 
@@ -185,8 +270,9 @@ def test_payload_the_database_refuses_is_dead_lettered_not_retried_forever(
     start_gateway(db_url, gateway_batch_timeout_ms=300)
     status = {"battery_pct": 50.0, "network": "5g", "app_version": "1.0"}
     publisher.publish("ehub/v1/mobile_terminal/term-0001/status", msg(1, **status))
-    publisher.publish("ehub/v1/mobile_terminal/term-0001/status",
-                      msg(2, **{**status, "app_version": "bad\u0000"}))
+    publisher.publish(
+        "ehub/v1/mobile_terminal/term-0001/status", msg(2, **{**status, "app_version": "bad\u0000"})
+    )
     publisher.publish("ehub/v1/mobile_terminal/term-0001/status", msg(3, **status))
     wait_until(lambda: count(db_url, "device_status", "term-0001") == 2)
     wait_until(lambda: query(db_url, "SELECT reason, seq FROM dead_letters"))
@@ -198,44 +284,82 @@ def test_skewed_clock_is_stored_but_never_becomes_latest(db_url, start_gateway, 
     register(db_url, TRK)
     start_gateway(db_url)
     now = datetime.now(UTC)
-    publisher.publish("ehub/v1/vehicle_tracker/trk-0001/location",
-                      msg(1, now, **{**TRK_FIX, "lat": 22.50}))
-    publisher.publish("ehub/v1/vehicle_tracker/trk-0001/location",
-                      msg(2, now + timedelta(minutes=10), **{**TRK_FIX, "lat": 23.00}))
-    publisher.publish("ehub/v1/vehicle_tracker/trk-0001/location",
-                      msg(3, now - timedelta(days=8), **{**TRK_FIX, "lat": 21.00}))
-    publisher.publish("ehub/v1/vehicle_tracker/trk-0001/location",
-                      msg(4, now + timedelta(minutes=4), **{**TRK_FIX, "lat": 22.55}))
+    publisher.publish(
+        "ehub/v1/vehicle_tracker/trk-0001/location", msg(1, now, **{**TRK_FIX, "lat": 22.50})
+    )
+    publisher.publish(
+        "ehub/v1/vehicle_tracker/trk-0001/location",
+        msg(2, now + timedelta(minutes=10), **{**TRK_FIX, "lat": 23.00}),
+    )
+    publisher.publish(
+        "ehub/v1/vehicle_tracker/trk-0001/location",
+        msg(3, now - timedelta(days=8), **{**TRK_FIX, "lat": 21.00}),
+    )
+    publisher.publish(
+        "ehub/v1/vehicle_tracker/trk-0001/location",
+        msg(4, now + timedelta(minutes=4), **{**TRK_FIX, "lat": 22.55}),
+    )
     wait_until(lambda: count(db_url, "positions", "trk-0001") == 4)
     assert query(db_url, "SELECT seq, skewed FROM positions ORDER BY seq") == [
-        (1, False), (2, True), (3, True), (4, False)]
+        (1, False),
+        (2, True),
+        (3, True),
+        (4, False),
+    ]
     [(lat, pos_seq, skewed_n)] = query(
-        db_url, "SELECT lat, position_seq, skewed_messages FROM device_latest")
+        db_url, "SELECT lat, position_seq, skewed_messages FROM device_latest"
+    )
     assert (lat, pos_seq, skewed_n) == (22.55, 4, 2)
 
 
 def test_presence_from_state_messages_and_from_silence(db_url, start_gateway, publisher):
     register(db_url, CAM, PRN)
-    silence = {"body_camera": 1.0, "vehicle_tracker": 1.0, "mobile_terminal": 1.0,
-               "bt_printer": 1.0}
-    start_gateway(db_url, gateway_presence_sweep_s=0.2, stale_after_s=silence,
-                  offline_after_s={k: 2.0 for k in silence})
-    publisher.publish("ehub/v1/bt_printer/prn-0001/state", b'{"v":1,"state":"online"}',
-                      retain=True)
-    wait_until(lambda: query(db_url, "SELECT presence FROM device_latest"
-                                     " WHERE device_id='prn-0001'") == [("online",)])
-    publisher.publish("ehub/v1/bt_printer/prn-0001/state", b'{"v":1,"state":"offline"}',
-                      retain=True)
-    wait_until(lambda: query(db_url, "SELECT presence FROM device_latest"
-                                     " WHERE device_id='prn-0001'") == [("offline",)])
+    silence = {
+        "body_camera": 1.0,
+        "vehicle_tracker": 1.0,
+        "mobile_terminal": 1.0,
+        "bt_printer": 1.0,
+    }
+    start_gateway(
+        db_url,
+        gateway_presence_sweep_s=0.2,
+        stale_after_s=silence,
+        offline_after_s=dict.fromkeys(silence, 2.0),
+    )
+    publisher.publish("ehub/v1/bt_printer/prn-0001/state", b'{"v":1,"state":"online"}', retain=True)
+    wait_until(
+        lambda: (
+            query(db_url, "SELECT presence FROM device_latest WHERE device_id='prn-0001'")
+            == [("online",)]
+        )
+    )
+    publisher.publish(
+        "ehub/v1/bt_printer/prn-0001/state", b'{"v":1,"state":"offline"}', retain=True
+    )
+    wait_until(
+        lambda: (
+            query(db_url, "SELECT presence FROM device_latest WHERE device_id='prn-0001'")
+            == [("offline",)]
+        )
+    )
     publisher.publish("ehub/v1/body_camera/cam-0001/status", msg(1, **CAM_STATUS))
     # Silent for > 1 s -> stale, > 2 s -> offline, each recorded as an event with its reason.
-    wait_until(lambda: query(db_url, "SELECT state, reason FROM presence_events"
-                                     " WHERE device_id='cam-0001' ORDER BY time") == [
-        ("online", "message"), ("stale", "silence"), ("offline", "silence")], timeout=10)
-    assert query(db_url, "SELECT state, previous, reason FROM presence_events"
-                         " WHERE device_id='prn-0001' ORDER BY time") == [
-        ("online", "unknown", "state_online"), ("offline", "online", "will_or_offline")]
+    wait_until(
+        lambda: (
+            query(
+                db_url,
+                "SELECT state, reason FROM presence_events"
+                " WHERE device_id='cam-0001' ORDER BY time",
+            )
+            == [("online", "message"), ("stale", "silence"), ("offline", "silence")]
+        ),
+        timeout=10,
+    )
+    assert query(
+        db_url,
+        "SELECT state, previous, reason FROM presence_events"
+        " WHERE device_id='prn-0001' ORDER BY time",
+    ) == [("online", "unknown", "state_online"), ("offline", "online", "will_or_offline")]
 
 
 def test_metrics_endpoint_counts_by_type(db_url, start_gateway, publisher):
@@ -251,8 +375,9 @@ def test_metrics_endpoint_counts_by_type(db_url, start_gateway, publisher):
             return str(r.read().decode())
 
     text = wait_until(lambda: (t := scrape()) and "ehub_gateway_commit_seconds_count" in t and t)
-    assert ('ehub_gateway_messages_stored_total{device_type="body_camera",'
-            'table="device_status"} 1.0') in text
+    assert (
+        'ehub_gateway_messages_stored_total{device_type="body_camera",table="device_status"} 1.0'
+    ) in text
     assert 'ehub_gateway_dead_letters_total{reason="invalid_json"} 1.0' in text
     assert 'ehub_gateway_messages_received_total{device_type="body_camera"} 2.0' in text
 
@@ -267,13 +392,16 @@ def test_shared_subscription_splits_load_and_stores_each_message_once(
     b = start_gateway(db_url, gateway_share_group=group)
     for seq in range(1, 11):
         for device_id, _ in devices:
-            publisher.publish(f"ehub/v1/vehicle_tracker/{device_id}/location",
-                              msg(seq, **TRK_FIX))
+            publisher.publish(f"ehub/v1/vehicle_tracker/{device_id}/location", msg(seq, **TRK_FIX))
     wait_until(lambda: query(db_url, "SELECT count(*) FROM positions")[0][0] == 200)
 
     def received(g) -> float:
-        return sum(s.value for m in g.gateway.metrics.received.collect() for s in m.samples
-                   if s.name.endswith("_total"))
+        return sum(
+            s.value
+            for m in g.gateway.metrics.received.collect()
+            for s in m.samples
+            if s.name.endswith("_total")
+        )
 
     # Metrics are updated just after the commit: wait for them rather than race them.
     wait_until(lambda: received(a) + received(b) == 200)

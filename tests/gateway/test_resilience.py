@@ -35,8 +35,12 @@ class Proc:
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
         self._fh = log.open("ab")
-        self.p = subprocess.Popen([sys.executable, "-m", "ehub", *args], env=env,
-                                  stdout=self._fh, stderr=subprocess.STDOUT)
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "ehub", *args],
+            env=env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait(self, timeout: float) -> int:
         try:
@@ -57,12 +61,23 @@ def fleet_env(db_url: str, services: Services, tmp_path: Path) -> Iterator[dict[
     prefix = f"r{uuid.uuid4().hex[:4]}-"
     fleet = build_fleet(DEVICES, prefix=prefix)
     register_fleet(db_url, fleet)
-    env = {**os.environ, "EHUB_MQTT_URL": services.mqtt_url, "EHUB_DATABASE_URL": db_url,
-           "EHUB_GATEWAY_CLIENT_ID": f"gw-{prefix}", "EHUB_GATEWAY_SESSION_EXPIRY_S": "600",
-           "EHUB_GATEWAY_BATCH_TIMEOUT_MS": "50"}
+    env = {
+        **os.environ,
+        "EHUB_MQTT_URL": services.mqtt_url,
+        "EHUB_DATABASE_URL": db_url,
+        "EHUB_GATEWAY_CLIENT_ID": f"gw-{prefix}",
+        "EHUB_GATEWAY_SESSION_EXPIRY_S": "600",
+        "EHUB_GATEWAY_BATCH_TIMEOUT_MS": "50",
+    }
     procs: list[Proc] = []
-    ctx: dict[str, object] = {"env": env, "prefix": prefix, "tmp": tmp_path, "procs": procs,
-                              "db": db_url, "services": services}
+    ctx: dict[str, object] = {
+        "env": env,
+        "prefix": prefix,
+        "tmp": tmp_path,
+        "procs": procs,
+        "db": db_url,
+        "services": services,
+    }
     yield ctx
     for p in procs:
         p.kill()
@@ -86,17 +101,39 @@ def simulator(ctx: dict[str, object], duration: float, drain: float) -> Proc:
     assert isinstance(tmp, Path)
     services = ctx["services"]
     assert isinstance(services, Services)
-    proc = Proc(["simulate", "--devices", str(DEVICES), "--rate", str(RATE), "--broker",
-                 services.mqtt_url, "--duration", str(duration), "--drain-timeout", str(drain),
-                 "--prefix", str(ctx["prefix"]), "--report", str(tmp / "report.json")],
-                ctx["env"], tmp / "simulate.log")  # type: ignore[arg-type]
+    proc = Proc(
+        [
+            "simulate",
+            "--devices",
+            str(DEVICES),
+            "--rate",
+            str(RATE),
+            "--broker",
+            services.mqtt_url,
+            "--duration",
+            str(duration),
+            "--drain-timeout",
+            str(drain),
+            "--prefix",
+            str(ctx["prefix"]),
+            "--report",
+            str(tmp / "report.json"),
+        ],
+        ctx["env"],
+        tmp / "simulate.log",
+    )  # type: ignore[arg-type]
     ctx["procs"].append(proc)  # type: ignore[attr-defined]
     return proc
 
 
 def stored_rows(db: str) -> int:
-    return int(query(db, "SELECT (SELECT count(*) FROM device_status) + (SELECT count(*) FROM"
-                         " positions) + (SELECT count(*) FROM device_events)")[0][0])
+    return int(
+        query(
+            db,
+            "SELECT (SELECT count(*) FROM device_status) + (SELECT count(*) FROM"
+            " positions) + (SELECT count(*) FROM device_events)",
+        )[0][0]
+    )
 
 
 def assert_exactly_once(ctx: dict[str, object], sim: Proc, timeout: float) -> dict[str, int]:
@@ -106,19 +143,28 @@ def assert_exactly_once(ctx: dict[str, object], sim: Proc, timeout: float) -> di
     assert isinstance(tmp, Path)
     report = json.loads((tmp / "report.json").read_text())
     db = str(ctx["db"])
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         SELECT device_id, count(*), count(DISTINCT seq), min(seq), max(seq) FROM (
           SELECT device_id, seq FROM device_status UNION ALL
           SELECT device_id, seq FROM positions UNION ALL
-          SELECT device_id, seq FROM device_events) t GROUP BY device_id""")
+          SELECT device_id, seq FROM device_events) t GROUP BY device_id""",
+    )
     got = {d: (n, nd, lo, hi) for d, n, nd, lo, hi in rows}
     published = {d: v["published"] for d, v in report["per_device"].items()}
     assert set(got) == set(published)
     for device_id, n in published.items():
         assert got[device_id] == (n, n, 1, n), (device_id, got[device_id], n)
     # (Retained state of other tests' devices, unknown here, may be dead-lettered: not ours.)
-    assert query(db, "SELECT reason, count(*) FROM dead_letters WHERE device_id LIKE %s"
-                     " GROUP BY 1", f"{ctx['prefix']}%") == []
+    assert (
+        query(
+            db,
+            "SELECT reason, count(*) FROM dead_letters WHERE device_id LIKE %s GROUP BY 1",
+            f"{ctx['prefix']}%",
+        )
+        == []
+    )
     return published
 
 

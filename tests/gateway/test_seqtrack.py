@@ -45,8 +45,8 @@ def test_restore_undoes_a_commit_whose_transaction_failed():
 def test_any_arrival_order_ends_at_the_highest_seq(order, chunk):
     t = SeqTracker(gap_timeout=1e9)
     for i in range(0, len(order), chunk):
-        t.commit("d", order[i:i + chunk], now=0)
-        done = set(order[:i + chunk])
+        t.commit("d", order[i : i + chunk], now=0)
+        done = set(order[: i + chunk])
         expected = 0
         while expected + 1 in done:
             expected += 1

@@ -14,8 +14,7 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "contract"
 def test_committed_contract_matches_the_models(tmp_path):
     written = export(tmp_path)
     fresh = {p.relative_to(tmp_path): p.read_text() for p in written}
-    committed = {p.relative_to(COMMITTED): p.read_text()
-                 for p in COMMITTED.rglob("*.json")}
+    committed = {p.relative_to(COMMITTED): p.read_text() for p in COMMITTED.rglob("*.json")}
     assert set(fresh) == set(committed), "run: ehub schemas export"
     for rel, text in fresh.items():
         assert committed[rel] == text, f"{rel} is stale: run `ehub schemas export`"
@@ -32,7 +31,12 @@ def test_asyncapi_covers_every_model_and_resolves_its_refs():
     messages = doc["components"]["messages"]
     for ref in {r.split('"')[0] for r in text.split('"$ref": "')[1:]}:
         kind, name = ref.split("/")[-2:]
-        assert name in (schemas if kind == "schemas" else messages
-                        if kind == "messages" else doc["components"]["parameters"]), ref
+        assert name in (
+            schemas
+            if kind == "schemas"
+            else messages
+            if kind == "messages"
+            else doc["components"]["parameters"]
+        ), ref
     assert "ehub/v1/vehicle_tracker/{device_id}/location" in doc["channels"]
     assert "ehub/v1/bt_printer/{device_id}/location" not in doc["channels"]

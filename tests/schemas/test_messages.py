@@ -21,8 +21,16 @@ from schemas.messages import (
 from schemas.topics import Channel, DeviceType
 
 ENV = {"v": 1, "seq": 7, "ts": "2026-11-26T10:00:00+08:00"}
-FIX = {**ENV, "lat": 22.5431, "lon": 114.0579, "speed_kmh": 40.0, "heading_deg": 90.0,
-       "satellites": 12, "acc_on": True, "odometer_km": 1000.0}
+FIX = {
+    **ENV,
+    "lat": 22.5431,
+    "lon": 114.0579,
+    "speed_kmh": 40.0,
+    "heading_deg": 90.0,
+    "satellites": 12,
+    "acc_on": True,
+    "odometer_km": 1000.0,
+}
 
 
 def parse(dtype: DeviceType, channel: Channel, doc: dict | bytes):
@@ -37,18 +45,21 @@ def test_vehicle_fix_parses_with_alarms_and_keeps_device_time():
     assert m.ts.utcoffset().total_seconds() == 8 * 3600
 
 
-@pytest.mark.parametrize("change, fragment", [
-    ({"lat": 91}, "lat: Input should be less than or equal to 90"),
-    ({"lon": -181}, "lon: Input should be greater than or equal to -180"),
-    ({"speed_kmh": "40"}, "speed_kmh: Input should be a valid number"),
-    ({"satellites": 12.5}, "satellites: Input should be a valid integer"),
-    ({"seq": 0}, "seq: Input should be greater than or equal to 1"),
-    ({"v": 2}, "v: Input should be 1"),
-    ({"ts": "2026-11-26T10:00:00"}, "ts: Input should have timezone info"),
-    ({"ts": "2000-01-01T00:00:00Z"}, "clock not set"),
-    ({"alarms": ["meteor"]}, "alarms.0: Input should be"),
-    ({"extra": 1}, "extra: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"lat": 91}, "lat: Input should be less than or equal to 90"),
+        ({"lon": -181}, "lon: Input should be greater than or equal to -180"),
+        ({"speed_kmh": "40"}, "speed_kmh: Input should be a valid number"),
+        ({"satellites": 12.5}, "satellites: Input should be a valid integer"),
+        ({"seq": 0}, "seq: Input should be greater than or equal to 1"),
+        ({"v": 2}, "v: Input should be 1"),
+        ({"ts": "2026-11-26T10:00:00"}, "ts: Input should have timezone info"),
+        ({"ts": "2000-01-01T00:00:00Z"}, "clock not set"),
+        ({"alarms": ["meteor"]}, "alarms.0: Input should be"),
+        ({"extra": 1}, "extra: Extra inputs are not permitted"),
+    ],
+)
 def test_contract_violations_name_the_field(change, fragment):
     with pytest.raises(ContractError) as exc:
         parse(DeviceType.VEHICLE_TRACKER, Channel.LOCATION, {**FIX, **change})
@@ -72,11 +83,20 @@ def test_invalid_json_has_its_own_reason():
 
 
 def test_events_are_checked_against_what_the_device_kind_may_send():
-    assert parse(DeviceType.MOBILE_TERMINAL, Channel.EVENT,
-                 {**ENV, "event": "print_done", "job_id": "j1", "pages": 2}).pages == 2
+    assert (
+        parse(
+            DeviceType.MOBILE_TERMINAL,
+            Channel.EVENT,
+            {**ENV, "event": "print_done", "job_id": "j1", "pages": 2},
+        ).pages
+        == 2
+    )
     with pytest.raises(ContractError, match="print_done"):
-        parse(DeviceType.BODY_CAMERA, Channel.EVENT,
-              {**ENV, "event": "print_done", "job_id": "j1", "pages": 2})
+        parse(
+            DeviceType.BODY_CAMERA,
+            Channel.EVENT,
+            {**ENV, "event": "print_done", "job_id": "j1", "pages": 2},
+        )
 
 
 def test_printers_have_no_location_or_command_channel():
@@ -100,8 +120,16 @@ def test_every_device_kind_has_status_event_and_state_models():
     recording=st.sampled_from(RecordingState),
 )
 def test_body_camera_status_round_trips_through_json(battery, used, seq, recording):
-    m = BodyCameraStatus(v=1, seq=seq, ts=datetime(2026, 1, 1, tzinfo=UTC), battery_pct=battery,
-                         storage_used_mb=used, storage_total_mb=64000.0, recording=recording,
-                         temperature_c=30.0, firmware="x")
+    m = BodyCameraStatus(
+        v=1,
+        seq=seq,
+        ts=datetime(2026, 1, 1, tzinfo=UTC),
+        battery_pct=battery,
+        storage_used_mb=used,
+        storage_total_mb=64000.0,
+        recording=recording,
+        temperature_c=30.0,
+        firmware="x",
+    )
     back = parse_payload(DeviceType.BODY_CAMERA, Channel.STATUS, m.model_dump_json())
     assert back == m

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -31,9 +32,9 @@ def test_route_moves_the_distance_asked_and_turns_at_the_ends():
     start = r.position()
     r.advance(500)
     assert abs(distance_m(start, r.position()) - 500) < 25  # a polyline bends a little
-    total = sum(distance_m(a, b) for a, b in zip(pts, pts[1:], strict=False))
+    total = sum(distance_m(a, b) for a, b in itertools.pairwise(pts))
     r.advance(total * 3)  # back and forth: still on the street, never past its ends
-    lat, lon = r.position()
+    lat, _lon = r.position()
     assert min(p[0] for p in pts) - 1e-6 <= lat <= max(p[0] for p in pts) + 1e-6
 
 
