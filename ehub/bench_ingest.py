@@ -1,13 +1,419 @@
-"""Placeholder replaced below."""
+"""``ehub bench ingest``: how fast the gateway stores telemetry, against the ceilings around it.
+
+Measured in one run, on the real services from ``scripts/services up`` (same payloads
+throughout: vehicle-tracker location fixes from ``--devices`` trackers):
+
+1. broker ceiling: ``mosquitto_pub -l`` -> Mosquitto -> ``mosquitto_sub`` (QoS 1);
+2. client ceiling: a receive-only paho client draining N messages queued in its session;
+3. database ceiling: binary COPY of the same rows into the same ``positions`` hypertable,
+   10k rows per transaction;
+4. gateway end to end: N messages queued for the gateway's session, then ``ehub gateway``
+   (a subprocess) drains them: first receive -> last commit; its peak RSS from /proc;
+5. latency: a paced publisher at half that rate for ``--latency-seconds``; latency is publish
+   -> the device ``ack`` that covers the message (so: committed, then acked), p50/p99.
+
+The last line is JSON: ``{"e2e_msgs_per_s", "ceiling_msgs_per_s", "ratio", "p99_ms", ...}``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ehub.services import Services
+from gateway.classify import COLUMNS, PG_TYPES, Limits, Table, classify
+from gateway.settings import MqttEndpoint
+from schemas.db import migrate
+from schemas.topics import upstream_filter
+
+GW_CLIENT = "bench-gateway"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--messages", type=int, default=200_000, help="N per measurement")
+    p.add_argument("--devices", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=5000, help="gateway batch size")
+    p.add_argument("--latency-seconds", type=float, default=15.0)
+    p.add_argument("--mqtt-url", default=os.environ.get("EHUB_TEST_MQTT_URL"))
+    p.add_argument("--database-url", default=os.environ.get("EHUB_TEST_DATABASE_URL"))
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# -- payloads --------------------------------------------------------------------------------
+def payloads(n: int, devices: int, seq0: int = 0) -> list[tuple[str, bytes]]:
+    """``n`` location fixes, round-robin over ``devices`` trackers, seq continuing at seq0+1."""
+    base = datetime.now(UTC).replace(microsecond=0)
+    out = []
+    for i in range(n):
+        d, k = i % devices, seq0 + i // devices + 1
+        ts = (base + timedelta(milliseconds=i)).isoformat()
+        body = (
+            f'{{"v":1,"seq":{k},"ts":"{ts}","lat":{22.50 + d * 1e-4:.6f},'
+            f'"lon":{114.05 + (k % 1000) * 1e-5:.6f},"speed_kmh":36.5,"heading_deg":90.0,'
+            f'"altitude_m":12.0,"satellites":14,"acc_on":true,"odometer_km":{1000 + k * 0.01:.2f},'
+            f'"alarms":[]}}'
+        )
+        out.append((f"ehub/v1/vehicle_tracker/bench-{d:05d}/location", body.encode()))
+    return out
+
+
+# -- MQTT helpers ----------------------------------------------------------------------------
+def _client(ep: MqttEndpoint, client_id: str, **kw: Any) -> mqtt.Client:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, **kw)
+    c.max_inflight_messages_set(1000)
+    c.max_queued_messages_set(0)
+    return c
+
+
+def _props(expiry: int = 3600, receive_max: int = 20_000) -> Properties:
+    p = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    p.SessionExpiryInterval = expiry
+    p.ReceiveMaximum = receive_max
+    return p
+
+
+def create_session(ep: MqttEndpoint, client_id: str, topic: str) -> None:
+    """A persistent session subscribed to ``topic``, left offline so the broker queues for it."""
+    c = _client(ep, client_id)
+    done = threading.Event()
+    c.on_subscribe = lambda *_a: done.set()
+    c.connect(ep.host, ep.port, clean_start=True, properties=_props())
+    c.loop_start()
+    c.subscribe(topic, qos=1)
+    if not done.wait(10):
+        raise RuntimeError("no SUBACK")
+    c.disconnect()
+    c.loop_stop()
+
+
+def publish_all(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
+    """Publish at full speed (QoS 1) and wait for every PUBACK; returns msg/s."""
+    c = _client(ep, f"bench-pub-{os.getpid()}")
+    # paho's message ids are 16-bit: more than 65535 unacked publishes would collide, so keep
+    # a window of 20k in flight.
+    window = threading.Semaphore(20_000)
+    c.on_publish = lambda *_a: window.release()
+    c.connect(ep.host, ep.port, properties=_props(0))
+    c.loop_start()
+    t0 = time.perf_counter()
+    for topic, body in msgs:
+        window.acquire()
+        c.publish(topic, body, qos=1)
+    for _ in range(20_000):
+        window.acquire()
+    rate = len(msgs) / (time.perf_counter() - t0)
+    c.disconnect()
+    c.loop_stop()
+    return rate
+
+
+# -- 1. broker ceiling -------------------------------------------------------------------------
+def broker_ceiling(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
+    # mosquitto_pub -l does not wait for PUBACKs; given 100k lines at once it overruns the
+    # broker (seen: "disconnected due to out of memory"), so feed it 10k lines at a time.
+    chunks = []
+    for i in range(0, len(msgs), 10_000):
+        with tempfile.NamedTemporaryFile("wb", suffix=".lines", delete=False) as f:
+            f.write(b"".join(body + b"\n" for _t, body in msgs[i : i + 10_000]))
+            chunks.append(f.name)
+    args = ["-h", ep.host, "-p", str(ep.port), "-q", "1", "-t", "bench/broker"]
+    sub = subprocess.Popen(
+        ["mosquitto_sub", *args, "-C", str(len(msgs))], stdout=subprocess.DEVNULL
+    )
+    time.sleep(0.5)  # let the subscription land; mosquitto_sub has no "ready" signal
+    t0 = time.perf_counter()
+    for path in chunks:
+        with open(path, "rb") as stdin:
+            subprocess.run(["mosquitto_pub", *args, "-l"], stdin=stdin, check=True)
+        os.unlink(path)
+    try:
+        sub.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        sub.kill()
+        raise RuntimeError("mosquitto_sub did not receive every message") from None
+    return len(msgs) / (time.perf_counter() - t0)
+
+
+# -- 2. client ceiling -------------------------------------------------------------------------
+def client_ceiling(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
+    cid = "bench-receiver"
+    create_session(ep, cid, upstream_filter())
+    publish_all(ep, msgs)
+    c = _client(ep, cid)
+    got = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: Any, _m: mqtt.MQTTMessage) -> None:
+        nonlocal got, first, last
+        got += 1
+        if got == 1:
+            first = time.perf_counter()
+        if got == len(msgs):
+            last = time.perf_counter()
+            done.set()
+
+    c.on_message = on_message
+    c.connect(ep.host, ep.port, clean_start=False, properties=_props())
+    c.loop_start()
+    if not done.wait(600):
+        raise RuntimeError(f"receiver got {got}/{len(msgs)}")
+    c.disconnect()
+    c.loop_stop()
+    return len(msgs) / (last - first)
+
+
+# -- 3. database ceiling -----------------------------------------------------------------------
+def database_ceiling(db: str, msgs: list[tuple[str, bytes]]) -> float:
+    rx = datetime.now(UTC)
+    limits = Limits()
+    rows = []
+    for topic, body in msgs:
+        r = classify(topic, body, rx, limits)
+        assert hasattr(r, "values"), r
+        rows.append(r.values)
+    cols = COLUMNS[Table.POSITIONS]
+    types = [PG_TYPES[c] for c in cols]
+    types[-1] = "jsonb"
+    with psycopg.connect(db) as conn:
+        conn.execute("TRUNCATE positions")
+        conn.commit()
+        t0 = time.perf_counter()
+        for i in range(0, len(rows), 10_000):
+            with (
+                conn.cursor() as cur,
+                cur.copy(f"COPY positions ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                copy.set_types(types)
+                for row in rows[i : i + 10_000]:
+                    copy.write_row((*row[:-1], json.loads(row[-1])))
+            conn.commit()
+        rate = len(rows) / (time.perf_counter() - t0)
+        conn.execute("TRUNCATE positions")
+        conn.commit()
+    return rate
+
+
+# -- 4. gateway end to end -------------------------------------------------------------------
+def _stored(db: str) -> int:
+    with psycopg.connect(db) as conn:
+        row = conn.execute("SELECT coalesce(sum(messages_stored), 0) FROM device_latest")
+        return int(row.fetchone()[0])  # type: ignore[index]
+
+
+def start_gateway(mqtt_url: str, db: str, batch: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "EHUB_MQTT_URL": mqtt_url,
+        "EHUB_DATABASE_URL": db,
+        "EHUB_GATEWAY_CLIENT_ID": GW_CLIENT,
+        "EHUB_GATEWAY_BATCH_SIZE": str(batch),
+        "EHUB_GATEWAY_SESSION_EXPIRY_S": "3600",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ehub", "gateway"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def gateway_e2e(
+    ep: MqttEndpoint, mqtt_url: str, db: str, msgs: list[tuple[str, bytes]], batch: int, log: Path
+) -> tuple[float, float]:
+    create_session(ep, GW_CLIENT, upstream_filter())
+    pub_rate = publish_all(ep, msgs)
+    _say(f"  (queued {len(msgs)} messages for the gateway at {pub_rate:,.0f} msg/s)")
+    before = _stored(db)
+    gw = start_gateway(mqtt_url, db, batch, log)
+    try:
+        deadline = time.monotonic() + 900
+        while _stored(db) - before < len(msgs):
+            if gw.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gateway stopped early; see {log}")
+            time.sleep(0.02)
+        t_done = datetime.now(UTC)
+        rss = peak_rss_mb(gw.pid)
+        with psycopg.connect(db) as conn:
+            first = conn.execute("SELECT min(received_at) FROM positions").fetchone()
+        assert first is not None
+        return len(msgs) / (t_done - first[0]).total_seconds(), rss
+    finally:
+        gw.terminate()
+        gw.wait(60)
+
+
+# -- 5. latency at a fixed rate --------------------------------------------------------------
+def latency(
+    ep: MqttEndpoint,
+    mqtt_url: str,
+    db: str,
+    rate: float,
+    seconds: float,
+    devices: int,
+    seq0: int,
+    batch: int,
+    log: Path,
+) -> list[float]:
+    n = int(rate * seconds)
+    msgs = payloads(n, devices, seq0=seq0)
+    gw = start_gateway(mqtt_url, db, batch, log)
+    c = _client(ep, f"bench-lat-{os.getpid()}")
+    sent: dict[str, list[tuple[int, float]]] = {}
+    acked_upto: dict[str, int] = {}
+    lat: list[float] = []
+    lock = threading.Lock()
+    subscribed = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: Any, m: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter()
+        device = m.topic.split("/")[3]
+        seq = json.loads(m.payload)["seq"]
+        with lock:
+            pending = sent.get(device, [])
+            while pending and pending[0][0] <= seq:
+                lat.append(now - pending.pop(0)[1])
+            acked_upto[device] = seq
+
+    c.on_message = on_message
+    c.on_subscribe = lambda *_a: subscribed.set()
+    c.connect(ep.host, ep.port, properties=_props(0))
+    c.loop_start()
+    c.subscribe("ehub/v1/vehicle_tracker/+/ack", qos=1)
+    subscribed.wait(10)
+    time.sleep(2.0)  # let the gateway connect
+    t0 = time.perf_counter()
+    for i, (topic, body) in enumerate(msgs):
+        target = t0 + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        device = topic.split("/")[3]
+        seq = seq0 + i // devices + 1
+        with lock:
+            sent.setdefault(device, []).append((seq, time.perf_counter()))
+        c.publish(topic, body, qos=1)
+    deadline = time.monotonic() + 60
+    while len(lat) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.disconnect()
+    c.loop_stop()
+    gw.terminate()
+    gw.wait(60)
+    if len(lat) < n:
+        raise RuntimeError(f"only {len(lat)}/{n} messages acked; see {log}")
+    return lat
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
 
 
 def main(args: argparse.Namespace) -> int:
-    raise SystemExit("not yet")
+    svc = Services.load()
+    mqtt_url = args.mqtt_url or (svc.mqtt_url if svc else None)
+    admin = args.database_url or (svc.database_url if svc else None)
+    if not mqtt_url or not admin:
+        _say("bench: start the services first: ./scripts/services up")
+        return 2
+    ep = MqttEndpoint.parse(mqtt_url)
+    db_name = f"ehub_bench_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {db_name}")
+    db = admin.rsplit("/", 1)[0] + f"/{db_name}"
+    log = Path(tempfile.gettempdir()) / f"{db_name}-gateway.log"
+    try:
+        features = migrate(db)
+        with psycopg.connect(db) as conn:
+            conn.cursor().executemany(
+                "INSERT INTO devices (device_id, device_type) VALUES (%s, 'vehicle_tracker')",
+                [(f"bench-{d:05d}",) for d in range(args.devices)],
+            )
+        n, per_dev = args.messages, args.messages // args.devices
+        n = per_dev * args.devices  # whole rounds, so seqs stay contiguous per device
+        msgs = payloads(n, args.devices)
+        _say(
+            f"bench ingest: {n:,} location fixes from {args.devices} trackers; "
+            f"{os.cpu_count()} cores; timescaledb {features.timescaledb_version} "
+            f"({features.license}); {len(msgs[0][1])} bytes/message"
+        )
+        broker = broker_ceiling(ep, msgs)
+        _say(f"broker ceiling   (mosquitto_pub -> mosquitto_sub, QoS 1): {broker:>10,.0f} msg/s")
+        client = client_ceiling(ep, msgs)
+        _say(f"client ceiling   (paho receive-only, QoS 1):            {client:>10,.0f} msg/s")
+        dbc = database_ceiling(db, msgs)
+        _say(f"database ceiling (binary COPY into positions, 10k/tx):  {dbc:>10,.0f} rows/s")
+        e2e, rss = gateway_e2e(ep, mqtt_url, db, msgs, args.batch_size, log)
+        ceiling = min(client, dbc)
+        _say(
+            f"gateway e2e      (queued -> committed, batch {args.batch_size}):      "
+            f"{e2e:>10,.0f} msg/s  = {e2e / ceiling:.2f} x min(client, database)"
+        )
+        _say(f"gateway peak RSS: {rss:.0f} MB")
+        half = e2e / 2
+        lat = latency(
+            ep,
+            mqtt_url,
+            db,
+            half,
+            args.latency_seconds,
+            args.devices,
+            seq0=per_dev,
+            batch=args.batch_size,
+            log=log,
+        )
+        p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
+        _say(
+            f"latency at {half:,.0f} msg/s (publish -> device ack after commit): "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {max(lat) * 1000:.0f} ms "
+            f"({len(lat):,} messages, mean {statistics.fmean(lat) * 1000:.0f} ms)"
+        )
+        print(
+            json.dumps(
+                {
+                    "e2e_msgs_per_s": round(e2e),
+                    "ceiling_msgs_per_s": round(ceiling),
+                    "ratio": round(e2e / ceiling, 3),
+                    "p99_ms": round(p99, 1),
+                    "p50_ms": round(p50, 1),
+                    "broker_msgs_per_s": round(broker),
+                    "client_msgs_per_s": round(client),
+                    "database_rows_per_s": round(dbc),
+                    "gateway_peak_rss_mb": round(rss),
+                    "latency_rate_msgs_per_s": round(half),
+                    "messages": n,
+                }
+            ),
+            flush=True,
+        )
+        return 0
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")

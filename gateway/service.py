@@ -88,7 +88,9 @@ class Gateway:
         if ep.username:
             client.username_pw_set(ep.username, ep.password)
         client.max_inflight_messages_set(1000)  # our outgoing device acks
-        client.max_queued_messages_set(0)
+        # paho's packet ids are 16-bit, so never let 65535 acks queue up. Dropping an ack when
+        # the queue is full is harmless: acks are cumulative and the next one covers it.
+        client.max_queued_messages_set(50_000)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
