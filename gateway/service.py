@@ -10,7 +10,6 @@ on a new one (packet ids restart); the broker redelivers them and storage absorb
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -26,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gateway.acks import Acker
 from gateway.classify import (
     Classified,
     DataRow,
@@ -39,7 +39,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.writer import BatchResult, BatchWriter
 from schemas.db import migrate
-from schemas.topics import DOWNSTREAM, Channel, device_topic, upstream_filter
+from schemas.topics import DOWNSTREAM, upstream_filter
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class Gateway:
         self._connected = threading.Event()
         self.batches_committed = 0
         self.client = self._make_client()
+        self.acker = Acker(self.client)
 
     # -- MQTT -------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
@@ -87,20 +88,23 @@ class Gateway:
         ep = self.settings.mqtt
         if ep.username:
             client.username_pw_set(ep.username, ep.password)
-        client.max_inflight_messages_set(1000)  # our outgoing device acks
-        # paho's packet ids are 16-bit, so never let 65535 acks queue up. Dropping an ack when
-        # the queue is full is harmless: acks are cumulative and the next one covers it.
-        client.max_queued_messages_set(50_000)
+        # Our only outgoing QoS 1 traffic is device acks; ``Acker`` keeps them within the
+        # broker's Receive Maximum itself (far below paho's 16-bit packet ids), so paho's own
+        # inflight limit, which costs a scan per PUBACK, is off.
+        client.max_inflight_messages_set(0)
+        client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = lambda *_a: self.acker.on_publish()
         return client
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, props: Any) -> None:
         if rc.is_failure:
             log.error("MQTT connect refused: %s", rc)
             return
+        self.acker.on_connect(props)
         # Subscribing again is harmless with a resumed session and needed with a new one.
         client.subscribe(upstream_filter(self.settings.gateway_share_group), qos=1)
         self.metrics.mqtt_connected.set(1)
@@ -136,13 +140,9 @@ class Gateway:
     def _ack_deliveries(self, batch: list[Delivery], res: BatchResult) -> None:
         with self._epoch_lock:
             epoch = self._epoch
-            for d in batch:
-                if d.qos > 0 and d.epoch == epoch:
-                    self.client.ack(d.mid, d.qos)
-        ts = self.clock().isoformat()
-        for device_id, (dtype, seq) in res.acks.items():
-            payload = json.dumps({"v": 1, "seq": seq, "ts": ts})
-            self.client.publish(device_topic(dtype, device_id, Channel.ACK), payload, qos=1)
+            self.acker.puback([(d.mid, d.qos) for d in batch if d.qos > 0 and d.epoch == epoch])
+        self.acker.owe(res.acks)
+        self.acker.flush(self.clock().isoformat())
 
     # -- batching ---------------------------------------------------------------------------
     def _take_batch(self) -> list[Delivery]:
@@ -295,6 +295,8 @@ class Gateway:
                 if self._due_sweep():
                     self._sweep()
                 batch = self._take_batch()
+                if self.acker.owed:  # acks that did not fit the broker's window last time
+                    self.acker.flush(self.clock().isoformat())
                 if batch:
                     self._commit(batch)
                 elif self._stopping.is_set():
