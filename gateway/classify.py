@@ -136,10 +136,25 @@ def is_skewed(ts: datetime, received_at: datetime, limits: Limits) -> bool:
     return ts - received_at > limits.max_future or received_at - ts > limits.max_past
 
 
+_TOPIC_CACHE: dict[str, Topic] = {}
+_TOPIC_CACHE_MAX = 200_000  # a fleet's worth of (device, channel) topics
+
+
+def _parse_topic(topic: str) -> Topic:
+    """``Topic.parse`` with a bounded cache: a fleet repeats the same topics all day."""
+    t = _TOPIC_CACHE.get(topic)
+    if t is None:
+        t = Topic.parse(topic)
+        if len(_TOPIC_CACHE) >= _TOPIC_CACHE_MAX:
+            _TOPIC_CACHE.clear()
+        _TOPIC_CACHE[topic] = t
+    return t
+
+
 def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) -> Classified:
     """Validate one delivery against the v1 contract and shape it for storage."""
     try:
-        t = Topic.parse(topic)
+        t = _parse_topic(topic)
     except TopicError as exc:
         return DeadLetter(topic, payload, "bad_topic", str(exc))
     dtype, did = t.device_type, t.device_id
