@@ -56,6 +56,14 @@ class Bench:
     db: str
     batch: int
     log: Path
+    gateways: int = 1  # >1: that many processes splitting one MQTT 5 shared subscription
+
+    @property
+    def share_group(self) -> str | None:
+        return "ehub-bench" if self.gateways > 1 else None
+
+    def client_ids(self) -> list[str]:
+        return [f"{GW_CLIENT}-{i}" for i in range(1, self.gateways + 1)]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,6 +71,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=5000, help="gateway batch size")
     p.add_argument("--latency-seconds", type=float, default=15.0)
+    p.add_argument(
+        "--gateways",
+        type=int,
+        default=1,
+        help="gateway processes sharing the load (MQTT 5 shared subscription)",
+    )
     p.add_argument("--mqtt-url", default=os.environ.get("EHUB_TEST_MQTT_URL"))
     p.add_argument("--database-url", default=os.environ.get("EHUB_TEST_DATABASE_URL"))
 
@@ -245,21 +259,36 @@ def _stored(db: str) -> int:
         return int(row.fetchone()[0])  # type: ignore[index]
 
 
-def start_gateway(b: Bench, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "EHUB_MQTT_URL": b.mqtt_url,
-        "EHUB_DATABASE_URL": b.db,
-        "EHUB_GATEWAY_CLIENT_ID": GW_CLIENT,
-        "EHUB_GATEWAY_BATCH_SIZE": str(b.batch),
-        "EHUB_GATEWAY_SESSION_EXPIRY_S": "3600",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "ehub", "gateway"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+def start_gateways(b: Bench) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for cid in b.client_ids():
+        env = {
+            **os.environ,
+            "EHUB_MQTT_URL": b.mqtt_url,
+            "EHUB_DATABASE_URL": b.db,
+            "EHUB_GATEWAY_CLIENT_ID": cid,
+            "EHUB_GATEWAY_BATCH_SIZE": str(b.batch),
+            "EHUB_GATEWAY_SESSION_EXPIRY_S": "3600",
+        }
+        if b.share_group:
+            env["EHUB_GATEWAY_SHARE_GROUP"] = b.share_group
+        log = b.log.with_name(f"{b.log.stem}-{cid}.log")
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "ehub", "gateway"],
+                env=env,
+                stdout=log.open("ab"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return procs
+
+
+def stop_gateways(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(60)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -270,27 +299,30 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def gateway_e2e(b: Bench, msgs: list[tuple[str, bytes]]) -> tuple[float, float]:
-    create_session(b.ep, GW_CLIENT, upstream_filter())
+    """Queue ``msgs`` for the gateway session(s), start the gateway(s), time the drain:
+    first receive -> all committed. Returns (msg/s, peak RSS of the largest gateway)."""
+    for cid in b.client_ids():
+        create_session(b.ep, cid, upstream_filter(b.share_group))
     pub_rate = publish_all(b.ep, msgs)
     _say(f"  (queued {len(msgs)} messages for the gateway at {pub_rate:,.0f} msg/s)")
-    db, log = b.db, b.log
-    before = _stored(db)
-    gw = start_gateway(b, log)
+    before, t_before = _stored(b.db), datetime.now(UTC)
+    gws = start_gateways(b)
     try:
         deadline = time.monotonic() + 900
-        while _stored(db) - before < len(msgs):
-            if gw.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gateway stopped early; see {log}")
+        while _stored(b.db) - before < len(msgs):
+            if any(g.poll() is not None for g in gws) or time.monotonic() > deadline:
+                raise RuntimeError(f"gateway stopped early; see {b.log.parent}")
             time.sleep(0.02)
         t_done = datetime.now(UTC)
-        rss = peak_rss_mb(gw.pid)
-        with psycopg.connect(db) as conn:
-            first = conn.execute("SELECT min(received_at) FROM positions").fetchone()
+        rss = max(peak_rss_mb(g.pid) for g in gws)
+        with psycopg.connect(b.db) as conn:
+            first = conn.execute(
+                "SELECT min(received_at) FROM positions WHERE received_at > %s", (t_before,)
+            ).fetchone()
         assert first is not None
         return len(msgs) / (t_done - first[0]).total_seconds(), rss
     finally:
-        gw.terminate()
-        gw.wait(60)
+        stop_gateways(gws)
 
 
 # -- 5. latency at a fixed rate --------------------------------------------------------------
@@ -306,7 +338,7 @@ def latency(b: Bench, rate: float, seconds: float, seq0: int) -> list[float]:
     """
     n = int(rate * seconds) // LATENCY_DEVICES * LATENCY_DEVICES
     msgs = payloads(n, LATENCY_DEVICES, seq0=seq0)
-    gw = start_gateway(b, b.log)
+    gws = start_gateways(b)
     c = _client(b.ep, f"bench-lat-{os.getpid()}")
     sent: dict[str, list[tuple[int, float]]] = {}
     lat: list[float] = []
@@ -378,8 +410,7 @@ def latency(b: Bench, rate: float, seconds: float, seq0: int) -> list[float]:
         p.wait(10)
     c.disconnect()
     c.loop_stop()
-    gw.terminate()
-    gw.wait(60)
+    stop_gateways(gws)
     if len(lat) < n:
         raise RuntimeError(f"only {len(lat)}/{n} messages acked; see {b.log}")
     return lat
@@ -424,11 +455,12 @@ def main(args: argparse.Namespace) -> int:
         _say(f"client ceiling   (paho receive-only, QoS 1):            {client:>10,.0f} msg/s")
         dbc = database_ceiling(db, msgs)
         _say(f"database ceiling (binary COPY into positions, 10k/tx):  {dbc:>10,.0f} rows/s")
-        bench = Bench(ep, mqtt_url, db, args.batch_size, log)
+        bench = Bench(ep, mqtt_url, db, args.batch_size, log, args.gateways)
         e2e, rss = gateway_e2e(bench, msgs)
         ceiling = min(client, dbc)
         _say(
-            f"gateway e2e      (queued -> committed, batch {args.batch_size}):      "
+            f"gateway e2e      ({args.gateways} process(es), queued -> committed, "
+            f"batch {args.batch_size}): "
             f"{e2e:>10,.0f} msg/s  = {e2e / ceiling:.2f} x min(client, database)"
         )
         _say(f"gateway peak RSS: {rss:.0f} MB")
@@ -454,12 +486,14 @@ def main(args: argparse.Namespace) -> int:
                     "gateway_peak_rss_mb": round(rss),
                     "latency_rate_msgs_per_s": round(half),
                     "messages": n,
+                    "gateways": args.gateways,
                 }
             ),
             flush=True,
         )
         return 0
     finally:
-        drop_session(ep, GW_CLIENT)
+        for cid in Bench(ep, mqtt_url, "", 0, log, args.gateways).client_ids():
+            drop_session(ep, cid)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")

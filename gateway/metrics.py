@@ -57,6 +57,11 @@ class GatewayMetrics:
         self.db_retries = Counter(
             "ehub_gateway_db_retries", "Batch writes retried after a database error", registry=r
         )
+        self.seq_gaps = Counter(
+            "ehub_gateway_seq_gaps_skipped",
+            "Seq gaps given up on after the gap timeout (recorded as seq_gap dead letters)",
+            registry=r,
+        )
         self.presence = Counter(
             "ehub_gateway_presence_transitions", "Presence changes", ["state"], registry=r
         )

@@ -1,9 +1,10 @@
 """Per-device "highest contiguous committed seq", the value the gateway acks to each device.
 
-Pure and clock-free: the caller passes ``now``. A device resends everything above its last
-ack after a reconnect, so gaps normally fill within seconds. A gap that stays open longer than
-``gap_timeout`` (the device lost its buffer, e.g. a factory reset) is skipped so the device is
-not asked to keep messages forever; the skip is reported so it can be recorded.
+Pure and clock-free: the caller passes ``now`` and loads/stores the state (``ackmarks``).
+A device resends everything above its last ack after a reconnect, so gaps normally fill
+within seconds. A gap that stays open longer than ``gap_timeout`` (the device lost its buffer,
+e.g. a factory reset) is skipped so the device is not asked to keep messages forever; the
+skip is reported so it can be recorded.
 """
 
 from __future__ import annotations
@@ -42,16 +43,12 @@ class SeqTracker:
         state = self._devices.get(device_id)
         return state.contiguous if state else 0
 
-    def snapshot(self, device_ids: set[str]) -> dict[str, DeviceSeq]:
-        """Copies of some devices' state, to restore if the transaction that uses them fails."""
-        return {
-            d: DeviceSeq(s.contiguous, set(s.above), s.gap_since)
-            for d in device_ids
-            if (s := self._devices.get(d)) is not None
-        }
-
-    def restore(self, saved: dict[str, DeviceSeq]) -> None:
-        self._devices.update(saved)
+    def state(
+        self, device_id: str, contiguous: int, above: set[int], gap_since: float | None
+    ) -> DeviceSeq:
+        """Load a device's stored state (mark, seqs above a gap, when the gap opened)."""
+        st = self._devices[device_id] = DeviceSeq(contiguous, set(above), gap_since)
+        return st
 
     def commit(self, device_id: str, seqs: list[int], now: float) -> list[GapSkipped]:
         """Record committed seqs for a device; advance its contiguous mark as far as it goes."""
@@ -60,14 +57,6 @@ class SeqTracker:
             if s > state.contiguous:
                 state.above.add(s)
         return self._advance(device_id, state, now)
-
-    def expire_gaps(self, now: float) -> list[GapSkipped]:
-        """Skip gaps older than ``gap_timeout`` for every device."""
-        skipped: list[GapSkipped] = []
-        for device_id, state in self._devices.items():
-            if state.above:
-                skipped += self._advance(device_id, state, now)
-        return skipped
 
     def _advance(self, device_id: str, state: DeviceSeq, now: float) -> list[GapSkipped]:
         skipped: list[GapSkipped] = []

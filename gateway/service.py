@@ -21,6 +21,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
+import psycopg.errors
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -43,6 +44,8 @@ from schemas.topics import DOWNSTREAM, upstream_filter
 
 log = logging.getLogger(__name__)
 
+# Aborted by the server to resolve contention, not an outage: retry at once.
+_ROLLED_BACK = (psycopg.errors.TransactionRollback, psycopg.errors.DeadlockDetected)
 _DOWNSTREAM_SUFFIXES = tuple(f"/{c.value}" for c in DOWNSTREAM)
 
 
@@ -173,7 +176,13 @@ class Gateway:
         while True:
             t0 = time.monotonic()
             try:
-                res = self.writer.write(items, self.clock(), t0)
+                res = self.writer.write(items, self.clock())
+            except _ROLLED_BACK as exc:
+                # Two gateways redelivered the same rows in different orders: PostgreSQL broke
+                # the deadlock by aborting us. Nothing was committed; just go again.
+                log.info("batch aborted by the database (%s); retrying", exc.sqlstate)
+                self.metrics.db_retries.inc()
+                continue
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self.metrics.db_up.set(0)
                 self.metrics.db_retries.inc()
@@ -201,12 +210,12 @@ class Gateway:
         total = BatchResult()
         for item in items:
             try:
-                res = self.writer.write([item], self.clock(), time.monotonic())
+                res = self.writer.write([item], self.clock())
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 raise
             except psycopg.Error as exc:
                 dl = _rejected(item, exc)
-                res = self.writer.write([dl], self.clock(), time.monotonic())
+                res = self.writer.write([dl], self.clock())
             _merge(total, res)
         return total
 
@@ -228,6 +237,7 @@ class Gateway:
             m.dead_letters.labels(reason).inc(n)
         for state, n in res.presence.items():
             m.presence.labels(state).inc(n)
+        m.seq_gaps.inc(len(res.gaps))
         m.duplicates.inc(res.duplicates)
         m.skewed.inc(res.skewed)
         m.batch_size.observe(len(batch))
@@ -247,10 +257,13 @@ class Gateway:
             counts = self.writer.sweep_presence(
                 self.clock(), self.settings.stale_after_s, self.settings.offline_after_s
             )
+        except _ROLLED_BACK:
+            return  # collided with a batch; the next sweep does it
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             log.warning("presence sweep skipped: %s", exc)
             self.writer.close()
             return
+        self.metrics.seq_gaps.inc(counts.pop("seq_gaps_skipped", 0))
         for state, n in counts.items():
             self.metrics.presence.labels(state).inc(n)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from gateway import ackmarks
 from gateway.classify import (
     COLUMNS,
     PG_TYPES,
@@ -28,7 +29,7 @@ from gateway.classify import (
     StateRow,
     Table,
 )
-from gateway.seqtrack import GapSkipped, SeqTracker
+from gateway.seqtrack import GapSkipped
 from schemas.topics import DeviceType
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ ON CONFLICT (device_id) DO UPDATE SET
 _SET_PRESENCE = """
 WITH o AS (
   SELECT device_id, presence FROM device_latest
-  WHERE device_id = ANY(%(ids)s) AND presence <> %(state)s FOR UPDATE
+  WHERE device_id = ANY(%(ids)s) AND presence <> %(state)s
+  ORDER BY device_id FOR UPDATE  -- the same lock order as ackmarks.advance
 ), u AS (
   UPDATE device_latest d SET presence = %(state)s, presence_since = %(t)s
   FROM o WHERE d.device_id = o.device_id RETURNING d.device_id, o.presence AS prev
@@ -155,7 +157,7 @@ class BatchWriter:
         self.conninfo = conninfo
         self.conn: Conn | None = None
         self.registry: dict[str, DeviceType] = {}
-        self.tracker = SeqTracker(gap_timeout)
+        self.gap_timeout = gap_timeout
 
     # -- connection ------------------------------------------------------------------------
     def connect(self) -> None:
@@ -177,21 +179,18 @@ class BatchWriter:
             self.conn = None
 
     # -- the batch -------------------------------------------------------------------------
-    def write(self, items: list[Classified], now: datetime, mono: float) -> BatchResult:
-        """Store ``items`` in one transaction. On any exception nothing is committed and the
-        per-device ack state is as before, so the same batch can simply be retried."""
+    def write(self, items: list[Classified], now: datetime) -> BatchResult:
+        """Store ``items`` in one transaction. On any exception nothing is committed (the ack
+        marks live in the same transaction), so the same batch can simply be retried."""
         if self.conn is None:
             self.connect()
         conn = self.conn
         assert conn is not None
-        touched = {i.device_id for i in items if isinstance(i, DataRow | StateRow)}
-        saved = self.tracker.snapshot(touched)
         try:
             with conn.cursor() as cur:
-                result = self._write(cur, items, now, mono)
+                result = self._write(cur, items, now)
             conn.commit()
         except BaseException:
-            self.tracker.restore(saved)
             try:
                 conn.rollback()
             except psycopg.Error:
@@ -204,21 +203,18 @@ class BatchWriter:
         if not missing:
             return
         cur.execute(
-            "SELECT d.device_id, d.device_type, coalesce(l.acked_seq, 0) FROM devices d"
-            " LEFT JOIN device_latest l USING (device_id)"
-            " WHERE d.device_id = ANY(%s) AND d.retired_at IS NULL",
+            "SELECT device_id, device_type FROM devices"
+            " WHERE device_id = ANY(%s) AND retired_at IS NULL",
             (missing,),
         )
-        for device_id, device_type, acked in cur.fetchall():
+        for device_id, device_type in cur.fetchall():
             self.registry[device_id] = DeviceType(device_type)
-            self.tracker.seed(device_id, int(acked))
 
     def _write(
         self,
         cur: psycopg.Cursor[tuple[Any, ...]],
         items: list[Classified],
         now: datetime,
-        mono: float,
     ) -> BatchResult:
         res = BatchResult()
         self._load_devices(cur, {i.device_id for i in items if isinstance(i, DataRow | StateRow)})
@@ -267,13 +263,16 @@ class BatchWriter:
                 res.stored[dtype, table.value] += 1
             res.duplicates += len(trows) - len(got)
 
-        for device_id, dev_seqs in seqs.items():
-            res.gaps += self.tracker.commit(device_id, dev_seqs, mono)
-        res.gaps += self.tracker.expire_gaps(mono)
-        for device_id in seqs:
-            res.acks[device_id] = (self.registry[device_id], self.tracker.contiguous(device_id))
+        # Lock every touched device's row (sorted, so concurrent gateways cannot deadlock)
+        # and move its ack mark, before anything else in this transaction touches those rows.
+        senders = set(seqs)  # devices that sent numbered messages get an ack
+        for device_id in states:
+            seqs.setdefault(device_id, [])
+        marks, gaps = ackmarks.advance(cur, seqs, self.registry, now, self.gap_timeout)
+        res.gaps += gaps
+        res.acks = {d: (self.registry[d], marks[d]) for d in senders}
 
-        self._upsert_latest(cur, rows, seqs, inserted, res)
+        self._upsert_latest(cur, rows, marks, inserted, res)
         self._presence(cur, rows, states, now, res)
         if res.gaps:
             self._record_gaps(cur, res.gaps, now)
@@ -339,7 +338,7 @@ class BatchWriter:
         self,
         cur: psycopg.Cursor[tuple[Any, ...]],
         rows: dict[Table, list[DataRow]],
-        seqs: dict[str, list[int]],
+        marks: dict[str, int],
         inserted: dict[str, int],
         res: BatchResult,
     ) -> None:
@@ -373,7 +372,7 @@ class BatchWriter:
                 elif table is Table.EVENTS and (e[13] is None or r.time >= e[13]):
                     e[13:15] = [r.time, v[6]]
         for device_id, e in latest.items():
-            e[15] = self.tracker.contiguous(device_id)
+            e[15] = marks.get(device_id, 0)
             e[16] = inserted.get(device_id, 0)
             e[17] = received[device_id] - e[16]
         if latest:
@@ -385,20 +384,6 @@ class BatchWriter:
                 [tuple(e) for e in latest.values()],
             )
             cur.execute(_UPSERT_LATEST)
-        # Devices whose only messages this batch were dead letters still get their ack mark.
-        only_dead = [d for d in seqs if d not in latest]
-        if only_dead:
-            cur.execute(
-                "INSERT INTO device_latest (device_id, device_type, acked_seq)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::int8[])"
-                " ON CONFLICT (device_id) DO UPDATE"
-                " SET acked_seq = GREATEST(device_latest.acked_seq, EXCLUDED.acked_seq)",
-                (
-                    only_dead,
-                    [self.registry[d].value for d in only_dead],
-                    [self.tracker.contiguous(d) for d in only_dead],
-                ),
-            )
 
     def _presence(
         self,
@@ -411,10 +396,6 @@ class BatchWriter:
         talking = {r.device_id for trows in rows.values() for r in trows}
         offline = {d for d, s in states.items() if s.state == "offline"}
         said_online = {d for d, s in states.items() if s.state == "online"}
-        if said_online:
-            self._ensure_latest(cur, said_online | offline)
-        elif offline:
-            self._ensure_latest(cur, offline)
         for ids, state, reason in (
             (said_online, "online", "state_online"),
             (talking - offline - said_online, "online", "message"),
@@ -425,13 +406,6 @@ class BatchWriter:
                     _SET_PRESENCE, {"ids": sorted(ids), "state": state, "t": now, "reason": reason}
                 )
                 res.presence[state] += cur.rowcount
-
-    def _ensure_latest(self, cur: psycopg.Cursor[tuple[Any, ...]], ids: set[str]) -> None:
-        cur.execute(
-            "INSERT INTO device_latest (device_id, device_type)"
-            " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-            (sorted(ids), [self.registry[d].value for d in sorted(ids)]),
-        )
 
     def _record_gaps(
         self, cur: psycopg.Cursor[tuple[Any, ...]], gaps: list[GapSkipped], now: datetime
@@ -478,6 +452,10 @@ class BatchWriter:
         counts: dict[str, int] = defaultdict(int)
         try:
             with conn.cursor() as cur:
+                gaps = ackmarks.expire_gaps(cur, now, self.gap_timeout)
+                if gaps:
+                    self._record_gaps(cur, gaps, now)
+                    counts["seq_gaps_skipped"] += len(gaps)
                 for dtype in DeviceType:
                     for state, after, frm in (
                         ("offline", offline_after[dtype], ("online", "stale")),
@@ -486,7 +464,7 @@ class BatchWriter:
                         cur.execute(
                             "SELECT device_id FROM device_latest WHERE device_type = %s"
                             " AND presence = ANY(%s)"
-                            " AND last_seen < %s - make_interval(secs => %s)",
+                            " AND last_seen < %s - make_interval(secs => %s) ORDER BY 1",
                             (dtype.value, list(frm), now, after),
                         )
                         ids = [r[0] for r in cur.fetchall()]

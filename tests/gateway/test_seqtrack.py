@@ -26,19 +26,19 @@ def test_duplicates_and_old_seqs_do_not_move_the_mark():
 def test_a_gap_older_than_the_timeout_is_skipped_and_reported():
     t = SeqTracker(gap_timeout=30)
     t.commit("d", [1, 5, 6], now=0)
-    assert t.expire_gaps(now=29) == []
+    assert t.commit("d", [], now=29) == []
     assert t.contiguous("d") == 1
-    assert t.expire_gaps(now=31) == [GapSkipped("d", 2, 4)]
+    assert t.commit("d", [], now=31) == [GapSkipped("d", 2, 4)]
     assert t.contiguous("d") == 6
 
 
-def test_restore_undoes_a_commit_whose_transaction_failed():
-    t = SeqTracker()
-    t.commit("d", [1, 2], now=0)
-    saved = t.snapshot({"d"})
-    t.commit("d", [3, 4], now=0)
-    t.restore(saved)
-    assert t.contiguous("d") == 2
+def test_state_loaded_from_storage_keeps_when_the_gap_opened():
+    t = SeqTracker(gap_timeout=30)
+    st = t.state("d", 4, {7, 8}, gap_since=100.0)
+    assert t.commit("d", [6], now=120) == []  # 5 still missing, gap only 20 s old
+    assert st.above == {6, 7, 8} and t.contiguous("d") == 4
+    assert t.commit("d", [], now=131) == [GapSkipped("d", 5, 5)]
+    assert t.contiguous("d") == 8 and not st.above
 
 
 @given(st.permutations(list(range(1, 40))), st.integers(1, 10))

@@ -1,0 +1,132 @@
+"""Each device's ack mark (highest contiguous committed seq), kept in the database.
+
+The mark lives in ``device_latest.acked_seq`` and the committed seqs above a gap in
+``device_seq_pending``, both written in the batch's own transaction. Several gateways sharing
+a subscription each see only some of a device's messages, so no gateway's memory can know
+what is contiguous; the rows can. ``SELECT ... FOR UPDATE`` on the devices' ``device_latest``
+rows, in device-id order, serialises two gateways committing the same device (and cannot
+deadlock between them); the arithmetic itself is the pure ``SeqTracker``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from gateway.seqtrack import GapSkipped, SeqTracker
+from schemas.topics import DeviceType
+
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+
+
+def advance(
+    cur: Cursor,
+    seqs: dict[str, list[int]],
+    types: dict[str, DeviceType],
+    now: datetime,
+    gap_timeout: float,
+) -> tuple[dict[str, int], list[GapSkipped]]:
+    """Fold this batch's committed seqs into each device's mark; returns (marks, gaps)."""
+    if not seqs:
+        return {}, []
+    ids = sorted(seqs)
+    cur.execute(
+        "INSERT INTO device_latest (device_id, device_type)"
+        " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+        (ids, [types[d].value for d in ids]),
+    )
+    cur.execute(
+        "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)"
+        " ORDER BY device_id FOR UPDATE",
+        (ids,),
+    )
+    marks = {d: int(a) for d, a in cur.fetchall()}
+    pending, since = _pending(cur, ids)
+    return _fold(
+        cur, marks=marks, pending=pending, since=since, seqs=seqs, now=now, gap_timeout=gap_timeout
+    )
+
+
+def expire_gaps(cur: Cursor, now: datetime, gap_timeout: float) -> list[GapSkipped]:
+    """Skip gaps older than ``gap_timeout`` for devices that have gone quiet since."""
+    cur.execute(
+        "SELECT device_id FROM device_seq_pending GROUP BY device_id"
+        " HAVING min(committed_at) < %s - make_interval(secs => %s) ORDER BY device_id",
+        (now, gap_timeout),
+    )
+    ids = [r[0] for r in cur.fetchall()]
+    if not ids:
+        return []
+    cur.execute(
+        "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)"
+        " ORDER BY device_id FOR UPDATE",
+        (ids,),
+    )
+    marks = {d: int(a) for d, a in cur.fetchall()}
+    pending, since = _pending(cur, ids)
+    _, gaps = _fold(
+        cur, marks=marks, pending=pending, since=since, seqs={}, now=now, gap_timeout=gap_timeout
+    )
+    return gaps
+
+
+def _pending(cur: Cursor, ids: list[str]) -> tuple[dict[str, set[int]], dict[str, float]]:
+    cur.execute(
+        "SELECT device_id, seq, extract(epoch FROM committed_at)::float8"
+        " FROM device_seq_pending WHERE device_id = ANY(%s)",
+        (ids,),
+    )
+    pending: dict[str, set[int]] = defaultdict(set)
+    since: dict[str, float] = {}
+    for device_id, seq, at in cur.fetchall():
+        pending[device_id].add(int(seq))
+        since[device_id] = min(since.get(device_id, at), at)
+    return pending, since
+
+
+def _fold(
+    cur: Cursor,
+    *,
+    marks: dict[str, int],
+    pending: dict[str, set[int]],
+    since: dict[str, float],
+    seqs: dict[str, list[int]],
+    now: datetime,
+    gap_timeout: float,
+) -> tuple[dict[str, int], list[GapSkipped]]:
+    t = now.timestamp()
+    tracker = SeqTracker(gap_timeout)
+    gaps: list[GapSkipped] = []
+    new_pending: list[tuple[str, int]] = []
+    changed: list[str] = []
+    for device_id, mark in marks.items():
+        before = pending.get(device_id, set())
+        state = tracker.state(device_id, mark, before, since.get(device_id))
+        gaps += tracker.commit(device_id, seqs.get(device_id, []), t)
+        new_pending += [(device_id, s) for s in state.above - before]
+        if state.contiguous != mark or state.above != before:
+            changed.append(device_id)
+    if changed:
+        cur.execute(
+            "UPDATE device_latest d SET acked_seq = v.seq"
+            " FROM unnest(%s::text[], %s::int8[]) AS v(device_id, seq)"
+            " WHERE d.device_id = v.device_id",
+            (changed, [tracker.contiguous(d) for d in changed]),
+        )
+        cur.execute(
+            "DELETE FROM device_seq_pending p USING unnest(%s::text[], %s::int8[]) AS v(d, s)"
+            " WHERE p.device_id = v.d AND p.seq <= v.s",
+            (changed, [tracker.contiguous(d) for d in changed]),
+        )
+    if new_pending:
+        with cur.copy(
+            "COPY device_seq_pending (device_id, seq, committed_at) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["text", "int8", "timestamptz"])
+            for device_id, s in new_pending:
+                if s > tracker.contiguous(device_id):
+                    copy.write_row((device_id, s, now))
+    return {d: tracker.contiguous(d) for d in marks}, gaps
