@@ -20,7 +20,7 @@ from ehub.services import Services
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings, MqttEndpoint
 from schemas.db import migrate
-from tests.helpers import wait_until
+from tests.helpers import drop_session, wait_until
 
 _db_counter = itertools.count()
 
@@ -102,6 +102,7 @@ def start_gateway(mqtt_url: str) -> Iterator[Callable[..., RunningGateway]]:
     for rg in started:
         if rg.thread.is_alive():
             rg.stop()
+        drop_session(mqtt_url, rg.gateway.settings.gateway_client_id)
 
 
 @dataclass
