@@ -71,6 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=5000, help="gateway batch size")
     p.add_argument("--latency-seconds", type=float, default=15.0)
+    p.add_argument("--repeat", type=int, default=3, help="runs per figure; medians are printed")
     p.add_argument(
         "--gateways",
         type=int,
@@ -416,6 +417,13 @@ def latency(b: Bench, rate: float, seconds: float, seq0: int) -> list[float]:
     return lat
 
 
+def _median(label: str, unit: str, values: list[float]) -> float:
+    med = statistics.median(values)
+    runs = ", ".join(f"{v:,.0f}" for v in values)
+    _say(f"{label}: {med:,.0f} {unit}  (median of {len(values)}: {runs})")
+    return med
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))]
@@ -449,23 +457,36 @@ def main(args: argparse.Namespace) -> int:
             f"{os.cpu_count()} cores; timescaledb {features.timescaledb_version} "
             f"({features.license}); {len(msgs[0][1])} bytes/message"
         )
-        broker = broker_ceiling(ep, msgs)
-        _say(f"broker ceiling   (mosquitto_pub -> mosquitto_sub, QoS 1): {broker:>10,.0f} msg/s")
-        client = client_ceiling(ep, msgs)
-        _say(f"client ceiling   (paho receive-only, QoS 1):            {client:>10,.0f} msg/s")
-        dbc = database_ceiling(db, msgs)
-        _say(f"database ceiling (binary COPY into positions, 10k/tx):  {dbc:>10,.0f} rows/s")
-        bench = Bench(ep, mqtt_url, db, args.batch_size, log, args.gateways)
-        e2e, rss = gateway_e2e(bench, msgs)
-        ceiling = min(client, dbc)
-        _say(
-            f"gateway e2e      ({args.gateways} process(es), queued -> committed, "
-            f"batch {args.batch_size}): "
-            f"{e2e:>10,.0f} msg/s  = {e2e / ceiling:.2f} x min(client, database)"
+        r = args.repeat
+        broker = _median(
+            "broker ceiling   (mosquitto_pub -> mosquitto_sub, QoS 1)",
+            "msg/s",
+            [broker_ceiling(ep, msgs) for _ in range(r)],
         )
+        client = _median(
+            "client ceiling   (paho receive-only, QoS 1)",
+            "msg/s",
+            [client_ceiling(ep, msgs) for _ in range(r)],
+        )
+        dbc = _median(
+            "database ceiling (binary COPY into positions, 10k/tx)",
+            "rows/s",
+            [database_ceiling(db, msgs) for _ in range(r)],
+        )
+        bench = Bench(ep, mqtt_url, db, args.batch_size, log, args.gateways)
+        runs = [gateway_e2e(bench, payloads(n, args.devices, seq0=k * per_dev)) for k in range(r)]
+        ceiling = min(client, dbc)
+        e2e = _median(
+            f"gateway e2e      ({args.gateways} process(es), queued -> committed, "
+            f"batch {args.batch_size})",
+            "msg/s",
+            [x[0] for x in runs],
+        )
+        _say(f"  = {e2e / ceiling:.2f} x min(client, database) ceiling")
+        rss = max(x[1] for x in runs)
         _say(f"gateway peak RSS: {rss:.0f} MB")
         half = e2e / 2
-        lat = latency(bench, half, args.latency_seconds, seq0=per_dev)
+        lat = latency(bench, half, args.latency_seconds, seq0=r * per_dev)
         p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
         _say(
             f"latency at {half:,.0f} msg/s (publish -> device ack after commit): "
@@ -487,6 +508,7 @@ def main(args: argparse.Namespace) -> int:
                     "latency_rate_msgs_per_s": round(half),
                     "messages": n,
                     "gateways": args.gateways,
+                    "repeat": args.repeat,
                 }
             ),
             flush=True,

@@ -38,13 +38,7 @@ def advance(
         " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
         (ids, [types[d].value for d in ids]),
     )
-    cur.execute(
-        "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)"
-        " ORDER BY device_id FOR UPDATE",
-        (ids,),
-    )
-    marks = {d: int(a) for d, a in cur.fetchall()}
-    pending, since = _pending(cur, ids)
+    marks, pending, since = _lock_and_load(cur, ids)
     return _fold(
         cur, marks=marks, pending=pending, since=since, seqs=seqs, now=now, gap_timeout=gap_timeout
     )
@@ -60,20 +54,23 @@ def expire_gaps(cur: Cursor, now: datetime, gap_timeout: float) -> list[GapSkipp
     ids = [r[0] for r in cur.fetchall()]
     if not ids:
         return []
-    cur.execute(
-        "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)"
-        " ORDER BY device_id FOR UPDATE",
-        (ids,),
-    )
-    marks = {d: int(a) for d, a in cur.fetchall()}
-    pending, since = _pending(cur, ids)
+    marks, pending, since = _lock_and_load(cur, ids)
     _, gaps = _fold(
         cur, marks=marks, pending=pending, since=since, seqs={}, now=now, gap_timeout=gap_timeout
     )
     return gaps
 
 
-def _pending(cur: Cursor, ids: list[str]) -> tuple[dict[str, set[int]], dict[str, float]]:
+def _lock_and_load(
+    cur: Cursor, ids: list[str]
+) -> tuple[dict[str, int], dict[str, set[int]], dict[str, float]]:
+    """Lock the devices' rows in id order; load their marks and pending seqs (with age)."""
+    cur.execute(
+        "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)"
+        " ORDER BY device_id FOR UPDATE",
+        (ids,),
+    )
+    marks = {d: int(a) for d, a in cur.fetchall()}
     cur.execute(
         "SELECT device_id, seq, extract(epoch FROM committed_at)::float8"
         " FROM device_seq_pending WHERE device_id = ANY(%s)",
@@ -84,7 +81,7 @@ def _pending(cur: Cursor, ids: list[str]) -> tuple[dict[str, set[int]], dict[str
     for device_id, seq, at in cur.fetchall():
         pending[device_id].add(int(seq))
         since[device_id] = min(since.get(device_id, at), at)
-    return pending, since
+    return marks, pending, since
 
 
 def _fold(

@@ -277,25 +277,7 @@ class BatchWriter:
         if res.gaps:
             self._record_gaps(cur, res.gaps, now)
         if dead:
-            self._copy(
-                cur,
-                "dead_letters",
-                _DEAD_COLS,
-                list(_DEAD_TYPES),
-                [
-                    (
-                        now,
-                        _clean(d.topic),
-                        d.payload,
-                        d.reason,
-                        _clean(d.detail),
-                        d.device_id,
-                        d.device_type,
-                        d.seq,
-                    )
-                    for d in dead
-                ],
-            )
+            self._write_dead(cur, dead, now)
             for d in dead:
                 res.dead_letters[d.reason] += 1
         return res
@@ -417,14 +399,10 @@ class BatchWriter:
                 g.first_missing,
                 g.last_missing,
             )
-        self._copy(
+        self._write_dead(
             cur,
-            "dead_letters",
-            _DEAD_COLS,
-            list(_DEAD_TYPES),
             [
-                (
-                    now,
+                DeadLetter(
                     f"ehub/v1/{self.registry[g.device_id].value}/{g.device_id}",
                     b"",
                     "seq_gap",
@@ -434,6 +412,30 @@ class BatchWriter:
                     g.first_missing,
                 )
                 for g in gaps
+            ],
+            now,
+        )
+
+    def _write_dead(
+        self, cur: psycopg.Cursor[tuple[Any, ...]], dead: list[DeadLetter], now: datetime
+    ) -> None:
+        self._copy(
+            cur,
+            "dead_letters",
+            _DEAD_COLS,
+            list(_DEAD_TYPES),
+            [
+                (
+                    now,
+                    _clean(d.topic),
+                    d.payload,
+                    d.reason,
+                    _clean(d.detail),
+                    d.device_id,
+                    d.device_type,
+                    d.seq,
+                )
+                for d in dead
             ],
         )
 
