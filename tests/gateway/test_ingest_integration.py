@@ -421,3 +421,37 @@ def test_shared_subscription_splits_load_and_stores_each_message_once(
     assert query(db_url, "SELECT DISTINCT acked_seq FROM device_latest") == [(10,)]
     assert query(db_url, "SELECT count(*) FROM device_seq_pending") == [(0,)]
     assert query(db_url, "SELECT count(*) FROM dead_letters") == [(0,)]
+
+
+def test_a_device_that_drops_off_is_marked_offline_by_its_will(db_url, start_gateway, mqtt_url):
+    """The broker publishes a device's retained Will when its connection dies uncleanly."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from gateway.settings import MqttEndpoint
+
+    register(db_url, TERM)
+    start_gateway(db_url)
+    ep = MqttEndpoint.parse(mqtt_url)
+    state = "ehub/v1/mobile_terminal/term-0001/state"
+    device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="term-0001")
+    device.will_set(state, b'{"v":1,"state":"offline"}', qos=1, retain=True)
+    device.connect(ep.host, ep.port, keepalive=5)
+    device.loop_start()
+    device.publish(state, b'{"v":1,"state":"online"}', qos=1, retain=True).wait_for_publish(5)
+    wait_until(lambda: query(db_url, "SELECT presence FROM device_latest") == [("online",)])
+    device.loop_stop()
+    device.socket().close()  # the radio drops: no DISCONNECT packet, so the Will fires
+    try:
+        wait_until(lambda: query(db_url, "SELECT presence FROM device_latest") == [("offline",)])
+        assert query(db_url, "SELECT state, reason FROM presence_events ORDER BY time") == [
+            ("online", "state_online"),
+            ("offline", "will_or_offline"),
+        ]
+    finally:
+        cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="will-cleaner")
+        cleaner.connect(ep.host, ep.port)
+        cleaner.loop_start()
+        cleaner.publish(state, b"", qos=1, retain=True).wait_for_publish(5)
+        cleaner.disconnect()
+        cleaner.loop_stop()
