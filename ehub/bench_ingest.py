@@ -63,6 +63,9 @@ class Bench:
         return "ehub-bench" if self.gateways > 1 else None
 
     def client_ids(self) -> list[str]:
+        """The MQTT client ids ``ehub gateway --processes N`` gives its children."""
+        if self.gateways == 1:
+            return [GW_CLIENT]
         return [f"{GW_CLIENT}-{i}" for i in range(1, self.gateways + 1)]
 
 
@@ -261,28 +264,20 @@ def _stored(db: str) -> int:
 
 
 def start_gateways(b: Bench) -> list[subprocess.Popen[bytes]]:
-    procs = []
-    for cid in b.client_ids():
-        env = {
-            **os.environ,
-            "EHUB_MQTT_URL": b.mqtt_url,
-            "EHUB_DATABASE_URL": b.db,
-            "EHUB_GATEWAY_CLIENT_ID": cid,
-            "EHUB_GATEWAY_BATCH_SIZE": str(b.batch),
-            "EHUB_GATEWAY_SESSION_EXPIRY_S": "3600",
-        }
-        if b.share_group:
-            env["EHUB_GATEWAY_SHARE_GROUP"] = b.share_group
-        log = b.log.with_name(f"{b.log.stem}-{cid}.log")
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "ehub", "gateway"],
-                env=env,
-                stdout=log.open("ab"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-    return procs
+    """``ehub gateway --processes N``, exactly as an operator would run it."""
+    env = {
+        **os.environ,
+        "EHUB_MQTT_URL": b.mqtt_url,
+        "EHUB_DATABASE_URL": b.db,
+        "EHUB_GATEWAY_CLIENT_ID": GW_CLIENT,
+        "EHUB_GATEWAY_BATCH_SIZE": str(b.batch),
+        "EHUB_GATEWAY_SESSION_EXPIRY_S": "3600",
+        "EHUB_GATEWAY_PROCESSES": str(b.gateways),
+    }
+    if b.share_group:
+        env["EHUB_GATEWAY_SHARE_GROUP"] = b.share_group
+    cmd = [sys.executable, "-m", "ehub", "gateway"]
+    return [subprocess.Popen(cmd, env=env, stdout=b.log.open("ab"), stderr=subprocess.STDOUT)]
 
 
 def stop_gateways(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -290,6 +285,15 @@ def stop_gateways(procs: list[subprocess.Popen[bytes]]) -> None:
         p.terminate()
     for p in procs:
         p.wait(60)
+
+
+def _gateway_pids(procs: list[subprocess.Popen[bytes]]) -> list[int]:
+    """The gateway processes themselves: the children of a supervisor, or the process."""
+    pids = []
+    for p in procs:
+        kids = Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split()
+        pids += [int(k) for k in kids] or [p.pid]
+    return pids
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -312,10 +316,10 @@ def gateway_e2e(b: Bench, msgs: list[tuple[str, bytes]]) -> tuple[float, float]:
         deadline = time.monotonic() + 900
         while _stored(b.db) - before < len(msgs):
             if any(g.poll() is not None for g in gws) or time.monotonic() > deadline:
-                raise RuntimeError(f"gateway stopped early; see {b.log.parent}")
+                raise RuntimeError(f"gateway stopped early; see {b.log}")
             time.sleep(0.02)
         t_done = datetime.now(UTC)
-        rss = max(peak_rss_mb(g.pid) for g in gws)
+        rss = max(peak_rss_mb(pid) for pid in _gateway_pids(gws))
         with psycopg.connect(b.db) as conn:
             first = conn.execute(
                 "SELECT min(received_at) FROM positions WHERE received_at > %s", (t_before,)

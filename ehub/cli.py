@@ -35,7 +35,13 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         }.items()
         if v is not None
     }
+    if args.processes is not None:
+        overrides["gateway_processes"] = args.processes
     settings = GatewaySettings(**overrides)
+    if settings.gateway_processes > 1:
+        from gateway.supervisor import supervise
+
+        return supervise(settings)
     gw = Gateway(settings)
     gw.install_signal_handlers()
     gw.run()
@@ -107,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--client-id", help="MQTT client id; unique per replica")
     g.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
     g.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    g.add_argument(
+        "--processes",
+        type=int,
+        help="gateway processes sharing one subscription (EHUB_GATEWAY_PROCESSES)",
+    )
     g.set_defaults(func=cmd_gateway)
 
     s = sub.add_parser("simulate", help="run a simulated fleet against a broker")

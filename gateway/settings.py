@@ -49,6 +49,8 @@ class GatewaySettings(BaseSettings):
     gateway_mqtt_v5: bool = True
     # MQTT 5 shared subscription group; several gateways with the same group split the load.
     gateway_share_group: str | None = None
+    # Processes started by `ehub gateway` (one core each): >1 implies a shared subscription.
+    gateway_processes: int = Field(1, ge=1, le=64)
     gateway_batch_size: int = Field(2000, ge=1, le=100_000)
     gateway_batch_timeout_ms: int = Field(100, ge=1, le=60_000)
     # How many unacked deliveries the broker may have in flight to us (MQTT 5 Receive Maximum):

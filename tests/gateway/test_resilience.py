@@ -227,3 +227,24 @@ def test_sigterm_flushes_and_exits_cleanly_then_restart_completes(fleet_env):
     assert "flushing the current batch" in gw.log.read_text()
     gateway(fleet_env)
     assert_exactly_once(fleet_env, sim, timeout=90)
+
+
+def test_gateway_processes_share_the_load_and_stop_together(fleet_env):
+    """``ehub gateway --processes 2``: two children split the stream through one shared
+    subscription, every device is acked to its last seq, SIGTERM stops all of them cleanly."""
+    env = dict(fleet_env["env"])  # type: ignore[call-overload]
+    env["EHUB_GATEWAY_SHARE_GROUP"] = f"g-{fleet_env['prefix']}".rstrip("-")
+    fleet_env["env"] = env
+    tmp = fleet_env["tmp"]
+    assert isinstance(tmp, Path)
+    log = tmp / "gateway.log"
+    sup = Proc(["gateway", "--processes", "2"], env, log)
+    fleet_env["procs"].append(sup)  # type: ignore[attr-defined]
+    wait_until(lambda: log.read_text().count("MQTT connected") == 2, timeout=30)
+    sim = simulator(fleet_env, duration=6, drain=60)
+    assert_exactly_once(fleet_env, sim, timeout=90)
+    sup.kill(signal.SIGTERM)
+    assert sup.wait(30) == 0, sup.tail()
+    assert log.read_text().count("gateway stopped after") == 2
+    for i in (1, 2):
+        drop_session(str(fleet_env["services"].mqtt_url), f"{env['EHUB_GATEWAY_CLIENT_ID']}-{i}")
