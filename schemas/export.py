@@ -30,8 +30,12 @@ CHANNEL_DOC = {
     Channel.STATE: "Presence, retained. Publish `online` after connecting and set the MQTT Will "
     "to `offline` (retained, QoS 1).",
     Channel.CMD_RESULT: "Answer to a `cmd` (accepted, done, rejected, failed). QoS 1.",
-    Channel.ACK: "Hub to device: every message with `seq` up to this one is stored; drop them "
-    "from the outbox. Resend everything above it after reconnecting.",
+    Channel.ACK: (
+        "Hub to device: every message with `seq` up to this one is stored; drop them from "
+        "the outbox. Resend everything above it after reconnecting, and resend a message "
+        "whose ack is overdue (the simulator waits 10 s): acks are cumulative, so a lost one "
+        "costs only a duplicate, which the hub absorbs."
+    ),
     Channel.CMD: "Hub to device: an order (dispatch, print job, configuration).",
 }
 
