@@ -188,6 +188,10 @@ async def _run_with_progress(
 ) -> Any:
     async def progress() -> None:
         header = " | ".join(f"{t.value:>15}" for t in DeviceType)
+        print(
+            "demo: every 2 s, per device type: messages published/stored; devices online",
+            flush=True,
+        )
         print(f"{'':>8} {header} | online", flush=True)
         while True:
             await asyncio.sleep(2.0)
