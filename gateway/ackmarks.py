@@ -11,7 +11,6 @@ deadlock between them); the arithmetic itself is the pure ``SeqTracker``.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -26,10 +25,13 @@ def advance(
     cur: Cursor,
     seqs: dict[str, list[int]],
     types: dict[str, DeviceType],
-    now: datetime,
     gap_timeout: float,
 ) -> tuple[dict[str, int], list[GapSkipped]]:
-    """Fold this batch's committed seqs into each device's mark; returns (marks, gaps)."""
+    """Fold this batch's committed seqs into each device's mark; returns (marks, gaps).
+
+    Gap ages are measured on the database clock (``now()``), never a gateway's own, so two
+    gateways with skewed clocks agree on when a gap is old. ``gap_timeout`` of ``inf`` means
+    "do not skip gaps now" (just after an outage, the missing seqs may be queued for us)."""
     if not seqs:
         return {}, []
     ids = sorted(seqs)
@@ -38,23 +40,23 @@ def advance(
         " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
         (ids, [types[d].value for d in ids]),
     )
-    marks, pending, since = _lock_and_load(cur, ids)
+    marks, pending, since, now = _lock_and_load(cur, ids)
     return _fold(
         cur, marks=marks, pending=pending, since=since, seqs=seqs, now=now, gap_timeout=gap_timeout
     )
 
 
-def expire_gaps(cur: Cursor, now: datetime, gap_timeout: float) -> list[GapSkipped]:
+def expire_gaps(cur: Cursor, gap_timeout: float) -> list[GapSkipped]:
     """Skip gaps older than ``gap_timeout`` for devices that have gone quiet since."""
     cur.execute(
         "SELECT device_id FROM device_seq_pending GROUP BY device_id"
-        " HAVING min(committed_at) < %s - make_interval(secs => %s) ORDER BY device_id",
-        (now, gap_timeout),
+        " HAVING min(committed_at) < now() - make_interval(secs => %s) ORDER BY device_id",
+        (gap_timeout,),
     )
     ids = [r[0] for r in cur.fetchall()]
     if not ids:
         return []
-    marks, pending, since = _lock_and_load(cur, ids)
+    marks, pending, since, now = _lock_and_load(cur, ids)
     _, gaps = _fold(
         cur, marks=marks, pending=pending, since=since, seqs={}, now=now, gap_timeout=gap_timeout
     )
@@ -63,8 +65,9 @@ def expire_gaps(cur: Cursor, now: datetime, gap_timeout: float) -> list[GapSkipp
 
 def _lock_and_load(
     cur: Cursor, ids: list[str]
-) -> tuple[dict[str, int], dict[str, set[int]], dict[str, float]]:
-    """Lock the devices' rows in id order; load their marks and pending seqs (with age)."""
+) -> tuple[dict[str, int], dict[str, set[int]], dict[str, float], float]:
+    """Lock the devices' rows in id order; load their marks, pending seqs with when they were
+    committed, and the database's ``now()`` (epoch seconds) to age them against."""
     cur.execute(
         "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)"
         " ORDER BY device_id FOR UPDATE",
@@ -81,7 +84,9 @@ def _lock_and_load(
     for device_id, seq, at in cur.fetchall():
         pending[device_id].add(int(seq))
         since[device_id] = min(since.get(device_id, at), at)
-    return marks, pending, since
+    row = cur.execute("SELECT extract(epoch FROM now())::float8").fetchone()
+    assert row is not None
+    return marks, pending, since, float(row[0])
 
 
 def _fold(
@@ -91,10 +96,10 @@ def _fold(
     pending: dict[str, set[int]],
     since: dict[str, float],
     seqs: dict[str, list[int]],
-    now: datetime,
+    now: float,
     gap_timeout: float,
 ) -> tuple[dict[str, int], list[GapSkipped]]:
-    t = now.timestamp()
+    t = now
     tracker = SeqTracker(gap_timeout)
     gaps: list[GapSkipped] = []
     new_pending: list[tuple[str, int]] = []
@@ -119,11 +124,12 @@ def _fold(
             (changed, [tracker.contiguous(d) for d in changed]),
         )
     if new_pending:
+        # committed_at defaults to the database's now(): one clock for every gateway.
         with cur.copy(
-            "COPY device_seq_pending (device_id, seq, committed_at) FROM STDIN (FORMAT BINARY)"
+            "COPY device_seq_pending (device_id, seq) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["text", "int8", "timestamptz"])
+            copy.set_types(["text", "int8"])
             for device_id, s in new_pending:
                 if s > tracker.contiguous(device_id):
-                    copy.write_row((device_id, s, now))
+                    copy.write_row((device_id, s))
     return {d: tracker.contiguous(d) for d in marks}, gaps

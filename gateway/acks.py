@@ -70,7 +70,9 @@ class Acker:
         """Publish owed device acks while the broker's window allows; returns how many."""
         with self._lock:
             room = self.window - self._inflight
-            if room <= 0 or not self._owed:
+            # While disconnected paho would queue every publish (without limit) and send them
+            # all at once on reconnect, past the broker's window: keep owing instead.
+            if room <= 0 or not self._owed or not self.client.is_connected():
                 return 0
             batch = []
             for device_id in list(self._owed)[:room]:

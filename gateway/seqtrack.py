@@ -27,8 +27,11 @@ class GapSkipped:
 
 
 class SeqTracker:
-    def __init__(self, gap_timeout: float = 300.0) -> None:
+    def __init__(self, gap_timeout: float = 1800.0, max_ahead: int = 1_000_000) -> None:
         self.gap_timeout = gap_timeout
+        # A seq this far beyond the mark is a broken counter, not a gap to wait for or skip:
+        # tracking it would let one bad message ack (and so drop) a device's whole outbox.
+        self.max_ahead = max_ahead
         self._devices: dict[str, DeviceSeq] = {}
 
     def known(self, device_id: str) -> bool:
@@ -54,7 +57,7 @@ class SeqTracker:
         """Record committed seqs for a device; advance its contiguous mark as far as it goes."""
         state = self._devices.setdefault(device_id, DeviceSeq())
         for s in seqs:
-            if s > state.contiguous:
+            if state.contiguous < s <= state.contiguous + self.max_ahead:
                 state.above.add(s)
         return self._advance(device_id, state, now)
 

@@ -70,6 +70,7 @@ class Gateway:
         self._epoch = 0
         self._epoch_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._hard_stopping = threading.Event()
         self._connected = threading.Event()
         self.batches_committed = 0
         self.client = self._make_client()
@@ -123,6 +124,8 @@ class Gateway:
             log.warning("MQTT disconnected (%s); paho reconnects", rc)
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._stopping.is_set():
+            return  # stopping: leave it unacked; the broker redelivers it to our next run
         if msg.topic.endswith(_DOWNSTREAM_SUFFIXES):
             # Our own acks and the hub's commands match the wildcard too: not device input.
             client.ack(msg.mid, msg.qos)
@@ -170,20 +173,32 @@ class Gateway:
             return batch
 
     def _commit(self, batch: list[Delivery]) -> None:
-        """Write ``batch`` until it is committed; only a stop request ends the retries."""
+        """Write ``batch`` until it is committed; only a hard stop ends the retries. Nothing is
+        acked before the commit, so giving up (crash, kill) never loses anything."""
         backoff = 0.2
         items = [d.item for d in batch]
+        isolate = False  # after a refused batch: one transaction per item
         while True:
             t0 = time.monotonic()
             try:
-                res = self.writer.write(items, self.clock())
+                if isolate:
+                    res = self._write_one_by_one(items)
+                else:
+                    res = self.writer.write(items, self.clock())
             except _ROLLED_BACK as exc:
                 # Two gateways redelivered the same rows in different orders: PostgreSQL broke
                 # the deadlock by aborting us. Nothing was committed; just go again.
                 log.info("batch aborted by the database (%s); retrying", exc.sqlstate)
                 self.metrics.db_retries.inc()
                 continue
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            except psycopg.Error as exc:
+                if not isolate and not _is_outage(exc):
+                    # The batch holds something the database refuses: isolate it.
+                    log.error("batch rejected by the database (%s); writing one by one", exc)
+                    if isinstance(exc, psycopg.errors.ForeignKeyViolation):
+                        self.writer.registry.clear()  # a device was deleted meanwhile
+                    isolate = True
+                    continue
                 self.metrics.db_up.set(0)
                 self.metrics.db_retries.inc()
                 log.warning(
@@ -192,30 +207,28 @@ class Gateway:
                     backoff,
                 )
                 self.writer.close()
-                if self._stopping.wait(backoff) and self._hard_stop:
+                if self._hard_stopping.wait(backoff):
                     raise
                 backoff = min(backoff * 2, 5.0)
                 continue
-            except psycopg.Error as exc:
-                # The batch holds something the database refuses (not an outage): isolate it.
-                log.error("batch rejected by the database (%s); writing one by one", exc)
-                res = self._write_one_by_one(items, exc)
             break
         self.metrics.db_up.set(1)
         done = time.monotonic()
         self._ack_deliveries(batch, res)
         self._observe(batch, res, done - t0, done)
 
-    def _write_one_by_one(self, items: list[Classified], first: Exception) -> BatchResult:
+    def _write_one_by_one(self, items: list[Classified]) -> BatchResult:
+        """One transaction per item; an item the database refuses becomes a ``db_rejected``
+        dead letter. Any other failure propagates, and ``_commit`` retries the whole batch
+        (rows already written are absorbed as duplicates)."""
         total = BatchResult()
         for item in items:
             try:
                 res = self.writer.write([item], self.clock())
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                raise
             except psycopg.Error as exc:
-                dl = _rejected(item, exc)
-                res = self.writer.write([dl], self.clock())
+                if _is_outage(exc) or isinstance(exc, _ROLLED_BACK):
+                    raise
+                res = self.writer.write([_rejected(item, exc)], self.clock())
             _merge(total, res)
         return total
 
@@ -263,16 +276,19 @@ class Gateway:
             log.warning("presence sweep skipped: %s", exc)
             self.writer.close()
             return
+        except Exception:
+            # The sweep is housekeeping: it must never take ingest down with it.
+            log.exception("presence sweep failed; trying again next round")
+            return
         self.metrics.seq_gaps.inc(counts.pop("seq_gaps_skipped", 0))
         for state, n in counts.items():
             self.metrics.presence.labels(state).inc(n)
 
     # -- lifecycle --------------------------------------------------------------------------
-    _hard_stop = False
-
     def request_stop(self, hard: bool = False) -> None:
         """Stop after committing what was received (``hard`` also abandons DB retries)."""
-        self._hard_stop = hard
+        if hard:
+            self._hard_stopping.set()
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
@@ -333,8 +349,19 @@ class Gateway:
 
 
 def _rejected(item: Classified, exc: Exception) -> DeadLetter:
-    if isinstance(item, DeadLetter | Ignored):
+    if isinstance(item, Ignored):
         return DeadLetter(item.topic, b"", "db_rejected", str(exc).splitlines()[0][:500])
+    if isinstance(item, DeadLetter):
+        detail = f"{item.reason}: {item.detail}; then refused: {str(exc).splitlines()[0]}"
+        return DeadLetter(
+            item.topic,
+            item.payload,
+            "db_rejected",
+            detail[:1000],
+            item.device_id,
+            item.device_type,
+            item.seq,
+        )
     payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
     return DeadLetter(
         item.topic,
@@ -345,6 +372,15 @@ def _rejected(item: Classified, exc: Exception) -> DeadLetter:
         item.device_type.value,
         getattr(item, "seq", None),
     )
+
+
+def _is_outage(exc: psycopg.Error) -> bool:
+    """The database cannot take writes right now (as opposed to refusing this data)."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    # 08: connection; 25: e.g. read-only transaction after failover to a standby;
+    # 53: insufficient resources; 57: operator intervention; 58: system error.
+    return (exc.sqlstate or "")[:2] in {"08", "25", "53", "57", "58"}
 
 
 def _merge(total: BatchResult, res: BatchResult) -> None:

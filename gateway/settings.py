@@ -61,7 +61,9 @@ class GatewaySettings(BaseSettings):
     gateway_max_payload_bytes: int = Field(64 * 1024, ge=256)
     gateway_metrics_port: int | None = None
     gateway_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container
-    gateway_seq_gap_timeout_s: float = 300.0
+    # A seq gap older than this (a device lost part of its outbox) is skipped and recorded.
+    # Long on purpose: the missing messages may sit queued for a gateway that is restarting.
+    gateway_seq_gap_timeout_s: float = 1800.0
     gateway_presence_sweep_s: float = 5.0
     stale_after_s: dict[DeviceType, float] = Field(
         default_factory=lambda: dict(DEFAULT_STALE_AFTER)

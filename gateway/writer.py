@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -123,6 +124,9 @@ _SET_PRESENCE = """
 WITH o AS (
   SELECT device_id, presence FROM device_latest
   WHERE device_id = ANY(%(ids)s) AND presence <> %(state)s
+    -- a sweep re-checks silence under the lock: the device may have just talked to another
+    -- gateway since it was picked
+    AND (%(cutoff)s::timestamptz IS NULL OR last_seen < %(cutoff)s)
   ORDER BY device_id FOR UPDATE  -- the same lock order as ackmarks.advance
 ), u AS (
   UPDATE device_latest d SET presence = %(state)s, presence_since = %(t)s
@@ -153,11 +157,14 @@ def _clean(text: str) -> str:
 class BatchWriter:
     """Owns one database connection and the per-device state the gateway keeps between batches."""
 
-    def __init__(self, conninfo: str, gap_timeout: float = 300.0) -> None:
+    def __init__(self, conninfo: str, gap_timeout: float = 1800.0) -> None:
         self.conninfo = conninfo
         self.conn: Conn | None = None
         self.registry: dict[str, DeviceType] = {}
         self.gap_timeout = gap_timeout
+        # No gap is skipped until gap_timeout after we (re)connect: after an outage the
+        # missing seqs may still be queued at the broker for us or another gateway.
+        self._skip_after = 0.0
 
     # -- connection ------------------------------------------------------------------------
     def connect(self) -> None:
@@ -171,6 +178,7 @@ class BatchWriter:
             cur.execute(f"CREATE TEMP TABLE stage_latest ({defs}) ON COMMIT DELETE ROWS")
         conn.commit()
         self.conn = conn
+        self._skip_after = time.monotonic() + self.gap_timeout
 
     def close(self) -> None:
         if self.conn is not None:
@@ -268,7 +276,7 @@ class BatchWriter:
         senders = set(seqs)  # devices that sent numbered messages get an ack
         for device_id in states:
             seqs.setdefault(device_id, [])
-        marks, gaps = ackmarks.advance(cur, seqs, self.registry, now, self.gap_timeout)
+        marks, gaps = ackmarks.advance(cur, seqs, self.registry, self._effective_gap_timeout())
         res.gaps += gaps
         res.acks = {d: (self.registry[d], marks[d]) for d in senders}
 
@@ -385,9 +393,23 @@ class BatchWriter:
         ):
             if ids:
                 cur.execute(
-                    _SET_PRESENCE, {"ids": sorted(ids), "state": state, "t": now, "reason": reason}
+                    _SET_PRESENCE,
+                    {
+                        "ids": sorted(ids),
+                        "state": state,
+                        "t": now,
+                        "reason": reason,
+                        "cutoff": None,
+                    },
                 )
                 res.presence[state] += cur.rowcount
+
+    def _type_name(self, device_id: str) -> str:
+        dtype = self.registry.get(device_id)
+        return dtype.value if dtype else "unknown"
+
+    def _effective_gap_timeout(self) -> float:
+        return self.gap_timeout if time.monotonic() >= self._skip_after else float("inf")
 
     def _record_gaps(
         self, cur: psycopg.Cursor[tuple[Any, ...]], gaps: list[GapSkipped], now: datetime
@@ -454,8 +476,13 @@ class BatchWriter:
         counts: dict[str, int] = defaultdict(int)
         try:
             with conn.cursor() as cur:
-                gaps = ackmarks.expire_gaps(cur, now, self.gap_timeout)
+                gaps = (
+                    ackmarks.expire_gaps(cur, self.gap_timeout)
+                    if time.monotonic() >= self._skip_after
+                    else []
+                )
                 if gaps:
+                    self._load_devices(cur, {g.device_id for g in gaps})
                     self._record_gaps(cur, gaps, now)
                     counts["seq_gaps_skipped"] += len(gaps)
                 for dtype in DeviceType:
@@ -471,9 +498,16 @@ class BatchWriter:
                         )
                         ids = [r[0] for r in cur.fetchall()]
                         if ids:
+                            cutoff = now - timedelta(seconds=after)
                             cur.execute(
                                 _SET_PRESENCE,
-                                {"ids": ids, "state": state, "t": now, "reason": "silence"},
+                                {
+                                    "ids": ids,
+                                    "state": state,
+                                    "t": now,
+                                    "reason": "silence",
+                                    "cutoff": cutoff,
+                                },
                             )
                             counts[state] += cur.rowcount
             conn.commit()

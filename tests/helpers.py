@@ -59,3 +59,21 @@ def drop_session(mqtt_url: str, client_id: str) -> None:
     c.loop_start()
     c.disconnect()
     c.loop_stop()
+
+
+def clear_retained(mqtt_url: str, topics: list[str]) -> None:
+    """Delete retained messages (an empty retained publish), e.g. a simulated fleet's state."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from gateway.settings import MqttEndpoint
+
+    ep = MqttEndpoint.parse(mqtt_url)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cleaner-{time.monotonic_ns()}")
+    c.connect(ep.host, ep.port)
+    c.loop_start()
+    infos = [c.publish(t, b"", qos=1, retain=True) for t in topics]
+    for info in infos:
+        info.wait_for_publish(timeout=10)
+    c.disconnect()
+    c.loop_stop()

@@ -23,7 +23,7 @@ import pytest
 from device_drivers.simulator.fleet import build_fleet
 from ehub.registry import register_fleet
 from ehub.services import Services
-from tests.helpers import drop_session, query, wait_until
+from tests.helpers import clear_retained, drop_session, query, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +83,9 @@ def fleet_env(db_url: str, services: Services, tmp_path: Path) -> Iterator[dict[
         p.kill()
         p.wait(10)
     drop_session(services.mqtt_url, env["EHUB_GATEWAY_CLIENT_ID"])
+    clear_retained(
+        services.mqtt_url, [f"ehub/v1/{d.device_type.value}/{d.device_id}/state" for d in fleet]
+    )
 
 
 def gateway(ctx: dict[str, object]) -> Proc:

@@ -52,3 +52,10 @@ def test_any_arrival_order_ends_at_the_highest_seq(order, chunk):
             expected += 1
         assert t.contiguous("d") == expected
     assert t.contiguous("d") == 39
+
+
+def test_a_wild_seq_is_not_tracked_so_it_can_never_ack_the_outbox_away():
+    t = SeqTracker(gap_timeout=1, max_ahead=1000)
+    t.commit("d", [1, 2, 2**62], now=0)
+    assert t.commit("d", [], now=10) == []  # nothing to skip to
+    assert t.contiguous("d") == 2
