@@ -149,9 +149,10 @@ class VehicleLocation(Location):
 
     speed_kmh: Speed
     heading_deg: Heading
-    satellites: Annotated[int, Field(ge=0, le=99)]
+    # Optional because JT/T 808 terminals report them only as additional items (0x31, 0x01).
+    satellites: Annotated[int, Field(ge=0, le=99)] | None = None
     acc_on: bool
-    odometer_km: Annotated[float, Field(ge=0, le=10_000_000)]
+    odometer_km: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
     fuel_l: Annotated[float, Field(ge=0, le=2000)] | None = None
     alarms: Annotated[list[TrackerAlarm], Field(max_length=32)] = []
 
