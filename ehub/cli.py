@@ -48,6 +48,16 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jt808_bridge(args: argparse.Namespace) -> int:
+    from gateway.jt808_bridge import serve
+    from schemas.db import migrate
+
+    migrate(args.database)
+    ep = MqttEndpoint.parse(args.broker)
+    asyncio.run(serve(args.database, ep.host, ep.port, args.host, args.port))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from device_drivers.simulator.fleet import build_fleet
     from device_drivers.simulator.runner import FleetRunner
@@ -119,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="gateway processes sharing one subscription (EHUB_GATEWAY_PROCESSES)",
     )
     g.set_defaults(func=cmd_gateway)
+
+    j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
+    j.add_argument("--port", type=int, default=7808)
+    j.add_argument("--host", default="0.0.0.0", help="trackers connect from outside")
+    j.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    j.add_argument("--database", required=True, help="registry of terminals (jt808_terminals)")
+    j.set_defaults(func=cmd_jt808_bridge)
 
     s = sub.add_parser("simulate", help="run a simulated fleet against a broker")
     s.add_argument("--devices", type=int, default=40)

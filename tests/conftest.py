@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import hypothesis  # noqa: F401 - see below
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
@@ -21,6 +22,11 @@ from gateway.service import Gateway
 from gateway.settings import GatewaySettings, MqttEndpoint
 from schemas.db import migrate
 from tests.helpers import drop_session, wait_until
+
+# Importing hypothesis here, before any test runs, is deliberate: CPython 3.11.7 (this
+# machine's) can raise "AST constructor recursion depth mismatch" when pytest rewrites a module
+# after an earlier traceback was formatted (cpython#106905, fixed in 3.11.8), and hypothesis's
+# pytest plugin otherwise imports it at the very end, in the terminal summary.
 
 _db_counter = itertools.count()
 
