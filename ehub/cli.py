@@ -112,6 +112,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_jt808(args: argparse.Namespace) -> int:
+    from ehub.bench_jt808 import main as bench_main
+
+    return bench_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ehub", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -184,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(bi)
     bi.set_defaults(func=cmd_bench)
+    bj = bs.add_parser("jt808", help="JT/T 808 frames decoded and published per second")
+    from ehub.bench_jt808 import add_arguments as add_jt808_arguments
+
+    add_jt808_arguments(bj)
+    bj.set_defaults(func=cmd_bench_jt808)
     return p
 
 
