@@ -101,6 +101,7 @@ class Gateway:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_publish = lambda *_a: self.acker.on_publish()
         return client
 
@@ -112,8 +113,16 @@ class Gateway:
         # Subscribing again is harmless with a resumed session and needed with a new one.
         client.subscribe(upstream_filter(self.settings.gateway_share_group), qos=1)
         self.metrics.mqtt_connected.set(1)
-        self._connected.set()
         log.info("MQTT connected (%s)", self.settings.mqtt_url)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: Any, _p: Any) -> None:
+        # "Ready" means subscribed: a message published before the SUBACK of a brand-new
+        # session would not be routed to us at all.
+        if all(not getattr(rc, "is_failure", False) for rc in codes):
+            log.info("MQTT subscribed to %s", upstream_filter(self.settings.gateway_share_group))
+            self._connected.set()
+        else:
+            log.error("subscription refused: %s", codes)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         with self._epoch_lock:

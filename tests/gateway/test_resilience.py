@@ -93,10 +93,10 @@ def gateway(ctx: dict[str, object]) -> Proc:
     tmp = ctx["tmp"]
     assert isinstance(tmp, Path)
     log = tmp / "gateway.log"
-    before = log.read_text().count("MQTT connected") if log.exists() else 0
+    before = log.read_text().count("MQTT subscribed") if log.exists() else 0
     proc = Proc(["gateway"], ctx["env"], log)  # type: ignore[arg-type]
     ctx["procs"].append(proc)  # type: ignore[attr-defined]
-    wait_until(lambda: log.read_text().count("MQTT connected") > before, timeout=30)
+    wait_until(lambda: log.read_text().count("MQTT subscribed") > before, timeout=30)
     return proc
 
 
@@ -243,7 +243,7 @@ def test_gateway_processes_share_the_load_and_stop_together(fleet_env):
     log = tmp / "gateway.log"
     sup = Proc(["gateway", "--processes", "2"], env, log)
     fleet_env["procs"].append(sup)  # type: ignore[attr-defined]
-    wait_until(lambda: log.read_text().count("MQTT connected") == 2, timeout=30)
+    wait_until(lambda: log.read_text().count("MQTT subscribed") == 2, timeout=30)
     sim = simulator(fleet_env, duration=6, drain=60)
     assert_exactly_once(fleet_env, sim, timeout=90)
     sup.kill(signal.SIGTERM)
