@@ -24,7 +24,8 @@ import psycopg
 from device_drivers.simulator.fleet import build_fleet
 from device_drivers.simulator.runner import FleetRunner
 from ehub.pgcluster import PgCluster, free_port
-from ehub.registry import register_fleet
+from ehub.registry import register_fleet, register_jt808
+from gateway.jt808_bridge import Bridge, Registry
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 from schemas.db import migrate
@@ -127,6 +128,7 @@ def run_demo(
         features = migrate(cluster.url)
         fleet = build_fleet(devices, prefix="sim-")
         register_fleet(cluster.url, fleet)
+        trackers = register_jt808(cluster.url, fleet)
         print(
             f"demo: PostgreSQL ready at {cluster.url} "
             f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",
@@ -154,8 +156,20 @@ def run_demo(
             + (f" for {duration:.0f}s" if duration else " (Ctrl-C to stop)"),
             flush=True,
         )
-        runner = FleetRunner(fleet, "127.0.0.1", broker.port, fleet_rate)
-        report = asyncio.run(_run_with_progress(runner, gw, cluster.url, duration))
+        jt808_port = free_port()
+        print(
+            f"demo: {trackers} vehicle trackers speak JT/T 808 to the bridge on "
+            f"127.0.0.1:{jt808_port}; the other devices speak MQTT",
+            flush=True,
+        )
+        runner = FleetRunner(
+            fleet, "127.0.0.1", broker.port, fleet_rate, jt808=("127.0.0.1", jt808_port)
+        )
+        report = asyncio.run(
+            _run_with_progress(
+                runner, gw, cluster.url, duration, broker_port=broker.port, jt808_port=jt808_port
+            )
+        )
         gw.request_stop()
         gw_thread.join(timeout=30)
         stored = sum(_stored(gw).values())
@@ -184,7 +198,13 @@ def run_demo(
 
 
 async def _run_with_progress(
-    runner: FleetRunner, gw: Gateway, conninfo: str, duration: float | None
+    runner: FleetRunner,
+    gw: Gateway,
+    conninfo: str,
+    duration: float | None,
+    *,
+    broker_port: int,
+    jt808_port: int,
 ) -> Any:
     async def progress() -> None:
         header = " | ".join(f"{t.value:>15}" for t in DeviceType)
@@ -204,10 +224,24 @@ async def _run_with_progress(
             )
             print(f"pub/sto  {cells} | {sum(online.values()):>3}/{rep.devices}", flush=True)
 
+    bridge_ready = asyncio.Event()
+    bridge = asyncio.create_task(
+        Bridge(Registry(conninfo), "127.0.0.1", broker_port).run(
+            "127.0.0.1", jt808_port, bridge_ready
+        )
+    )
+    await asyncio.wait_for(bridge_ready.wait(), 15)
     task = asyncio.create_task(progress())
     try:
-        return await runner.run(duration, drain_timeout=30.0)
+        report = await runner.run(duration, drain_timeout=30.0)
+        # Trackers are answered once the broker has their fixes; give the gateway a moment
+        # to store what is still on its way before the summary counts it.
+        deadline = time.monotonic() + 15
+        while sum(_stored(gw).values()) < report.published and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        return report
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for t in (task, bridge):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t

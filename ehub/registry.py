@@ -9,6 +9,8 @@ from __future__ import annotations
 import psycopg
 
 from device_drivers.simulator.fleet import SimDevice
+from device_drivers.vehicle_tracker.jt808.terminal import phone_for
+from schemas.topics import DeviceType
 
 DISTRICTS = {
     "futian": ("福田区", "Futian"),
@@ -66,3 +68,19 @@ def register_fleet(conninfo: str, fleet: list[SimDevice]) -> int:
             after = cur.execute("SELECT count(*) FROM devices").fetchone()
     assert before is not None and after is not None
     return int(after[0]) - int(before[0])
+
+
+def register_jt808(conninfo: str, fleet: list[SimDevice]) -> int:
+    """List the fleet's vehicle trackers as JT/T 808 terminals (they register themselves)."""
+    rows = [
+        (d.device_id, phone_for(d.device_id))
+        for d in fleet
+        if d.device_type is DeviceType.VEHICLE_TRACKER
+    ]
+    with psycopg.connect(conninfo) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO jt808_terminals (device_id, phone) VALUES (%s, %s)"
+            " ON CONFLICT (device_id) DO NOTHING",
+            rows,
+        )
+    return len(rows)

@@ -22,7 +22,12 @@ import aiomqtt
 
 from device_drivers.simulator.fleet import SimDevice
 from device_drivers.simulator.outbox import Outbox
-from schemas.topics import Channel, device_topic
+from device_drivers.vehicle_tracker.jt808.terminal import (
+    Jt808Terminal,
+    phone_for,
+    report_from_fix,
+)
+from schemas.topics import Channel, DeviceType, device_topic
 
 log = logging.getLogger(__name__)
 CST = timezone(timedelta(hours=8), "CST")  # devices in Shenzhen stamp local time
@@ -35,6 +40,15 @@ class DeviceRun:
     connects: int = 0
     resent: int = 0
     connected: bool = False
+    terminal: Jt808Terminal | None = None  # set when this tracker speaks JT/T 808
+
+    @property
+    def published(self) -> int:
+        return self.terminal.sent_total if self.terminal else self.outbox.seq
+
+    @property
+    def pending(self) -> int:
+        return len(self.terminal.unanswered) if self.terminal else len(self.outbox)
 
 
 @dataclass
@@ -63,8 +77,10 @@ class FleetRunner:
         protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311,
         connect_concurrency: int = 50,
         resend_after: float = 10.0,
+        jt808: tuple[str, int] | None = None,
     ) -> None:
         self.resend_after = resend_after
+        self.jt808 = jt808  # trackers connect to this JT/T 808 bridge instead of MQTT
         self.runs = {d.device_id: DeviceRun(d) for d in fleet}
         self.host, self.port = host, port
         self.interval = max(len(fleet), 1) / rate if rate > 0 else float("inf")
@@ -83,19 +99,19 @@ class FleetRunner:
                 {"devices": 0, "published": 0, "pending": 0, "online": 0},
             )
             t["devices"] += 1
-            t["published"] += r.outbox.seq
-            t["pending"] += len(r.outbox)
+            t["published"] += r.published
+            t["pending"] += r.pending
             t["online"] += int(r.connected)
             per_device[r.device.device_id] = {
-                "published": r.outbox.seq,
-                "acked": r.outbox.acked,
-                "pending": len(r.outbox),
+                "published": r.published,
+                "acked": r.published - r.pending,
+                "pending": r.pending,
             }
         return FleetReport(
             devices=len(self.runs),
-            published=sum(r.outbox.seq for r in self.runs.values()),
-            acked=sum(r.outbox.seq - len(r.outbox) for r in self.runs.values()),
-            pending=sum(len(r.outbox) for r in self.runs.values()),
+            published=sum(r.published for r in self.runs.values()),
+            acked=sum(r.published - r.pending for r in self.runs.values()),
+            pending=sum(r.pending for r in self.runs.values()),
             resent=sum(r.resent for r in self.runs.values()),
             reconnects=sum(max(0, r.connects - 1) for r in self.runs.values()),
             by_type=by_type,
@@ -103,7 +119,7 @@ class FleetRunner:
         )
 
     def pending(self) -> int:
-        return sum(len(r.outbox) for r in self.runs.values())
+        return sum(r.pending for r in self.runs.values())
 
     # -- running --------------------------------------------------------------------------
     async def run(self, duration: float | None, drain_timeout: float = 30.0) -> FleetReport:
@@ -112,6 +128,11 @@ class FleetRunner:
         self._producing.set()
         asyncio.get_running_loop().set_exception_handler(_quiet_disconnects)
         tasks = [asyncio.create_task(self._device(r)) for r in self.runs.values()]
+        if self.jt808:
+            for r in self.runs.values():
+                if r.device.device_type is DeviceType.VEHICLE_TRACKER:
+                    r.terminal = Jt808Terminal(phone_for(r.device.device_id), *self.jt808)
+                    tasks.append(asyncio.create_task(r.terminal.run(self._stop)))
         try:
             if duration is None:
                 await asyncio.Event().wait()  # until cancelled (Ctrl-C)
@@ -127,6 +148,9 @@ class FleetRunner:
         return self.report()
 
     async def _device(self, run: DeviceRun) -> None:
+        if self.jt808 and run.device.device_type is DeviceType.VEHICLE_TRACKER:
+            await self._jt808_fixes(run)
+            return
         dev = run.device
         state_topic = device_topic(dev.device_type, dev.device_id, Channel.STATE)
         will = aiomqtt.Will(
@@ -198,6 +222,17 @@ class FleetRunner:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await listener
+
+    async def _jt808_fixes(self, run: DeviceRun) -> None:
+        """Feed a JT/T 808 terminal the tracker's fixes (its status has no 808 equivalent)."""
+        await asyncio.sleep(random.uniform(0, min(self.interval, 2.0)))
+        while not self._stop.is_set():
+            if self._producing.is_set() and run.terminal is not None:
+                now = datetime.now(CST)
+                channel, fields = run.device.next_message(now)
+                if channel is Channel.LOCATION:
+                    run.terminal.queue(report_from_fix(fields, now))
+            await self._sleep(self.interval * random.uniform(0.8, 1.2))
 
     @staticmethod
     async def _resend(

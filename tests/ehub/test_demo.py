@@ -29,3 +29,8 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     assert published > 50
     assert published == acked == stored
     assert dead == 0 and pending == 0
+    # vehicle trackers came in over JT/T 808 through the bridge, and were stored
+    assert "speak JT/T 808 to the bridge" in out
+    last = [line for line in out.splitlines() if line.startswith("pub/sto")][-1]
+    tracker_cell = last.split("|")[1]  # columns follow DeviceType: camera, tracker, ...
+    assert int(tracker_cell.split("/")[1]) > 0, last
