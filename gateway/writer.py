@@ -14,12 +14,12 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from gateway import ackmarks
+from gateway import ackmarks, presence
 from gateway.classify import (
     COLUMNS,
     PG_TYPES,
@@ -120,21 +120,6 @@ ON CONFLICT (device_id) DO UPDATE SET
   skewed_messages = d.skewed_messages + EXCLUDED.skewed_messages
 """
 
-_SET_PRESENCE = """
-WITH o AS (
-  SELECT device_id, presence FROM device_latest
-  WHERE device_id = ANY(%(ids)s) AND presence <> %(state)s
-    -- a sweep re-checks silence under the lock: the device may have just talked to another
-    -- gateway since it was picked
-    AND (%(cutoff)s::timestamptz IS NULL OR last_seen < %(cutoff)s)
-  ORDER BY device_id FOR UPDATE  -- the same lock order as ackmarks.advance
-), u AS (
-  UPDATE device_latest d SET presence = %(state)s, presence_since = %(t)s
-  FROM o WHERE d.device_id = o.device_id RETURNING d.device_id, o.presence AS prev
-)
-INSERT INTO presence_events (time, device_id, state, previous, reason)
-SELECT %(t)s, device_id, %(state)s, prev, %(reason)s FROM u
-"""
 
 _DEAD_COLS = (
     "received_at",
@@ -393,7 +378,7 @@ class BatchWriter:
         ):
             if ids:
                 cur.execute(
-                    _SET_PRESENCE,
+                    presence.SET_PRESENCE,
                     {
                         "ids": sorted(ids),
                         "state": state,
@@ -485,31 +470,8 @@ class BatchWriter:
                     self._load_devices(cur, {g.device_id for g in gaps})
                     self._record_gaps(cur, gaps, now)
                     counts["seq_gaps_skipped"] += len(gaps)
-                for dtype in DeviceType:
-                    for state, after, frm in (
-                        ("offline", offline_after[dtype], ("online", "stale")),
-                        ("stale", stale_after[dtype], ("online",)),
-                    ):
-                        cur.execute(
-                            "SELECT device_id FROM device_latest WHERE device_type = %s"
-                            " AND presence = ANY(%s)"
-                            " AND last_seen < %s - make_interval(secs => %s) ORDER BY 1",
-                            (dtype.value, list(frm), now, after),
-                        )
-                        ids = [r[0] for r in cur.fetchall()]
-                        if ids:
-                            cutoff = now - timedelta(seconds=after)
-                            cur.execute(
-                                _SET_PRESENCE,
-                                {
-                                    "ids": ids,
-                                    "state": state,
-                                    "t": now,
-                                    "reason": "silence",
-                                    "cutoff": cutoff,
-                                },
-                            )
-                            counts[state] += cur.rowcount
+                for state, n in presence.sweep_silent(cur, now, stale_after, offline_after).items():
+                    counts[state] += n
             conn.commit()
         except BaseException:
             try:
