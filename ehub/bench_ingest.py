@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ehub.services import Services
+from ehub.services import Services, drop_session
 from gateway.classify import COLUMNS, PG_TYPES, Limits, Table, classify
 from gateway.settings import MqttEndpoint
 from schemas.db import migrate
@@ -136,17 +136,6 @@ def create_session(ep: MqttEndpoint, client_id: str, topic: str) -> None:
     c.loop_stop()
 
 
-def drop_session(ep: MqttEndpoint, client_id: str) -> None:
-    """End a persistent session. An offline session stays subscribed and keeps queueing, and
-    Mosquitto rewrites its whole queue at every autosave: a forgotten one slows everything."""
-    c = _client(ep, client_id)
-    c.connect(ep.host, ep.port, clean_start=True, properties=_props(0))
-    c.loop_start()
-    time.sleep(0.2)
-    c.disconnect()
-    c.loop_stop()
-
-
 def publish_all(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
     """Publish at full speed (QoS 1) and wait for every PUBACK; returns msg/s."""
     c = _client(ep, f"bench-pub-{os.getpid()}")
@@ -196,7 +185,8 @@ def broker_ceiling(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
 
 
 # -- 2. client ceiling -------------------------------------------------------------------------
-def client_ceiling(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
+def client_ceiling(mqtt_url: str, msgs: list[tuple[str, bytes]]) -> float:
+    ep = MqttEndpoint.parse(mqtt_url)
     cid = "bench-receiver"
     create_session(ep, cid, upstream_filter())
     publish_all(ep, msgs)
@@ -221,7 +211,7 @@ def client_ceiling(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
         raise RuntimeError(f"receiver got {got}/{len(msgs)}")
     c.disconnect()
     c.loop_stop()
-    drop_session(ep, cid)
+    drop_session(mqtt_url, cid)
     return len(msgs) / (last - first)
 
 
@@ -470,7 +460,7 @@ def main(args: argparse.Namespace) -> int:
         client = _median(
             "client ceiling   (paho receive-only, QoS 1)",
             "msg/s",
-            [client_ceiling(ep, msgs) for _ in range(r)],
+            [client_ceiling(mqtt_url, msgs) for _ in range(r)],
         )
         dbc = _median(
             "database ceiling (binary COPY into positions, 10k/tx)",
@@ -520,6 +510,6 @@ def main(args: argparse.Namespace) -> int:
         return 0
     finally:
         for cid in Bench(ep, mqtt_url, "", 0, log, args.gateways).client_ids():
-            drop_session(ep, cid)
+            drop_session(mqtt_url, cid)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")

@@ -23,7 +23,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from ehub.pgcluster import ClusterError, PgCluster, free_port, wait_for_port
+from gateway.settings import MqttEndpoint
 
 PG_BINDIR = "/usr/lib/postgresql/17/bin"
 TSDB_PACKAGES = "postgresql-17,postgresql-17-timescaledb"
@@ -235,6 +241,22 @@ user root
         if not f.exists():
             return None
         return cls(**json.loads(f.read_text()))
+
+
+def drop_session(mqtt_url: str, client_id: str) -> None:
+    """End a persistent MQTT session (connect with clean start, expiry 0, disconnect).
+
+    Left behind, an offline session stays subscribed, the broker queues every later message
+    for it and Mosquitto rewrites that queue at each autosave: tests and benchmarks that make
+    sessions end them with this."""
+    ep = MqttEndpoint.parse(mqtt_url)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 0
+    c.connect(ep.host, ep.port, clean_start=True, properties=props)
+    c.loop_start()
+    c.disconnect()
+    c.loop_stop()
 
 
 def up(state_dir: Path) -> Services:

@@ -183,8 +183,6 @@ class Bridge:
         self.mqtt_host, self.mqtt_port = mqtt_host, mqtt_port
         self.outboxes: dict[str, Outbox] = {}
         self.mqtt: _Publisher | None = None
-        self.frames_in = 0
-        self.bad_frames = 0
 
     async def run(self, host: str, port: int, ready: asyncio.Event | None = None) -> None:
         self.mqtt = _Publisher(
@@ -266,12 +264,10 @@ class Bridge:
         self, session: Session, frame: bytes, writer: asyncio.StreamWriter, peer: Any
     ) -> bool:
         """Handle one frame; False when the connection must close."""
-        self.frames_in += 1
         try:
             msg = decode(frame)
         except CodecError as exc:
             # A damaged frame gets no answer: the terminal retransmits it (§8.1 timeouts).
-            self.bad_frames += 1
             log.warning("%s: bad frame (%s)", peer, exc)
             return True
         was = session.device_id

@@ -34,14 +34,6 @@ class SeqTracker:
         self.max_ahead = max_ahead
         self._devices: dict[str, DeviceSeq] = {}
 
-    def known(self, device_id: str) -> bool:
-        return device_id in self._devices
-
-    def seed(self, device_id: str, contiguous: int) -> None:
-        """Start tracking a device from its last committed ack (from ``device_latest``)."""
-        if device_id not in self._devices:
-            self._devices[device_id] = DeviceSeq(contiguous=contiguous)
-
     def contiguous(self, device_id: str) -> int:
         state = self._devices.get(device_id)
         return state.contiguous if state else 0

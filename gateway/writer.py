@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,13 +176,20 @@ class BatchWriter:
     def write(self, items: list[Classified], now: datetime) -> BatchResult:
         """Store ``items`` in one transaction. On any exception nothing is committed (the ack
         marks live in the same transaction), so the same batch can simply be retried."""
+        with self._transaction() as cur:
+            return self._write(cur, items, now)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+        """A cursor in one transaction: committed on success, rolled back (or the broken
+        connection dropped, to be reopened by the next call) on any exception."""
         if self.conn is None:
             self.connect()
         conn = self.conn
         assert conn is not None
         try:
             with conn.cursor() as cur:
-                result = self._write(cur, items, now)
+                yield cur
             conn.commit()
         except BaseException:
             try:
@@ -189,7 +197,6 @@ class BatchWriter:
             except psycopg.Error:
                 self.close()
             raise
-        return result
 
     def _load_devices(self, cur: psycopg.Cursor[tuple[Any, ...]], ids: set[str]) -> None:
         missing = [d for d in ids if d not in self.registry]
@@ -453,30 +460,19 @@ class BatchWriter:
         stale_after: dict[DeviceType, float],
         offline_after: dict[DeviceType, float],
     ) -> dict[str, int]:
-        """Mark silent devices stale, then offline, per kind; returns transitions by state."""
-        if self.conn is None:
-            self.connect()
-        conn = self.conn
-        assert conn is not None
+        """Skip expired seq gaps, then mark silent devices stale or offline, per kind;
+        returns transitions by state (and ``seq_gaps_skipped``)."""
         counts: dict[str, int] = defaultdict(int)
-        try:
-            with conn.cursor() as cur:
-                gaps = (
-                    ackmarks.expire_gaps(cur, self.gap_timeout)
-                    if time.monotonic() >= self._skip_after
-                    else []
-                )
-                if gaps:
-                    self._load_devices(cur, {g.device_id for g in gaps})
-                    self._record_gaps(cur, gaps, now)
-                    counts["seq_gaps_skipped"] += len(gaps)
-                for state, n in presence.sweep_silent(cur, now, stale_after, offline_after).items():
-                    counts[state] += n
-            conn.commit()
-        except BaseException:
-            try:
-                conn.rollback()
-            except psycopg.Error:
-                self.close()
-            raise
+        with self._transaction() as cur:
+            gaps = (
+                ackmarks.expire_gaps(cur, self.gap_timeout)
+                if time.monotonic() >= self._skip_after
+                else []
+            )
+            if gaps:
+                self._load_devices(cur, {g.device_id for g in gaps})
+                self._record_gaps(cur, gaps, now)
+                counts["seq_gaps_skipped"] += len(gaps)
+            for state, n in presence.sweep_silent(cur, now, stale_after, offline_after).items():
+                counts[state] += n
         return counts

@@ -17,11 +17,11 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from ehub.services import Services
+from ehub.services import Services, drop_session
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings, MqttEndpoint
 from schemas.db import migrate
-from tests.helpers import drop_session, wait_until
+from tests.helpers import wait_until
 
 # Importing hypothesis here, before any test runs, is deliberate: CPython 3.11.7 (this
 # machine's) can raise "AST constructor recursion depth mismatch" when pytest rewrites a module

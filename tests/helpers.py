@@ -41,26 +41,6 @@ def msg(seq: int, ts: datetime | None = None, **fields: Any) -> bytes:
     ).encode()
 
 
-def drop_session(mqtt_url: str, client_id: str) -> None:
-    """End a persistent MQTT session. Left behind, it stays subscribed and the broker queues
-    every later message for it, rewriting that queue at each autosave (slowing later tests)."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
-
-    from gateway.settings import MqttEndpoint
-
-    ep = MqttEndpoint.parse(mqtt_url)
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 0
-    c.connect(ep.host, ep.port, clean_start=True, properties=props)
-    c.loop_start()
-    c.disconnect()
-    c.loop_stop()
-
-
 def clear_retained(mqtt_url: str, topics: list[str]) -> None:
     """Delete retained messages (an empty retained publish), e.g. a simulated fleet's state."""
     import paho.mqtt.client as mqtt

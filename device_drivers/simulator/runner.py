@@ -44,7 +44,7 @@ class DeviceRun:
 
     @property
     def published(self) -> int:
-        return self.terminal.sent_total if self.terminal else self.outbox.seq
+        return self.terminal.queued if self.terminal else self.outbox.seq
 
     @property
     def pending(self) -> int:

@@ -22,8 +22,8 @@ import pytest
 
 from device_drivers.simulator.fleet import build_fleet
 from ehub.registry import register_fleet
-from ehub.services import Services
-from tests.helpers import clear_retained, drop_session, query, wait_until
+from ehub.services import Services, drop_session
+from tests.helpers import clear_retained, query, wait_until
 
 pytestmark = pytest.mark.slow
 

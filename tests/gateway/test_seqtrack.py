@@ -18,7 +18,7 @@ def test_contiguous_mark_advances_only_over_filled_gaps():
 
 def test_duplicates_and_old_seqs_do_not_move_the_mark():
     t = SeqTracker()
-    t.seed("d", 10)
+    t.state("d", 10, set(), None)
     t.commit("d", [3, 10, 10], now=0)
     assert t.contiguous("d") == 10
 

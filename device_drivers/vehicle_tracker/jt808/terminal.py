@@ -81,15 +81,12 @@ class Jt808Terminal:
         self.phone, self.host, self.port = phone, host, port
         self.auth_code: str | None = None
         self.unanswered: deque[LocationReport] = deque()
-        self.sent_total = 0  # fixes handed to this terminal
-        self.sent = 0
-        self.answered = 0
-        self.connects = 0
+        self.queued = 0  # fixes handed to this terminal so far
         self._serial = 0
 
     def queue(self, report: LocationReport) -> None:
         self.unanswered.append(report)
-        self.sent_total += 1
+        self.queued += 1
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, (register,) authenticate and drain the queue until ``stop``; reconnect."""
@@ -99,7 +96,6 @@ class Jt808Terminal:
             except OSError:
                 await asyncio.sleep(1.0)
                 continue
-            self.connects += 1
             try:
                 await self._session(reader, writer, stop)
             except (OSError, TimeoutError, CodecError, asyncio.IncompleteReadError):
@@ -154,8 +150,6 @@ class Jt808Terminal:
                 await asyncio.sleep(0.05)
                 continue
             report = self.unanswered[0]
-            self.sent += 1
             reply = await self._call(reader, writer, splitter, MsgId.LOCATION_REPORT, report)
             if isinstance(reply.body, GeneralResponse) and reply.body.result == 0:
                 self.unanswered.popleft()
-                self.answered += 1
