@@ -17,6 +17,7 @@ DEFAULT_STALE_AFTER = {
     DeviceType.VEHICLE_TRACKER: 90.0,
     DeviceType.MOBILE_TERMINAL: 120.0,
     DeviceType.BT_PRINTER: 300.0,
+    DeviceType.CAMERA_DOCK: 120.0,
 }
 DEFAULT_OFFLINE_AFTER = {k: v * 5 for k, v in DEFAULT_STALE_AFTER.items()}
 

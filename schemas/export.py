@@ -36,7 +36,9 @@ CHANNEL_DOC = {
         "whose ack is overdue (the simulator waits 10 s): acks are cumulative, so a lost one "
         "costs only a duplicate, which the hub absorbs."
     ),
-    Channel.CMD: "Hub to device: an order (dispatch, print job, configuration).",
+    Channel.CMD: "Hub to device: an order. `cmd` names it and `args` follows the schema of the "
+    "same name: dispatch (DispatchArgs), print (PrintArgs), config (ConfigArgs), pairing_result "
+    "(PairingResultArgs). Answer on `cmd_result` with `accepted`, then `done` or `failed`.",
 }
 
 

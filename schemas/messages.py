@@ -7,6 +7,7 @@ coordinates and malformed device ids are all rejected with the field that is wro
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
@@ -19,6 +20,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
 from schemas.topics import DEVICE_ID_PATTERN, Channel, DeviceType
@@ -39,6 +41,9 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 Heading = Annotated[float, Field(ge=0, lt=360)]
 Speed = Annotated[float, Field(ge=0, le=400)]
 Altitude = Annotated[float, Field(ge=-500, le=9000)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# A Bluetooth device address as printed on a printer's label: six hex pairs, colon-separated.
+MacAddress = Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")]
 
 
 class Msg(BaseModel):
@@ -113,6 +118,18 @@ class BtPrinterStatus(Envelope):
     paper: PaperState
     cover_open: bool = False
     paired_terminal: DeviceId | None = None
+    firmware: ShortText | None = None
+
+
+class CameraDockStatus(Envelope):
+    """A collection station (采集站): slots, local storage and its offload work."""
+
+    slots_total: Annotated[int, Field(ge=1, le=128)]
+    slots_occupied: Annotated[int, Field(ge=0, le=128)]
+    offloading: Annotated[int, Field(ge=0, le=128)] = 0
+    storage_used_gb: Annotated[float, Field(ge=0)]
+    storage_total_gb: Annotated[float, Field(gt=0)]
+    pending_files: Annotated[int, Field(ge=0)] = 0
     firmware: ShortText | None = None
 
 
@@ -210,31 +227,113 @@ class PowerOff(Envelope):
 
 
 class PrinterPaired(Envelope):
+    """The officer scanned a printer's label on this terminal and asks to pair with it.
+
+    The hub records the pairing or refuses it (printer held by another officer's terminal) and
+    answers with a ``pairing_result`` command; the terminal prints only once it is accepted.
+    """
+
     event: Literal["printer_paired"]
     printer_id: DeviceId
     officer_id: OfficerId
+    printer_mac: MacAddress | None = None
 
 
 class PrinterUnpaired(Envelope):
     event: Literal["printer_unpaired"]
     printer_id: DeviceId
+    officer_id: OfficerId | None = None
 
 
+# Print jobs: queued -> sent -> printed (print_done) | failed (print_failed, with the reason).
 class PrintQueued(Envelope):
     event: Literal["print_queued"]
     job_id: ShortText
     pages: Annotated[int, Field(ge=1, le=1000)] | None = None
+    printer_id: DeviceId | None = None
+    case_number: ShortText | None = None
+    cmd_id: ShortText | None = None  # the hub command that asked for it, if any
+
+
+class PrintSent(Envelope):
+    event: Literal["print_sent"]
+    job_id: ShortText
+    printer_id: DeviceId | None = None
 
 
 class PrintDone(Envelope):
     event: Literal["print_done"]
     job_id: ShortText
     pages: Annotated[int, Field(ge=1, le=1000)]
+    printer_id: DeviceId | None = None
+    resumed: bool = False  # the Bluetooth link dropped and the job resumed where it stopped
 
 
 class PrintFailed(Envelope):
     event: Literal["print_failed"]
     job_id: ShortText
+    reason: Text
+    printer_id: DeviceId | None = None
+    pages_printed: Annotated[int, Field(ge=0, le=1000)] = 0
+
+
+class CameraDocked(Envelope):
+    event: Literal["camera_docked"]
+    camera_id: DeviceId
+    slot: Annotated[int, Field(ge=1, le=128)]
+
+
+class CameraUndocked(Envelope):
+    event: Literal["camera_undocked"]
+    camera_id: DeviceId
+    slot: Annotated[int, Field(ge=1, le=128)]
+
+
+class Integrity(StrEnum):
+    OK = "ok"
+    # The stored copy no longer hashes to what was computed while offloading it.
+    HASH_CHANGED = "hash_changed"
+    # The camera's own hash of the file (where it keeps one) differs from the offloaded bytes.
+    CAMERA_HASH_MISMATCH = "camera_hash_mismatch"
+
+
+class EvidenceManifest(Envelope):
+    """One recorded file offloaded by a dock: what, whose, when, and its SHA-256."""
+
+    event: Literal["evidence_manifest"]
+    camera_id: DeviceId
+    file_id: ShortText
+    officer_id: OfficerId | None = None  # assigned to the camera when the file was recorded
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    size_bytes: Annotated[int, Field(ge=0, le=2**50)]
+    media_type: ShortText
+    sha256: Sha256Hex  # computed over the bytes as they were offloaded
+    registered_sha256: Sha256Hex  # recomputed from the stored copy when registering
+    camera_sha256: Sha256Hex | None = None
+    integrity: Integrity
+    storage_uri: Text
+    offload_resumed: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvidenceManifest:
+        if self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        if self.registered_sha256 != self.sha256:
+            expected = Integrity.HASH_CHANGED
+        elif self.camera_sha256 is not None and self.camera_sha256 != self.sha256:
+            expected = Integrity.CAMERA_HASH_MISMATCH
+        else:
+            expected = Integrity.OK
+        if self.integrity is not expected:
+            raise ValueError(f"integrity must be {expected.value!r} for these hashes")
+        return self
+
+
+class OffloadFailed(Envelope):
+    event: Literal["offload_failed"]
+    camera_id: DeviceId
+    file_id: ShortText | None = None
     reason: Text
 
 
@@ -257,6 +356,7 @@ EVENTS_BY_TYPE: dict[DeviceType, tuple[type[Envelope], ...]] = {
         PrinterPaired,
         PrinterUnpaired,
         PrintQueued,
+        PrintSent,
         PrintDone,
         PrintFailed,
         LowStorage,
@@ -264,6 +364,15 @@ EVENTS_BY_TYPE: dict[DeviceType, tuple[type[Envelope], ...]] = {
     ),
     DeviceType.BT_PRINTER: (PrintDone, PrintFailed, *_COMMON),
     DeviceType.VEHICLE_TRACKER: (Sos, IgnitionOn, IgnitionOff, *_COMMON),
+    DeviceType.CAMERA_DOCK: (
+        CameraDocked,
+        CameraUndocked,
+        EvidenceManifest,
+        OffloadFailed,
+        LowStorage,
+        PowerOn,
+        PowerOff,
+    ),
 }
 
 
@@ -313,6 +422,59 @@ class Command(Msg):
     expires_at: AwareDatetime | None = None
 
 
+# The commands the hub sends, and the typed ``args`` of each (``parse_command_args``).
+class DispatchArgs(Msg):
+    """Go to an incident; the terminal answers ``accepted`` (officer acknowledged) then ``done``."""
+
+    incident_id: ShortText
+    lat: Latitude
+    lon: Longitude
+    address: Text | None = None
+    priority: Annotated[int, Field(ge=1, le=4)] = 3  # 1 = top (SOS)
+    note: Text | None = None
+
+
+class PrintArgs(Msg):
+    """Print an enforcement document on the officer's paired printer."""
+
+    job_id: ShortText
+    printer_id: DeviceId | None = None  # None: the printer paired to this terminal
+    doc_type: ShortText
+    title: ShortText
+    case_number: ShortText
+    officer_name: ShortText
+    officer_badge: ShortText
+    street: Text
+    issued_at: AwareDatetime
+    legal_basis: Text
+    body: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    case_url: Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")]
+    team_name: ShortText
+    copies: Annotated[int, Field(ge=1, le=5)] = 1
+
+
+class ConfigArgs(Msg):
+    status_interval_s: Annotated[float, Field(ge=5, le=3600)] | None = None
+    location_interval_s: Annotated[float, Field(ge=1, le=3600)] | None = None
+
+
+class PairingResultArgs(Msg):
+    """The hub's answer to a ``printer_paired`` request."""
+
+    printer_id: DeviceId
+    officer_id: OfficerId
+    accepted: bool
+    reason: Text | None = None  # why it was refused
+
+
+COMMAND_ARGS: dict[str, type[Msg]] = {
+    "dispatch": DispatchArgs,
+    "print": PrintArgs,
+    "config": ConfigArgs,
+    "pairing_result": PairingResultArgs,
+}
+
+
 # ------------------------------------------------------------------- topic -> model ------
 def _event_union(types: tuple[type[Envelope], ...]) -> TypeAdapter[Any]:
     """A discriminated union on ``event``: one lookup instead of trying every model."""
@@ -325,6 +487,7 @@ STATUS_MODELS: dict[DeviceType, type[Envelope]] = {
     DeviceType.VEHICLE_TRACKER: VehicleTrackerStatus,
     DeviceType.MOBILE_TERMINAL: MobileTerminalStatus,
     DeviceType.BT_PRINTER: BtPrinterStatus,
+    DeviceType.CAMERA_DOCK: CameraDockStatus,
 }
 LOCATION_MODELS: dict[DeviceType, type[Envelope]] = {
     DeviceType.BODY_CAMERA: Location,
@@ -383,6 +546,22 @@ def parse_payload(device_type: DeviceType, channel: Channel, raw: bytes | str) -
         raise ContractError("schema", detail) from None
 
 
+def parse_command_args(command: Command) -> Msg:
+    """The typed ``args`` of a command, or ``ContractError`` (``unknown_command`` / ``schema``)."""
+    model = COMMAND_ARGS.get(command.cmd)
+    if model is None:
+        raise ContractError(
+            "unknown_command", f"{command.cmd!r} is not one of {', '.join(COMMAND_ARGS)}"
+        )
+    try:
+        # Through JSON, so datetimes arrive as the RFC 3339 strings the wire carries.
+        return model.model_validate_json(json.dumps(command.args))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+        raise ContractError("schema", detail) from None
+
+
 def message_models() -> dict[str, type[BaseModel]]:
     """Every concrete model by name, for the JSON Schema and AsyncAPI export."""
     found: dict[str, type[BaseModel]] = {}
@@ -393,6 +572,7 @@ def message_models() -> dict[str, type[BaseModel]]:
         CmdResult,
         Ack,
         Command,
+        *COMMAND_ARGS.values(),
     ]
     for model in fixed:
         found[model.__name__] = model

@@ -24,6 +24,8 @@ class DeviceType(StrEnum):
     VEHICLE_TRACKER = "vehicle_tracker"
     MOBILE_TERMINAL = "mobile_terminal"
     BT_PRINTER = "bt_printer"
+    # A collection station (采集站): offloads docked cameras and registers evidence files.
+    CAMERA_DOCK = "camera_dock"
 
 
 class Channel(StrEnum):

@@ -13,9 +13,12 @@ from schemas.messages import (
     ADAPTERS,
     EVENTS_BY_TYPE,
     BodyCameraStatus,
+    Command,
     ContractError,
+    PairingResultArgs,
     RecordingState,
     VehicleLocation,
+    parse_command_args,
     parse_payload,
 )
 from schemas.topics import Channel, DeviceType
@@ -136,3 +139,71 @@ def test_body_camera_status_round_trips_through_json(battery, used, seq, recordi
     )
     back = parse_payload(DeviceType.BODY_CAMERA, Channel.STATUS, m.model_dump_json())
     assert back == m
+
+
+# ------------------------------------------------------- evidence manifests and commands ------
+H1, H2, H3 = "a" * 64, "b" * 64, "c" * 64
+MANIFEST = {
+    **ENV,
+    "event": "evidence_manifest",
+    "camera_id": "cam-0001",
+    "file_id": "20261126_100000_0001.mp4",
+    "officer_id": "SZ-FT-0042",
+    "started_at": "2026-11-26T09:50:00+08:00",
+    "ended_at": "2026-11-26T10:00:00+08:00",
+    "size_bytes": 123_456_789,
+    "media_type": "video/mp4",
+    "sha256": H1,
+    "registered_sha256": H1,
+    "integrity": "ok",
+    "storage_uri": "file:///evidence/cam-0001/20261126_100000_0001.mp4",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "integrity"),
+    [
+        ({}, "ok"),
+        ({"registered_sha256": H2}, "hash_changed"),
+        ({"camera_sha256": H3}, "camera_hash_mismatch"),
+        ({"camera_sha256": H1}, "ok"),
+    ],
+)
+def test_evidence_manifest_integrity_must_match_its_hashes(changes, integrity):
+    doc = {**MANIFEST, **changes, "integrity": integrity}
+    msg = parse(DeviceType.CAMERA_DOCK, Channel.EVENT, doc)
+    assert msg.integrity.value == integrity
+    wrong = "ok" if integrity != "ok" else "hash_changed"
+    with pytest.raises(ContractError, match=f"integrity must be '{integrity}'"):
+        parse(DeviceType.CAMERA_DOCK, Channel.EVENT, {**doc, "integrity": wrong})
+
+
+def test_evidence_manifest_refuses_bad_hash_and_reversed_times():
+    with pytest.raises(ContractError, match="sha256"):
+        parse(DeviceType.CAMERA_DOCK, Channel.EVENT, {**MANIFEST, "sha256": "ABC"})
+    with pytest.raises(ContractError, match="ended_at is before started_at"):
+        parse(
+            DeviceType.CAMERA_DOCK,
+            Channel.EVENT,
+            {**MANIFEST, "ended_at": "2026-11-26T09:00:00+08:00"},
+        )
+    # Only docks register evidence.
+    with pytest.raises(ContractError, match="event"):
+        parse(DeviceType.BODY_CAMERA, Channel.EVENT, MANIFEST)
+
+
+def test_command_args_are_typed_by_command_name():
+    cmd = Command(
+        v=1,
+        cmd_id="c-1",
+        ts=datetime.now(UTC),
+        cmd="pairing_result",
+        args={"printer_id": "prn-0001", "officer_id": "SZ-1", "accepted": False, "reason": "x"},
+    )
+    args = parse_command_args(cmd)
+    assert isinstance(args, PairingResultArgs)
+    assert args.accepted is False
+    with pytest.raises(ContractError, match="unknown_command"):
+        parse_command_args(cmd.model_copy(update={"cmd": "selfdestruct"}))
+    with pytest.raises(ContractError, match="printer_id"):
+        parse_command_args(cmd.model_copy(update={"args": {"printer_id": "A B"}}))
