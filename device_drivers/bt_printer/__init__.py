@@ -1,0 +1,1 @@
+"""Portable Bluetooth thermal printers: enforcement documents as ESC/POS and CPCL byte streams."""
