@@ -1,0 +1,1 @@
+"""Mobile enforcement terminal agent (移动执法终端): shifts, patrol track, commands, printing."""

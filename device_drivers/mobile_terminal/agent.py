@@ -1,0 +1,286 @@
+"""The mobile enforcement terminal (移动执法终端) agent: the reference for app developers and
+what the simulator runs. Pure: time comes in as ``now``, print jobs go out as requests.
+
+A shift: the officer signs in with a GPS fix, the terminal reports patrol track points and
+status while on shift, and signs out at the end. The officer pairs a printer by scanning its
+label; the terminal asks the hub (``printer_paired``) and prints only once the hub's
+``pairing_result`` accepts it. Commands (dispatch orders, print jobs, configuration) are
+answered on ``cmd_result``: ``accepted`` at once, then ``done`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from device_drivers.agent import CommandLog, Message, cmd_result
+from device_drivers.simulator.geo import Route, distance_m
+from schemas.messages import (
+    CmdStatus,
+    Command,
+    ConfigArgs,
+    ContractError,
+    DispatchArgs,
+    PairingResultArgs,
+    PrintArgs,
+    parse_command_args,
+)
+from schemas.topics import Channel, DeviceType
+
+ARRIVED_WITHIN_M = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PrintRequest:
+    """A job for the terminal's printer driver (the shell renders and sends it)."""
+
+    job_id: str
+    printer_id: str
+    args: PrintArgs
+    cmd_id: str | None
+
+
+@dataclass
+class Order:
+    """A dispatch order being worked: the officer heads for ``target``."""
+
+    cmd_id: str
+    incident_id: str
+    target: tuple[float, float]
+
+
+@dataclass
+class TerminalAgent:
+    device_id: str
+    officer_id: str
+    route: Route
+    rng: random.Random
+    shift_start: datetime
+    shift_end: datetime
+    printer_label: str | None = None  # the printer the officer will scan at the start
+    speed_kmh: float = 4.5
+    status_interval_s: float = 30.0
+    location_interval_s: float = 10.0
+    battery: float = 100.0
+    device_type: DeviceType = DeviceType.MOBILE_TERMINAL
+    # state
+    signed_in: bool = False
+    paired_printer: str | None = None
+    pairing_requested: str | None = None
+    pairing_refused: dict[str, str] = field(default_factory=dict)  # printer -> reason
+    orders: dict[str, Order] = field(default_factory=dict)
+    print_requests: list[PrintRequest] = field(default_factory=list)
+    commands: CommandLog = field(default_factory=CommandLog)
+    _out: list[Message] = field(default_factory=list)
+    _last_t: datetime | None = None
+    _next_status: datetime | None = None
+    _next_location: datetime | None = None
+
+    # ---------------------------------------------------------------------- ticks ------
+    def next_message(self, now: datetime) -> Message | None:
+        self._move(now)
+        on_shift = self.shift_start <= now < self.shift_end
+        if on_shift and not self.signed_in:
+            self.signed_in = True
+            return Channel.EVENT, {"event": "sign_in", "officer_id": self.officer_id, **self._fix()}
+        if not on_shift and self.signed_in:
+            self.signed_in = False
+            return Channel.EVENT, {
+                "event": "sign_out",
+                "officer_id": self.officer_id,
+                **self._fix(),
+            }
+        if (
+            self.signed_in
+            and self.printer_label
+            and self.paired_printer is None
+            and self.pairing_requested is None
+            and self.printer_label not in self.pairing_refused
+        ):
+            return self.scan_printer(self.printer_label)
+        if self._next_status is None or now >= self._next_status:
+            self._next_status = now + timedelta(seconds=self.status_interval_s)
+            return Channel.STATUS, self._status()
+        if self.signed_in and (self._next_location is None or now >= self._next_location):
+            self._next_location = now + timedelta(seconds=self.location_interval_s)
+            return Channel.LOCATION, self._location()
+        return None
+
+    def drain(self, now: datetime) -> list[Message]:
+        out, self._out = self._out, []
+        return out
+
+    def scan_printer(self, printer_id: str, mac: str | None = None) -> Message:
+        """The officer scanned a printer's label: ask the hub to pair it."""
+        self.pairing_requested = printer_id
+        fields: dict[str, Any] = {
+            "event": "printer_paired",
+            "printer_id": printer_id,
+            "officer_id": self.officer_id,
+        }
+        if mac:
+            fields["printer_mac"] = mac
+        return Channel.EVENT, fields
+
+    def unpair(self) -> Message | None:
+        if self.paired_printer is None:
+            return None
+        printer, self.paired_printer = self.paired_printer, None
+        return Channel.EVENT, {
+            "event": "printer_unpaired",
+            "printer_id": printer,
+            "officer_id": self.officer_id,
+        }
+
+    def sos(self) -> None:
+        self._out.append(
+            (Channel.EVENT, {"event": "sos", "officer_id": self.officer_id, **self._fix()})
+        )
+
+    # ------------------------------------------------------------------- commands ------
+    def on_command(self, command: Command, now: datetime) -> list[Message]:
+        if (again := self.commands.seen(command.cmd_id)) is not None:
+            return again
+        if (late := self.commands.expired(command, now)) is not None:
+            return self.commands.record(command.cmd_id, late)
+        try:
+            args = parse_command_args(command)
+        except ContractError as exc:
+            answer = [cmd_result(command.cmd_id, CmdStatus.REJECTED, str(exc))]
+            return self.commands.record(command.cmd_id, answer)
+        if isinstance(args, PairingResultArgs):
+            out = self._pairing_result(command.cmd_id, args)
+        elif isinstance(args, PrintArgs):
+            out = self._print(command.cmd_id, args)
+        elif isinstance(args, DispatchArgs):
+            self.orders[command.cmd_id] = Order(
+                command.cmd_id, args.incident_id, (args.lat, args.lon)
+            )
+            out = [
+                cmd_result(command.cmd_id, CmdStatus.ACCEPTED, f"en route to {args.incident_id}")
+            ]
+        elif isinstance(args, ConfigArgs):
+            if args.status_interval_s is not None:
+                self.status_interval_s = args.status_interval_s
+            if args.location_interval_s is not None:
+                self.location_interval_s = args.location_interval_s
+            self._next_status = self._next_location = None
+            out = [cmd_result(command.cmd_id, CmdStatus.DONE)]
+        else:  # a command the hub knows but terminals do not take
+            out = [
+                cmd_result(
+                    command.cmd_id, CmdStatus.REJECTED, f"terminals do not take {command.cmd!r}"
+                )
+            ]
+        return self.commands.record(command.cmd_id, out)
+
+    def _pairing_result(self, cmd_id: str, args: PairingResultArgs) -> list[Message]:
+        if self.pairing_requested == args.printer_id:
+            self.pairing_requested = None
+        if args.accepted:
+            self.paired_printer = args.printer_id
+            self.pairing_refused.pop(args.printer_id, None)
+            return [cmd_result(cmd_id, CmdStatus.DONE, f"paired with {args.printer_id}")]
+        self.pairing_refused[args.printer_id] = args.reason or "refused"
+        if self.paired_printer == args.printer_id:
+            self.paired_printer = None
+        return [cmd_result(cmd_id, CmdStatus.DONE, f"pairing refused: {args.reason}")]
+
+    def _print(self, cmd_id: str, args: PrintArgs) -> list[Message]:
+        printer = args.printer_id or self.paired_printer
+        if printer is None or printer != self.paired_printer:
+            why = (
+                "no printer is paired to this terminal"
+                if self.paired_printer is None
+                else f"printer {printer} is not paired here (paired: {self.paired_printer})"
+            )
+            return [cmd_result(cmd_id, CmdStatus.REJECTED, why)]
+        self.print_requests.append(PrintRequest(args.job_id, printer, args, cmd_id))
+        queued = {
+            "event": "print_queued",
+            "job_id": args.job_id,
+            "printer_id": printer,
+            "case_number": args.case_number,
+            "cmd_id": cmd_id,
+        }
+        return [cmd_result(cmd_id, CmdStatus.ACCEPTED, "queued"), (Channel.EVENT, queued)]
+
+    def take_print_requests(self) -> list[PrintRequest]:
+        out, self.print_requests = self.print_requests, []
+        return out
+
+    def print_progress(
+        self,
+        request: PrintRequest,
+        state: str,
+        pages: int,
+        *,
+        reason: str | None = None,
+        resumed: bool = False,
+    ) -> None:
+        """The printer driver's news about a job, turned into the job's lifecycle events."""
+        base = {"job_id": request.job_id, "printer_id": request.printer_id}
+        if state == "sent":
+            self._out.append((Channel.EVENT, {"event": "print_sent", **base}))
+        elif state == "printed":
+            self._out.append(
+                (Channel.EVENT, {"event": "print_done", **base, "pages": pages, "resumed": resumed})
+            )
+            if request.cmd_id:
+                self._out.append(
+                    cmd_result(request.cmd_id, CmdStatus.DONE, f"{pages} page(s) printed")
+                )
+        elif state == "failed":
+            why = reason or "unknown"
+            self._out.append(
+                (
+                    Channel.EVENT,
+                    {"event": "print_failed", **base, "reason": why, "pages_printed": pages},
+                )
+            )
+            if request.cmd_id:
+                self._out.append(cmd_result(request.cmd_id, CmdStatus.FAILED, why))
+
+    # --------------------------------------------------------------------- motion ------
+    def _move(self, now: datetime) -> None:
+        dt = 0.0 if self._last_t is None else max(0.0, (now - self._last_t).total_seconds())
+        self._last_t = now
+        self.battery = max(5.0, self.battery - dt / 400.0)
+        metres = self.speed_kmh / 3.6 * dt
+        for order in list(self.orders.values()):
+            here = self.route.position()
+            if distance_m(here, order.target) <= ARRIVED_WITHIN_M:
+                del self.orders[order.cmd_id]
+                self._out.append(
+                    cmd_result(order.cmd_id, CmdStatus.DONE, f"arrived at {order.incident_id}")
+                )
+                continue
+            # Head straight for the incident (dispatch overrides the beat).
+            self.route = Route([here, order.target])
+            break
+        self.route.advance(metres)
+
+    def _fix(self) -> dict[str, float]:
+        lat, lon = self.route.position()
+        return {"lat": round(lat, 6), "lon": round(lon, 6)}
+
+    def _location(self) -> dict[str, Any]:
+        return {
+            **self._fix(),
+            "accuracy_m": round(self.rng.uniform(3, 12), 1),
+            "speed_kmh": round(self.speed_kmh * self.rng.uniform(0.7, 1.2), 1),
+            "heading_deg": round(self.route.heading(), 1) % 360,
+        }
+
+    def _status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {
+            "battery_pct": round(self.battery, 1),
+            "network": self.rng.choice(["4g", "5g", "5g", "wifi"]),
+            "signal_dbm": self.rng.randint(-105, -60),
+            "app_version": "ehub-terminal 1.5.0",
+        }
+        if self.signed_in:
+            status["officer_id"] = self.officer_id
+        return status
