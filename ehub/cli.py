@@ -48,6 +48,29 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from hub.settings import HubSettings
+    from hub.worker import HubWorker
+
+    overrides = {
+        k: v
+        for k, v in {
+            "mqtt_url": args.broker,
+            "database_url": args.database,
+            "hub_worker_client_id": args.client_id,
+            "hub_worker_share_group": args.share_group,
+        }.items()
+        if v is not None
+    }
+    worker = HubWorker(HubSettings(**overrides))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_a: worker.request_stop())
+    worker.run()
+    return 0
+
+
 def cmd_jt808_bridge(args: argparse.Namespace) -> int:
     from gateway.jt808_bridge import serve
     from schemas.db import migrate
@@ -135,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="gateway processes sharing one subscription (EHUB_GATEWAY_PROCESSES)",
     )
     g.set_defaults(func=cmd_gateway)
+
+    hw = sub.add_parser(
+        "hub-worker", help="hub side of device events: pairings, print jobs, evidence register"
+    )
+    hw.add_argument("--broker", help="mqtt://host:port (EHUB_MQTT_URL)")
+    hw.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    hw.add_argument("--client-id", help="MQTT client id; unique per replica")
+    hw.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
+    hw.set_defaults(func=cmd_hub_worker)
 
     j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
     j.add_argument("--port", type=int, default=7808)

@@ -65,6 +65,7 @@ CREATE TABLE print_jobs (
     status         text NOT NULL CHECK (status IN ('queued', 'sent', 'printed', 'failed')),
     reason         text,
     resumed        boolean NOT NULL DEFAULT false,
+    last_seq       bigint NOT NULL,       -- the terminal's newest event applied to this job
     queued_at      timestamptz,
     sent_at        timestamptz,
     finished_at    timestamptz,

@@ -1,0 +1,1 @@
+"""Pure domain rules of the hub: decisions and state machines, no IO."""

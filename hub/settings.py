@@ -1,0 +1,19 @@
+"""Hub settings, read once from ``EHUB_*`` environment variables in ``main()``."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EHUB_", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # The device-event worker: a persistent MQTT session of its own, apart from the gateway's,
+    # so it sees every event even while the gateway is busy or restarting.
+    hub_worker_client_id: str = "ehub-hub-worker-1"
+    # MQTT 5 shared subscription group for several hub workers; None: one worker.
+    hub_worker_share_group: str | None = None
+    hub_worker_mqtt_v5: bool = True
+    hub_worker_session_expiry_s: int = 7 * 24 * 3600

@@ -1,0 +1,203 @@
+"""The hub's device-event worker (``ehub hub-worker``): a second consumer of device events,
+beside the gateway, for what the hub must act on — printer pairings (answered with a
+``pairing_result`` command), print jobs, evidence manifests and command results.
+
+Its own persistent MQTT session (QoS 1, manual ack) sees every event even when the gateway is
+down. An event is acknowledged only after its transaction has committed and the commands it
+produced have been PUBACKed by the broker, so a crash at any point means a redelivery, which
+``services.device_events`` absorbs (idempotent on device and seq).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hub.services import device_events
+from hub.settings import HubSettings
+from schemas.db import migrate
+from schemas.messages import ContractError, parse_payload
+from schemas.topics import PREFIX, Channel, DeviceType, Topic, TopicError, device_topic
+
+log = logging.getLogger(__name__)
+
+# What the hub acts on; everything else is the gateway's alone.
+FILTERS = (
+    f"{PREFIX}/{DeviceType.MOBILE_TERMINAL.value}/+/{Channel.EVENT.value}",
+    f"{PREFIX}/{DeviceType.CAMERA_DOCK.value}/+/{Channel.EVENT.value}",
+    f"{PREFIX}/+/+/{Channel.CMD_RESULT.value}",
+)
+PUBLISH_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    epoch: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+class HubWorker:
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self._inbox: queue.Queue[Delivery] = queue.Queue()
+        self._stop = threading.Event()
+        self.subscribed = threading.Event()
+        self._epoch = 0
+        self._lock = threading.Lock()
+        self.handled = 0
+        self.client = self._make_client()
+
+    # ------------------------------------------------------------------------ MQTT ------
+    def _make_client(self) -> mqtt.Client:
+        v5 = self.settings.hub_worker_mqtt_v5
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.settings.hub_worker_client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        url = urlsplit(self.settings.mqtt_url)
+        if url.username:
+            client.username_pw_set(url.username, url.password)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _filters(self) -> list[tuple[str, int]]:
+        group = self.settings.hub_worker_share_group
+        return [(f"$share/{group}/{f}" if group else f, 1) for f in FILTERS]
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("MQTT connect refused: %s", rc)
+            return
+        client.subscribe(self._filters())
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: Any, _p: Any) -> None:
+        if all(not getattr(rc, "is_failure", False) for rc in codes):
+            log.info("hub worker subscribed to %s", ", ".join(FILTERS))
+            self.subscribed.set()
+        else:
+            log.error("subscription refused: %s", codes)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        with self._lock:
+            self._epoch += 1  # mids of the old connection must not be acked on the new one
+        self.subscribed.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT disconnected (%s); paho reconnects", rc)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(Delivery(self._epoch, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+
+    def _ack(self, d: Delivery) -> None:
+        with self._lock:
+            if d.qos > 0 and d.epoch == self._epoch:
+                self.client.ack(d.mid, d.qos)
+
+    def _publish(self, out: list[device_events.Outgoing]) -> None:
+        for o in out:
+            topic = device_topic(o.device_type, o.device_id, Channel.CMD)
+            info = self.client.publish(topic, o.command.model_dump_json(), qos=1)
+            info.wait_for_publish(PUBLISH_TIMEOUT_S)
+            if not info.is_published():
+                raise ConnectionError(f"command {o.command.cmd_id} not PUBACKed in time")
+
+    # ----------------------------------------------------------------------- work ------
+    def process(self, conn: psycopg.Connection[Any], d: Delivery) -> None:
+        """Handle one delivery; raises only for a database or broker outage (retry it)."""
+        try:
+            topic = Topic.parse(d.topic)
+            msg = parse_payload(topic.device_type, topic.channel, d.payload)
+        except (TopicError, ContractError) as exc:
+            # The gateway dead-letters it with the raw bytes; nothing for the hub to do.
+            log.debug("ignoring %s: %s", d.topic, exc)
+            self._ack(d)
+            return
+        try:
+            out = device_events.handle(conn, topic.device_type, topic.device_id, msg)
+        except psycopg.errors.ForeignKeyViolation as exc:
+            # An unregistered device: the gateway dead-letters its messages too.
+            log.warning("ignoring %s: %s", d.topic, exc.diag.message_primary)
+            self._ack(d)
+            return
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise  # an outage: the caller reconnects and retries this delivery
+        except psycopg.Error:
+            # A message the hub cannot apply must not block every one behind it. The raw
+            # event is stored by the gateway all the same; this log says what went wrong.
+            log.exception("hub worker could not apply %s (seq in payload); skipped", d.topic)
+            self._ack(d)
+            return
+        self._publish(out)
+        self._ack(d)
+        self.handled += 1
+
+    def run(self, ready: threading.Event | None = None) -> None:
+        migrate(self.settings.database_url)
+        url = urlsplit(self.settings.mqtt_url)
+        if self.settings.hub_worker_mqtt_v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = self.settings.hub_worker_session_expiry_s
+            self.client.connect_async(
+                url.hostname or "127.0.0.1",
+                url.port or 1883,
+                keepalive=30,
+                clean_start=False,
+                properties=props,
+            )
+        else:
+            self.client.connect_async(url.hostname or "127.0.0.1", url.port or 1883, keepalive=30)
+        self.client.loop_start()
+        conn: psycopg.Connection[Any] | None = None
+        pending: Delivery | None = None
+        backoff = 0.5
+        try:
+            if ready is not None:
+                self.subscribed.wait(30)
+                ready.set()
+            while not self._stop.is_set():
+                if pending is None:
+                    try:
+                        pending = self._inbox.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                try:
+                    if conn is None or conn.closed:
+                        conn = psycopg.connect(self.settings.database_url)
+                    self.process(conn, pending)
+                    pending, backoff = None, 0.5
+                except (psycopg.OperationalError, psycopg.InterfaceError, ConnectionError) as exc:
+                    log.warning("hub worker: %s; retrying in %.1fs", exc, backoff)
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            if conn is not None:
+                conn.close()
+            log.info("hub worker stopped after %d events", self.handled)
+
+    def request_stop(self) -> None:
+        self._stop.set()
