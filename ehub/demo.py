@@ -28,6 +28,8 @@ from ehub.registry import register_fleet, register_jt808
 from gateway.jt808_bridge import Bridge, Registry
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
+from hub.settings import HubSettings
+from hub.worker import HubWorker
 from schemas.db import migrate
 from schemas.topics import DeviceType
 
@@ -102,6 +104,28 @@ def _stored(gw: Gateway) -> dict[str, int]:
     return out
 
 
+def _hub_summary(conninfo: str) -> str:
+    """What the hub worker recorded: pairings, print jobs by status, evidence files."""
+    with psycopg.connect(conninfo) as conn:
+        paired = conn.execute(
+            "SELECT count(*) FROM printer_pairings WHERE unpaired_at IS NULL"
+        ).fetchone()
+        refused = conn.execute(
+            "SELECT count(*) FROM printer_pairing_requests WHERE NOT accepted"
+        ).fetchone()
+        jobs: dict[str, int] = dict(
+            conn.execute("SELECT status, count(*) FROM print_jobs GROUP BY status").fetchall()
+        )
+        evidence = conn.execute("SELECT count(*) FROM evidence_files").fetchone()
+    return (
+        f"printers_paired={paired[0] if paired else 0} "
+        f"pairings_refused={refused[0] if refused else 0} "
+        f"print_jobs_printed={jobs.get('printed', 0)} print_jobs_failed={jobs.get('failed', 0)} "
+        f"print_jobs_open={jobs.get('queued', 0) + jobs.get('sent', 0)} "
+        f"evidence_files={evidence[0] if evidence else 0}"
+    )
+
+
 def _counter(metric: Any) -> int:
     return int(
         sum(s.value for m in metric.collect() for s in m.samples if s.name.endswith("_total"))
@@ -120,6 +144,8 @@ def run_demo(
     broker = EmbeddedBroker(free_port())
     gw: Gateway | None = None
     gw_thread: threading.Thread | None = None
+    hub: HubWorker | None = None
+    hub_thread: threading.Thread | None = None
     t_start = time.monotonic()
     try:
         print(f"demo: starting embedded PostgreSQL in {cluster.datadir}", flush=True)
@@ -150,6 +176,19 @@ def run_demo(
         gw_thread.start()
         if not ready.wait(30):
             raise RuntimeError("gateway did not connect to the embedded broker")
+        hub = HubWorker(
+            HubSettings(
+                mqtt_url=mqtt_url,
+                database_url=cluster.url,
+                hub_worker_client_id="ehub-demo-hub",
+                hub_worker_mqtt_v5=False,
+            )
+        )
+        hub_ready = threading.Event()
+        hub_thread = threading.Thread(target=hub.run, kwargs={"ready": hub_ready}, name="hub")
+        hub_thread.start()
+        if not hub_ready.wait(30):
+            raise RuntimeError("hub worker did not connect to the embedded broker")
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
@@ -172,8 +211,11 @@ def run_demo(
         )
         gw.request_stop()
         gw_thread.join(timeout=30)
+        hub.request_stop()
+        hub_thread.join(timeout=30)
         stored = sum(_stored(gw).values())
         online = sum(_online(cluster.url).values())
+        print(f"demo: hub {_hub_summary(cluster.url)}", flush=True)
         print(
             f"demo: done devices={devices} seconds={time.monotonic() - t_start:.0f} "
             f"published={report.published} acked={report.acked} stored={stored} "
@@ -190,6 +232,9 @@ def run_demo(
         if gw is not None and gw_thread is not None and gw_thread.is_alive():
             gw.request_stop(hard=True)
             gw_thread.join(timeout=10)
+        if hub is not None and hub_thread is not None and hub_thread.is_alive():
+            hub.request_stop()
+            hub_thread.join(timeout=10)
         broker.stop()
         with contextlib.suppress(Exception):
             cluster.destroy()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import psycopg
 
-from device_drivers.simulator.fleet import SimDevice
+from device_drivers.simulator.fleet import FleetMember
 from device_drivers.vehicle_tracker.jt808.terminal import phone_for
 from schemas.topics import DeviceType
 
@@ -45,7 +45,7 @@ def seed_org_units(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         )
 
 
-def register_fleet(conninfo: str, fleet: list[SimDevice]) -> int:
+def register_fleet(conninfo: str, fleet: list[FleetMember]) -> int:
     """Register every simulated device (idempotent); returns how many were new."""
     with psycopg.connect(conninfo) as conn:
         seed_org_units(conn)
@@ -70,7 +70,7 @@ def register_fleet(conninfo: str, fleet: list[SimDevice]) -> int:
     return int(after[0]) - int(before[0])
 
 
-def register_jt808(conninfo: str, fleet: list[SimDevice]) -> int:
+def register_jt808(conninfo: str, fleet: list[FleetMember]) -> int:
     """List the fleet's vehicle trackers as JT/T 808 terminals (they register themselves)."""
     rows = [
         (d.device_id, phone_for(d.device_id))

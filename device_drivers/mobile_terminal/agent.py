@@ -189,23 +189,39 @@ class TerminalAgent:
         return [cmd_result(cmd_id, CmdStatus.DONE, f"pairing refused: {args.reason}")]
 
     def _print(self, cmd_id: str, args: PrintArgs) -> list[Message]:
-        printer = args.printer_id or self.paired_printer
-        if printer is None or printer != self.paired_printer:
-            why = (
-                "no printer is paired to this terminal"
-                if self.paired_printer is None
-                else f"printer {printer} is not paired here (paired: {self.paired_printer})"
-            )
+        why = self._cannot_print(args)
+        if why is not None:
             return [cmd_result(cmd_id, CmdStatus.REJECTED, why)]
+        return [cmd_result(cmd_id, CmdStatus.ACCEPTED, "queued"), self._queue(args, cmd_id)]
+
+    def print_notice(self, args: PrintArgs) -> Message | None:
+        """The officer prints a document from the terminal itself (no hub command)."""
+        if self._cannot_print(args) is not None:
+            return None
+        return self._queue(args, None)
+
+    def _cannot_print(self, args: PrintArgs) -> str | None:
+        printer = args.printer_id or self.paired_printer
+        if self.paired_printer is None:
+            return "no printer is paired to this terminal"
+        if printer != self.paired_printer:
+            return f"printer {printer} is not paired here (paired: {self.paired_printer})"
+        return None
+
+    def _queue(self, args: PrintArgs, cmd_id: str | None) -> Message:
+        printer = self.paired_printer
+        assert printer is not None  # checked by _cannot_print
         self.print_requests.append(PrintRequest(args.job_id, printer, args, cmd_id))
-        queued = {
+        queued: dict[str, Any] = {
             "event": "print_queued",
             "job_id": args.job_id,
             "printer_id": printer,
             "case_number": args.case_number,
-            "cmd_id": cmd_id,
+            "pages": args.copies,
         }
-        return [cmd_result(cmd_id, CmdStatus.ACCEPTED, "queued"), (Channel.EVENT, queued)]
+        if cmd_id:
+            queued["cmd_id"] = cmd_id
+        return Channel.EVENT, queued
 
     def take_print_requests(self) -> list[PrintRequest]:
         out, self.print_requests = self.print_requests, []

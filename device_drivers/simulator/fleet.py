@@ -3,17 +3,21 @@
 A fleet of N devices is 30 % body cameras, 20 % vehicle trackers, 35 % mobile terminals and
 15 % Bluetooth printers, spread over the Shenzhen streets in ``geo``. Vehicles drive their
 street back and forth, officers walk a patrol beat, batteries drain (and charge when docked),
-cameras record in bursts, printers print notices now and then.
+cameras record in bursts. Terminals are the real terminal agent (``mobile_terminal.agent``):
+they sign in, pair their printer through the hub and print notices on it now and then.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from device_drivers.agent import Message, cmd_result
+from device_drivers.mobile_terminal.agent import TerminalAgent
 from device_drivers.simulator.geo import STREETS, Route
+from schemas.messages import CmdStatus, Command, PrintArgs
 from schemas.topics import Channel, DeviceType
 
 MIX: list[tuple[DeviceType, str, float]] = [
@@ -79,30 +83,16 @@ class SimDevice:
             if r < 0.45:
                 return Channel.STATUS, self._camera_status(t)
             return Channel.LOCATION, self._walk_location()
-        if kind is DeviceType.MOBILE_TERMINAL:
-            if not self.signed_in:
-                self.signed_in = True
-                lat, lon = self.route.position()
-                return Channel.EVENT, {
-                    "event": "sign_in",
-                    "officer_id": self.officer_id,
-                    "lat": round(lat, 6),
-                    "lon": round(lon, 6),
-                }
-            if r < 0.03 and self.extra.get("printer"):
-                job = f"job-{self.device_id}-{self.counter}"
-                return Channel.EVENT, {"event": "print_queued", "job_id": job, "pages": 1}
-            if r < 0.35:
-                return Channel.STATUS, self._terminal_status()
-            return Channel.LOCATION, self._walk_location()
-        # printer
-        if r < 0.15:
-            return Channel.EVENT, {
-                "event": "print_done",
-                "job_id": f"job-{self.device_id}-{self.counter}",
-                "pages": 1,
-            }
+        # printer: its print jobs are reported by the terminal it is paired to
         return Channel.STATUS, self._printer_status()
+
+    def on_command(self, command: Command, now: datetime) -> list[Message]:
+        return [
+            cmd_result(command.cmd_id, CmdStatus.REJECTED, "simulated device takes no commands")
+        ]
+
+    def drain(self, now: datetime) -> list[Message]:
+        return []
 
     def _walk_location(self) -> dict[str, Any]:
         lat, lon = self.route.position()
@@ -159,15 +149,6 @@ class SimDevice:
             "officer_id": self.officer_id,
         }
 
-    def _terminal_status(self) -> dict[str, Any]:
-        return {
-            "battery_pct": round(self.battery, 1),
-            "network": self.rng.choice(["4g", "4g", "5g", "5g", "5g", "wifi"]),
-            "signal_dbm": self.rng.randint(-105, -60),
-            "app_version": "ehub-terminal 1.4.0",
-            "officer_id": self.officer_id,
-        }
-
     def _printer_status(self) -> dict[str, Any]:
         return {
             "battery_pct": round(self.battery, 1),
@@ -177,14 +158,57 @@ class SimDevice:
         }
 
 
-def build_fleet(n: int, prefix: str = "", seed: int = 808) -> list[SimDevice]:
+ALWAYS_ON_SHIFT = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+@dataclass
+class SimTerminal(TerminalAgent):
+    """The terminal agent plus an officer who prints a notice now and then."""
+
+    district: str = "futian"
+    street: str = ""
+    print_chance: float = 0.02
+    notices: int = 0
+
+    def next_message(self, now: datetime) -> Message | None:
+        if self.paired_printer and self.signed_in and self.rng.random() < self.print_chance:
+            self.notices += 1
+            queued = self.print_notice(self._notice(now))
+            if queued is not None:
+                return queued
+        return super().next_message(now)
+
+    def _notice(self, now: datetime) -> PrintArgs:
+        n = self.notices
+        number = f"深{self.district[:2].upper()}执改〔{now.year}〕第{n:04d}号"
+        return PrintArgs(
+            job_id=f"{self.device_id}-n{n}",
+            doc_type="rectification_notice",
+            title="责令改正通知书",
+            case_number=number,
+            officer_name=f"执法队员{self.officer_id[-3:]}",
+            officer_badge=self.officer_id,
+            street=self.street or "深圳市",
+            issued_at=now,
+            legal_basis="《深圳经济特区市容和环境卫生管理条例》",
+            body="经查，你（单位）占用道路摆卖，影响市容和环境卫生。请立即改正。",
+            case_url=f"https://ehub.example.cn/cases/{self.device_id}-{n}",
+            team_name=f"{self.district}街道综合行政执法队",
+            copies=2,
+        )
+
+
+FleetMember = SimDevice | SimTerminal
+
+
+def build_fleet(n: int, prefix: str = "", seed: int = 808) -> list[FleetMember]:
     """``n`` devices with deterministic ids (``{prefix}cam-0001`` ...) and starting states."""
     rng = random.Random(seed)
     counts = [int(n * share) for _, _, share in MIX]
     for i in range(n - sum(counts)):
         counts[i % len(counts)] += 1
-    fleet: list[SimDevice] = []
-    terminals: list[SimDevice] = []
+    fleet: list[FleetMember] = []
+    terminals: list[SimTerminal] = []
     for (dtype, short, _), count in zip(MIX, counts, strict=True):
         for i in range(1, count + 1):
             name, district, pts = STREETS[(i * 7 + len(short)) % len(STREETS)]
@@ -203,12 +227,27 @@ def build_fleet(n: int, prefix: str = "", seed: int = 808) -> list[SimDevice]:
             )
             dev.extra["street"] = name
             dev.extra["odo0"] = rng.uniform(5_000, 90_000)
-            fleet.append(dev)
             if dtype is DeviceType.MOBILE_TERMINAL:
-                terminals.append(dev)
-            elif dtype is DeviceType.BT_PRINTER and terminals:
-                term = terminals[(i - 1) % len(terminals)]
-                dev.paired_terminal = term.device_id
-                dev.officer_id = term.officer_id
-                term.extra["printer"] = dev.device_id
+                term = SimTerminal(
+                    device_id=dev.device_id,
+                    officer_id=dev.officer_id,
+                    route=route,
+                    rng=dev.rng,
+                    shift_start=ALWAYS_ON_SHIFT[0],
+                    shift_end=ALWAYS_ON_SHIFT[1],
+                    speed_kmh=dev.speed_kmh,
+                    battery=dev.battery,
+                    location_interval_s=0.0,  # a fix every tick; the runner sets the pace
+                    district=district,
+                    street=name,
+                )
+                terminals.append(term)
+                fleet.append(term)
+                continue
+            fleet.append(dev)
+            if dtype is DeviceType.BT_PRINTER and terminals:
+                holder = terminals[(i - 1) % len(terminals)]
+                dev.paired_terminal = holder.device_id
+                dev.officer_id = holder.officer_id
+                holder.printer_label = dev.device_id
     return fleet

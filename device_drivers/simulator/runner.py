@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -20,6 +21,11 @@ from typing import Any
 
 import aiomqtt
 
+from device_drivers.agent import DeviceAgent, Message
+from device_drivers.bt_printer.driver import DriverSettings, PrinterDriver
+from device_drivers.bt_printer.fake import FakePrinter, FakeTransport
+from device_drivers.mobile_terminal.agent import TerminalAgent
+from device_drivers.mobile_terminal.printing import PrintSpooler
 from device_drivers.simulator.fleet import SimDevice
 from device_drivers.simulator.outbox import Outbox
 from device_drivers.vehicle_tracker.jt808.terminal import (
@@ -27,16 +33,24 @@ from device_drivers.vehicle_tracker.jt808.terminal import (
     phone_for,
     report_from_fix,
 )
+from schemas.messages import Command
 from schemas.topics import Channel, DeviceType, device_topic
 
 log = logging.getLogger(__name__)
 CST = timezone(timedelta(hours=8), "CST")  # devices in Shenzhen stamp local time
 
 
+def printer_mac(printer_id: str) -> str:
+    """A stable Bluetooth address for a simulated printer (what its label would show)."""
+    digest = hashlib.sha256(printer_id.encode()).digest()
+    return ":".join(f"{b:02X}" for b in (0xDC, 0x0D, *digest[:4]))
+
+
 @dataclass
 class DeviceRun:
-    device: SimDevice
+    device: DeviceAgent
     outbox: Outbox = field(default_factory=Outbox)
+    spooler: PrintSpooler | None = None
     connects: int = 0
     resent: int = 0
     connected: bool = False
@@ -69,7 +83,7 @@ class FleetReport:
 class FleetRunner:
     def __init__(
         self,
-        fleet: list[SimDevice],
+        fleet: list[Any],
         host: str,
         port: int,
         rate: float,
@@ -82,6 +96,10 @@ class FleetRunner:
         self.resend_after = resend_after
         self.jt808 = jt808  # trackers connect to this JT/T 808 bridge instead of MQTT
         self.runs = {d.device_id: DeviceRun(d) for d in fleet}
+        self._printers: dict[str, PrinterDriver] = {}
+        for run in self.runs.values():
+            if isinstance(run.device, TerminalAgent):
+                run.spooler = PrintSpooler(run.device, self._printer)
         self.host, self.port = host, port
         self.interval = max(len(fleet), 1) / rate if rate > 0 else float("inf")
         self.protocol = protocol
@@ -121,6 +139,15 @@ class FleetRunner:
     def pending(self) -> int:
         return sum(r.pending for r in self.runs.values())
 
+    def _printer(self, printer_id: str) -> PrinterDriver:
+        """The terminal's Bluetooth link to its printer: an in-memory peripheral here."""
+        if printer_id not in self._printers:
+            mac = printer_mac(printer_id)
+            self._printers[printer_id] = PrinterDriver(
+                FakeTransport(FakePrinter(mac)), DriverSettings(address=mac, chunk_interval_s=0)
+            )
+        return self._printers[printer_id]
+
     # -- running --------------------------------------------------------------------------
     async def run(self, duration: float | None, drain_timeout: float = 30.0) -> FleetReport:
         """Publish for ``duration`` seconds (forever if None), then wait up to ``drain_timeout``
@@ -148,8 +175,12 @@ class FleetRunner:
         return self.report()
 
     async def _device(self, run: DeviceRun) -> None:
-        if self.jt808 and run.device.device_type is DeviceType.VEHICLE_TRACKER:
-            await self._jt808_fixes(run)
+        if (
+            self.jt808
+            and isinstance(run.device, SimDevice)
+            and run.device.device_type is (DeviceType.VEHICLE_TRACKER)
+        ):
+            await self._jt808_fixes(run.device, run)
             return
         dev = run.device
         state_topic = device_topic(dev.device_type, dev.device_id, Channel.STATE)
@@ -191,6 +222,7 @@ class FleetRunner:
     async def _session(self, client: aiomqtt.Client, run: DeviceRun, state_topic: str) -> None:
         dev = run.device
         await client.subscribe(device_topic(dev.device_type, dev.device_id, Channel.ACK), qos=1)
+        await client.subscribe(device_topic(dev.device_type, dev.device_id, Channel.CMD), qos=1)
         online = {"v": 1, "state": "online", "ts": datetime.now(UTC).isoformat()}
         await client.publish(state_topic, json.dumps(online), qos=1, retain=True)
         listener = asyncio.create_task(self._listen(client, run))
@@ -204,11 +236,10 @@ class FleetRunner:
                     client, run, run.outbox.overdue(time.monotonic(), self.resend_after)
                 )
                 if self._producing.is_set():
-                    channel, fields = dev.next_message(datetime.now(CST))
-                    topic = device_topic(dev.device_type, dev.device_id, channel)
-                    seq, payload = run.outbox.add(topic, fields, datetime.now(CST))
-                    await client.publish(topic, payload, qos=1)
-                    run.outbox.mark_sent(seq, time.monotonic())
+                    now = datetime.now(CST)
+                    message = dev.next_message(now)
+                    await self._publish(client, run, [message] if message else [])
+                await self._publish(client, run, dev.drain(datetime.now(CST)))
                 await self._sleep(
                     min(
                         self.interval * random.uniform(0.8, 1.2),
@@ -223,13 +254,26 @@ class FleetRunner:
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await listener
 
-    async def _jt808_fixes(self, run: DeviceRun) -> None:
+    async def _publish(
+        self, client: aiomqtt.Client, run: DeviceRun, messages: list[Message]
+    ) -> None:
+        """Number, keep (outbox) and publish what the agent produced; start its print jobs."""
+        dev = run.device
+        for channel, fields in messages:
+            topic = device_topic(dev.device_type, dev.device_id, channel)
+            seq, payload = run.outbox.add(topic, fields, datetime.now(CST))
+            await client.publish(topic, payload, qos=1)
+            run.outbox.mark_sent(seq, time.monotonic())
+        if run.spooler is not None:
+            run.spooler.poll()
+
+    async def _jt808_fixes(self, dev: SimDevice, run: DeviceRun) -> None:
         """Feed a JT/T 808 terminal the tracker's fixes (its status has no 808 equivalent)."""
         await asyncio.sleep(random.uniform(0, min(self.interval, 2.0)))
         while not self._stop.is_set():
             if self._producing.is_set() and run.terminal is not None:
                 now = datetime.now(CST)
-                channel, fields = run.device.next_message(now)
+                channel, fields = dev.next_message(now)
                 if channel is Channel.LOCATION:
                     run.terminal.queue(report_from_fix(fields, now))
             await self._sleep(self.interval * random.uniform(0.8, 1.2))
@@ -249,7 +293,11 @@ class FleetRunner:
 
     async def _listen(self, client: aiomqtt.Client, run: DeviceRun) -> None:
         ack_topic = device_topic(run.device.device_type, run.device.device_id, Channel.ACK)
+        cmd_topic = device_topic(run.device.device_type, run.device.device_id, Channel.CMD)
         async for message in client.messages:
+            if message.topic.value == cmd_topic:
+                await self._command(client, run, message.payload)
+                continue
             if message.topic.value != ack_topic:  # some brokers replay retained state here
                 continue
             try:
@@ -259,6 +307,16 @@ class FleetRunner:
                 continue
             if isinstance(seq, int):
                 run.outbox.ack(seq)
+
+    async def _command(self, client: aiomqtt.Client, run: DeviceRun, raw: Any) -> None:
+        try:
+            command = Command.model_validate_json(raw)
+        except ValueError as exc:
+            # Nothing to answer: without a readable cmd_id there is no cmd_result to give.
+            log.warning("%s: unreadable command: %s", run.device.device_id, exc)
+            return
+        answers = run.device.on_command(command, datetime.now(CST))
+        await self._publish(client, run, answers)
 
 
 def _quiet_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

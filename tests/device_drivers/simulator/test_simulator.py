@@ -41,10 +41,13 @@ def test_route_moves_the_distance_asked_and_turns_at_the_ends():
 def test_fleet_mix_ids_and_pairing():
     fleet = build_fleet(100, prefix="x-")
     kinds = {d.device_type for d in fleet}
-    assert kinds == set(DeviceType)
+    assert kinds == set(DeviceType) - {DeviceType.CAMERA_DOCK}
     assert len({d.device_id for d in fleet}) == 100
     printers = [d for d in fleet if d.device_type is DeviceType.BT_PRINTER]
     assert all(p.paired_terminal and p.paired_terminal.startswith("x-term-") for p in printers)
+    # Each printer's terminal will scan that printer's label to pair it through the hub.
+    labels = {getattr(d, "printer_label", None) for d in fleet} - {None}
+    assert labels == {p.device_id for p in printers}
 
 
 def test_every_simulated_message_fits_the_contract():
@@ -54,10 +57,11 @@ def test_every_simulated_message_fits_the_contract():
     for step in range(60):
         now = t0 + timedelta(seconds=step * 5)
         for dev in fleet:
-            channel, fields = dev.next_message(now)
-            raw = json.dumps({"v": 1, "seq": step + 1, "ts": now.isoformat(), **fields})
-            parse_payload(dev.device_type, channel, raw)  # raises if the simulator drifts
-            seen.add((dev.device_type, channel))
+            message = dev.next_message(now)
+            for channel, fields in ([message] if message else []) + dev.drain(now):
+                raw = json.dumps({"v": 1, "seq": step + 1, "ts": now.isoformat(), **fields})
+                parse_payload(dev.device_type, channel, raw)  # raises if the simulator drifts
+                seen.add((dev.device_type, channel))
     assert len(seen) >= 9
 
 
