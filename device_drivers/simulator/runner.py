@@ -106,6 +106,7 @@ class FleetRunner:
         self._connect_gate = asyncio.Semaphore(connect_concurrency)
         self._producing = asyncio.Event()
         self._stop = asyncio.Event()
+        self._finish = asyncio.Event()
 
     # -- stats ----------------------------------------------------------------------------
     def report(self) -> FleetReport:
@@ -139,6 +140,10 @@ class FleetRunner:
     def pending(self) -> int:
         return sum(r.pending for r in self.runs.values())
 
+    def finish(self) -> None:
+        """End a run started without a duration: drain the outboxes, then disconnect."""
+        self._finish.set()
+
     def _printer(self, printer_id: str) -> PrinterDriver:
         """The terminal's Bluetooth link to its printer: an in-memory peripheral here."""
         if printer_id not in self._printers:
@@ -161,10 +166,9 @@ class FleetRunner:
                     r.terminal = Jt808Terminal(phone_for(r.device.device_id), *self.jt808)
                     tasks.append(asyncio.create_task(r.terminal.run(self._stop)))
         try:
-            if duration is None:
-                await asyncio.Event().wait()  # until cancelled (Ctrl-C)
-            else:
-                await asyncio.sleep(duration)
+            # Until finish() (or Ctrl-C) when no duration is given.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finish.wait(), duration)
             self._producing.clear()
             deadline = time.monotonic() + drain_timeout
             while self.pending() and time.monotonic() < deadline:
