@@ -16,6 +16,7 @@ import yaml
 
 from ehub.cli import build_parser
 from gateway.settings import GatewaySettings
+from hub.settings import HubSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,9 +27,15 @@ def compose() -> dict:
 
 
 def test_has_the_production_services(compose):
-    assert {"mosquitto", "timescaledb", "gateway", "simulator", "prometheus", "grafana"} <= set(
-        compose["services"]
-    )
+    assert {
+        "mosquitto",
+        "timescaledb",
+        "gateway",
+        "hub-worker",
+        "simulator",
+        "prometheus",
+        "grafana",
+    } <= set(compose["services"])
     assert compose["services"]["timescaledb"]["image"].startswith("timescale/timescaledb:")
 
 
@@ -52,11 +59,14 @@ def test_commands_are_our_console_script_and_parse(compose):
         parser.parse_args(argv[1:])  # SystemExit if a flag or subcommand does not exist
 
 
-def test_gateway_environment_names_real_settings(compose):
-    fields = {f"EHUB_{name.upper()}" for name in GatewaySettings.model_fields}
-    env = compose["services"]["gateway"]["environment"]
+@pytest.mark.parametrize(
+    ("service", "settings"), [("gateway", GatewaySettings), ("hub-worker", HubSettings)]
+)
+def test_environment_names_real_settings(compose, service, settings):
+    fields = {f"EHUB_{name.upper()}" for name in settings.model_fields}
+    env = compose["services"][service]["environment"]
     for key in env:
-        assert key in fields, f"{key} is not a gateway setting"
+        assert key in fields, f"{key} is not a {service} setting"
 
 
 def test_broker_config_does_not_lose_data():
