@@ -82,10 +82,17 @@ def cmd_jt808_bridge(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ehub-sim-") as scratch:
+        return _simulate(args, Path(args.workdir) if args.workdir else Path(scratch))
+
+
+def _simulate(args: argparse.Namespace, workdir: Path) -> int:
     from device_drivers.simulator.fleet import build_fleet
     from device_drivers.simulator.runner import FleetRunner
 
-    fleet = build_fleet(args.devices, prefix=args.prefix, seed=args.seed)
+    fleet = build_fleet(args.devices, prefix=args.prefix, seed=args.seed, workdir=workdir)
     if args.register:
         from ehub.registry import register_fleet
         from schemas.db import migrate
@@ -194,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="register the fleet's devices in this database first",
     )
     s.add_argument("--report", help="write a JSON report of what was published/acked")
+    s.add_argument(
+        "--workdir",
+        help="where docks keep camera mounts and the evidence store (default: a temporary "
+        "folder removed at exit)",
+    )
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("demo", help="embedded PostgreSQL + broker + gateway + simulated fleet")

@@ -152,7 +152,7 @@ def run_demo(
         cluster.initdb()
         cluster.start()
         features = migrate(cluster.url)
-        fleet = build_fleet(devices, prefix="sim-")
+        fleet = build_fleet(devices, prefix="sim-", workdir=root / "docks")
         register_fleet(cluster.url, fleet)
         trackers = register_jt808(cluster.url, fleet)
         print(

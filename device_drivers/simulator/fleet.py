@@ -12,19 +12,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from device_drivers.agent import Message, cmd_result
+from device_drivers.body_camera.camera import CameraConfig
+from device_drivers.body_camera.dock import DockCore
 from device_drivers.mobile_terminal.agent import TerminalAgent
 from device_drivers.simulator.geo import STREETS, Route
+from device_drivers.simulator.stations import SimCamera, SimDock
 from schemas.messages import CmdStatus, Command, PrintArgs
 from schemas.topics import Channel, DeviceType
 
 MIX: list[tuple[DeviceType, str, float]] = [
-    (DeviceType.BODY_CAMERA, "cam", 0.30),
+    (DeviceType.BODY_CAMERA, "cam", 0.28),
     (DeviceType.VEHICLE_TRACKER, "trk", 0.20),
     (DeviceType.MOBILE_TERMINAL, "term", 0.35),
     (DeviceType.BT_PRINTER, "prn", 0.15),
+    (DeviceType.CAMERA_DOCK, "dock", 0.02),  # a collection station per dozen or so cameras
 ]
 
 
@@ -38,12 +43,9 @@ class SimDevice:
     officer_id: str
     speed_kmh: float
     battery: float = 100.0
-    storage_used_mb: float = 0.0
-    recording_until: float = 0.0
     odometer_km: float = 0.0
     paired_terminal: str | None = None
     last_t: float | None = None
-    signed_in: bool = False
     counter: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -54,13 +56,10 @@ class SimDevice:
         metres = self.speed_kmh / 3.6 * dt
         self.route.advance(metres)
         self.odometer_km += metres / 1000
-        # A device's battery lasts roughly a 10-hour shift; recording drains faster.
-        drain = dt / 360.0 * (1.6 if self.recording_until > t else 1.0)
+        drain = dt / 360.0  # a battery lasts roughly a 10-hour shift
         self.battery = max(3.0, self.battery - drain)
         if self.battery <= 5.0:
             self.battery = 100.0  # swapped at the station
-        if self.recording_until > t:
-            self.storage_used_mb = min(64_000.0, self.storage_used_mb + dt * 1.2)
         return dt
 
     # -- messages -----------------------------------------------------------------------------
@@ -77,12 +76,6 @@ class SimDevice:
                 if r < 0.08
                 else (Channel.LOCATION, self._vehicle_location())
             )
-        if kind is DeviceType.BODY_CAMERA:
-            if r < 0.05:
-                return Channel.EVENT, self._camera_event(t)
-            if r < 0.45:
-                return Channel.STATUS, self._camera_status(t)
-            return Channel.LOCATION, self._walk_location()
         # printer: its print jobs are reported by the terminal it is paired to
         return Channel.STATUS, self._printer_status()
 
@@ -93,16 +86,6 @@ class SimDevice:
 
     def drain(self, now: datetime) -> list[Message]:
         return []
-
-    def _walk_location(self) -> dict[str, Any]:
-        lat, lon = self.route.position()
-        return {
-            "lat": round(lat, 6),
-            "lon": round(lon, 6),
-            "accuracy_m": round(self.rng.uniform(3, 15), 1),
-            "speed_kmh": round(self.speed_kmh * self.rng.uniform(0.7, 1.2), 1),
-            "heading_deg": round(self.route.heading(), 1) % 360,
-        }
 
     def _vehicle_location(self) -> dict[str, Any]:
         lat, lon = self.route.position()
@@ -126,27 +109,6 @@ class SimDevice:
             "acc_on": True,
             "gsm_signal": self.rng.randint(12, 31),
             "firmware": "JT808-2019 v3.2.1",
-        }
-
-    def _camera_status(self, t: float) -> dict[str, Any]:
-        return {
-            "battery_pct": round(self.battery, 1),
-            "storage_used_mb": round(self.storage_used_mb, 1),
-            "storage_total_mb": 64_000.0,
-            "recording": "recording" if self.recording_until > t else "idle",
-            "temperature_c": round(self.rng.uniform(28, 41), 1),
-            "firmware": "DSJ-V8 2.4.7",
-        }
-
-    def _camera_event(self, t: float) -> dict[str, Any]:
-        if self.recording_until > t:
-            self.recording_until = t
-            return {"event": "record_stop", "file_id": f"{self.device_id}-{self.counter}"}
-        self.recording_until = t + self.rng.uniform(60, 900)  # a 1-15 minute enforcement scene
-        return {
-            "event": "record_start",
-            "file_id": f"{self.device_id}-{self.counter}",
-            "officer_id": self.officer_id,
         }
 
     def _printer_status(self) -> dict[str, Any]:
@@ -198,56 +160,93 @@ class SimTerminal(TerminalAgent):
         )
 
 
-FleetMember = SimDevice | SimTerminal
+FleetMember = SimDevice | SimTerminal | SimCamera | SimDock
 
 
-def build_fleet(n: int, prefix: str = "", seed: int = 808) -> list[FleetMember]:
-    """``n`` devices with deterministic ids (``{prefix}cam-0001`` ...) and starting states."""
+# Simulated cameras record a short scene every couple of minutes so a demo of half a minute
+# already offloads and registers evidence; the bitrate keeps their files to kilobytes.
+SIM_CAMERA = CameraConfig(
+    scenes_per_hour=30.0, scene_s=(5.0, 30.0), status_interval_s=20.0, location_interval_s=0.0
+)
+
+
+def build_fleet(
+    n: int, prefix: str = "", seed: int = 808, workdir: Path | None = None
+) -> list[FleetMember]:
+    """``n`` devices with deterministic ids (``{prefix}cam-0001`` ...) and starting states.
+
+    Docks keep camera mounts and their evidence store under ``workdir/<dock id>`` (a new
+    temporary folder per dock when ``workdir`` is None).
+    """
     rng = random.Random(seed)
     counts = [int(n * share) for _, _, share in MIX]
     for i in range(n - sum(counts)):
         counts[i % len(counts)] += 1
+    if n >= 10 and counts[-1] == 0:  # every fleet of some size has a collection station
+        counts[0], counts[-1] = counts[0] - 1, 1
     fleet: list[FleetMember] = []
     terminals: list[SimTerminal] = []
+    cameras: list[SimCamera] = []
     for (dtype, short, _), count in zip(MIX, counts, strict=True):
         for i in range(1, count + 1):
             name, district, pts = STREETS[(i * 7 + len(short)) % len(STREETS)]
             route = Route(list(pts), leg=rng.randrange(len(pts) - 1), frac=rng.random())
-            vehicle = dtype is DeviceType.VEHICLE_TRACKER
-            dev = SimDevice(
-                device_id=f"{prefix}{short}-{i:04d}",
-                device_type=dtype,
-                district=district,
-                route=route,
-                rng=random.Random(rng.random()),
-                officer_id=f"SZ{district[:2].upper()}{i:05d}",
-                speed_kmh=rng.uniform(20, 50) if vehicle else rng.uniform(3.5, 5.5),
-                battery=rng.uniform(40, 100),
-                storage_used_mb=rng.uniform(0, 20_000),
-            )
-            dev.extra["street"] = name
-            dev.extra["odo0"] = rng.uniform(5_000, 90_000)
-            if dtype is DeviceType.MOBILE_TERMINAL:
+            device_id = f"{prefix}{short}-{i:04d}"
+            officer = f"SZ{district[:2].upper()}{i:05d}"
+            dev_rng = random.Random(rng.random())
+            battery = rng.uniform(40, 100)
+            if dtype is DeviceType.BODY_CAMERA:
+                cam = SimCamera(
+                    device_id,
+                    dev_rng,
+                    route,
+                    config=SIM_CAMERA,
+                    officer_id=officer,
+                    battery_pct=battery,
+                    district=district,
+                )
+                cameras.append(cam)
+                fleet.append(cam)
+            elif dtype is DeviceType.CAMERA_DOCK:
+                served = cameras[i - 1 :: count]  # the cameras split between the docks
+                home = workdir / device_id if workdir else None
+                fleet.append(
+                    SimDock(DockCore(device_id), served, dev_rng, district=district, workdir=home)
+                )
+            elif dtype is DeviceType.MOBILE_TERMINAL:
                 term = SimTerminal(
-                    device_id=dev.device_id,
-                    officer_id=dev.officer_id,
+                    device_id=device_id,
+                    officer_id=officer,
                     route=route,
-                    rng=dev.rng,
+                    rng=dev_rng,
                     shift_start=ALWAYS_ON_SHIFT[0],
                     shift_end=ALWAYS_ON_SHIFT[1],
-                    speed_kmh=dev.speed_kmh,
-                    battery=dev.battery,
+                    speed_kmh=rng.uniform(3.5, 5.5),
+                    battery=battery,
                     location_interval_s=0.0,  # a fix every tick; the runner sets the pace
                     district=district,
                     street=name,
                 )
                 terminals.append(term)
                 fleet.append(term)
-                continue
-            fleet.append(dev)
-            if dtype is DeviceType.BT_PRINTER and terminals:
-                holder = terminals[(i - 1) % len(terminals)]
-                dev.paired_terminal = holder.device_id
-                dev.officer_id = holder.officer_id
-                holder.printer_label = dev.device_id
+            else:
+                vehicle = dtype is DeviceType.VEHICLE_TRACKER
+                dev = SimDevice(
+                    device_id=device_id,
+                    device_type=dtype,
+                    district=district,
+                    route=route,
+                    rng=dev_rng,
+                    officer_id=officer,
+                    speed_kmh=rng.uniform(20, 50) if vehicle else 0.0,
+                    battery=battery,
+                )
+                dev.extra["street"] = name
+                dev.extra["odo0"] = rng.uniform(5_000, 90_000)
+                fleet.append(dev)
+                if dtype is DeviceType.BT_PRINTER and terminals:
+                    holder = terminals[(i - 1) % len(terminals)]
+                    dev.paired_terminal = holder.device_id
+                    dev.officer_id = holder.officer_id
+                    holder.printer_label = dev.device_id
     return fleet

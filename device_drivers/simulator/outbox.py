@@ -48,14 +48,17 @@ class Outbox:
 
     def ack(self, seq: int) -> int:
         """Drop everything up to ``seq``; returns how many messages that released."""
-        released = 0
+        return len(self.release(seq))
+
+    def release(self, seq: int) -> list[bytes]:
+        """Drop everything up to ``seq``; returns the payloads it released, oldest first."""
+        released: list[bytes] = []
         while self._pending:
             first = next(iter(self._pending))
             if first > seq:
                 break
-            del self._pending[first]
+            released.append(self._pending.pop(first)[1])
             self._sent_at.pop(first, None)
-            released += 1
         self.acked = max(self.acked, seq)
         return released
 

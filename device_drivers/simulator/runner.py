@@ -310,7 +310,11 @@ class FleetRunner:
                 log.warning("%s: unreadable ack %r", run.device.device_id, message.payload)
                 continue
             if isinstance(seq, int):
-                run.outbox.ack(seq)
+                released = run.outbox.release(seq)
+                acked = getattr(run.device, "acked", None)
+                if acked is not None and released:
+                    # A dock frees camera storage only for manifests already committed.
+                    acked([json.loads(p) for p in released], datetime.now(CST))
 
     async def _command(self, client: aiomqtt.Client, run: DeviceRun, raw: Any) -> None:
         try:

@@ -10,7 +10,7 @@ from device_drivers.simulator.fleet import build_fleet
 from device_drivers.simulator.geo import STREETS, Route, distance_m
 from device_drivers.simulator.outbox import Outbox
 from schemas.messages import parse_payload
-from schemas.topics import DeviceType
+from schemas.topics import Channel, DeviceType
 
 
 def test_outbox_keeps_until_acked_and_resends_in_order():
@@ -41,7 +41,7 @@ def test_route_moves_the_distance_asked_and_turns_at_the_ends():
 def test_fleet_mix_ids_and_pairing():
     fleet = build_fleet(100, prefix="x-")
     kinds = {d.device_type for d in fleet}
-    assert kinds == set(DeviceType) - {DeviceType.CAMERA_DOCK}
+    assert kinds == set(DeviceType)
     assert len({d.device_id for d in fleet}) == 100
     printers = [d for d in fleet if d.device_type is DeviceType.BT_PRINTER]
     assert all(p.paired_terminal and p.paired_terminal.startswith("x-term-") for p in printers)
@@ -50,8 +50,8 @@ def test_fleet_mix_ids_and_pairing():
     assert labels == {p.device_id for p in printers}
 
 
-def test_every_simulated_message_fits_the_contract():
-    fleet = build_fleet(40)
+def test_every_simulated_message_fits_the_contract(tmp_path):
+    fleet = build_fleet(40, workdir=tmp_path)
     t0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
     seen = set()
     for step in range(60):
@@ -61,8 +61,11 @@ def test_every_simulated_message_fits_the_contract():
             for channel, fields in ([message] if message else []) + dev.drain(now):
                 raw = json.dumps({"v": 1, "seq": step + 1, "ts": now.isoformat(), **fields})
                 parse_payload(dev.device_type, channel, raw)  # raises if the simulator drifts
-                seen.add((dev.device_type, channel))
-    assert len(seen) >= 9
+                seen.add((dev.device_type, channel, fields.get("event")))
+    assert len(seen) >= 12
+    # Cameras record scenes and a dock offloads and registers them within five minutes.
+    assert (DeviceType.BODY_CAMERA, Channel.LOCATION, None) in seen
+    assert (DeviceType.CAMERA_DOCK, Channel.EVENT, "evidence_manifest") in seen
 
 
 def test_vehicles_move_and_batteries_drain():
