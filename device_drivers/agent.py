@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from schemas.messages import CmdStatus, Command
+from schemas.messages import CmdStatus, Command, ContractError, Msg, parse_command_args
 from schemas.topics import Channel, DeviceType
 
 # (channel, fields without v/seq/ts)
@@ -61,8 +61,16 @@ class CommandLog:
             del self._answers[next(iter(self._answers))]
         return answers
 
-    def expired(self, command: Command, now: datetime) -> list[Message] | None:
-        """A ``rejected`` answer for a command whose ``expires_at`` has passed."""
+    def triage(self, command: Command, now: datetime) -> list[Message] | Msg:
+        """The answer already due (a redelivery, an expired or malformed command), or the
+        command's typed args for the agent to act on."""
+        if (again := self.seen(command.cmd_id)) is not None:
+            return again
         if command.expires_at is not None and command.expires_at <= now:
-            return [cmd_result(command.cmd_id, CmdStatus.REJECTED, "expired before delivery")]
-        return None
+            late = cmd_result(command.cmd_id, CmdStatus.REJECTED, "expired before delivery")
+            return self.record(command.cmd_id, [late])
+        try:
+            return parse_command_args(command)
+        except ContractError as exc:
+            answer = [cmd_result(command.cmd_id, CmdStatus.REJECTED, str(exc))]
+            return self.record(command.cmd_id, answer)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from device_drivers.agent import CommandLog, Message, cmd_result
-from schemas.messages import CmdStatus, Command, ConfigArgs, ContractError, parse_command_args
+from schemas.messages import CmdStatus, Command, ConfigArgs
 
 # China has kept UTC+8 all year since 1991, so a fixed offset is exact and needs no tz database.
 CST = timezone(timedelta(hours=8), "CST")
@@ -47,16 +47,9 @@ def answer_command(
     ``configure`` applies the arguments and returns None, or returns why it cannot (nothing is
     applied then). ``kind`` names the device in rejections ("body cameras", "camera docks").
     """
-    if (again := log.seen(command.cmd_id)) is not None:
-        return again
-    if (late := log.expired(command, now)) is not None:
-        return log.record(command.cmd_id, late)
-    try:
-        args = parse_command_args(command)
-    except ContractError as exc:
-        return log.record(
-            command.cmd_id, [cmd_result(command.cmd_id, CmdStatus.REJECTED, str(exc))]
-        )
+    args = log.triage(command, now)
+    if isinstance(args, list):
+        return args
     if not isinstance(args, ConfigArgs):
         why = f"{kind} take only 'config', not {command.cmd!r}"
         return log.record(command.cmd_id, [cmd_result(command.cmd_id, CmdStatus.REJECTED, why)])

@@ -21,11 +21,9 @@ from schemas.messages import (
     CmdStatus,
     Command,
     ConfigArgs,
-    ContractError,
     DispatchArgs,
     PairingResultArgs,
     PrintArgs,
-    parse_command_args,
 )
 from schemas.topics import Channel, DeviceType
 
@@ -141,15 +139,9 @@ class TerminalAgent:
 
     # ------------------------------------------------------------------- commands ------
     def on_command(self, command: Command, now: datetime) -> list[Message]:
-        if (again := self.commands.seen(command.cmd_id)) is not None:
-            return again
-        if (late := self.commands.expired(command, now)) is not None:
-            return self.commands.record(command.cmd_id, late)
-        try:
-            args = parse_command_args(command)
-        except ContractError as exc:
-            answer = [cmd_result(command.cmd_id, CmdStatus.REJECTED, str(exc))]
-            return self.commands.record(command.cmd_id, answer)
+        args = self.commands.triage(command, now)
+        if isinstance(args, list):
+            return args
         if isinstance(args, PairingResultArgs):
             out = self._pairing_result(command.cmd_id, args)
         elif isinstance(args, PrintArgs):
