@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,3 +18,14 @@ class HubSettings(BaseSettings):
     hub_worker_share_group: str | None = None
     hub_worker_mqtt_v5: bool = True
     hub_worker_session_expiry_s: int = 7 * 24 * 3600
+
+    # The web API.
+    hub_host: str = "127.0.0.1"
+    hub_port: int = 8080
+    # Signs access tokens. Must be set (and kept) in production; see README.
+    hub_jwt_secret: str = Field("", repr=False)
+    hub_token_ttl_s: int = Field(8 * 3600, ge=60)  # one shift
+    # Key of the HMAC that stands in for national ID numbers (blacklist, staff). Never change it
+    # once people are on record: their hashes would no longer match.
+    hub_id_hash_key: str = Field("", repr=False)
+    hub_db_pool_max: int = Field(10, ge=1, le=200)

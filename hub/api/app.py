@@ -1,0 +1,52 @@
+"""The hub's FastAPI application: ``create_app(settings)`` (no work at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from hub.api import problems
+from hub.api.routes import auth, devices
+from hub.settings import HubSettings
+from schemas.db import migrate
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    if len(settings.hub_jwt_secret) < 32:
+        raise ValueError("EHUB_HUB_JWT_SECRET must be set to at least 32 random characters")
+    if len(settings.hub_id_hash_key) < 32:
+        raise ValueError("EHUB_HUB_ID_HASH_KEY must be set to at least 32 random characters")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(settings.database_url)
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            settings.database_url,
+            min_size=1,
+            max_size=settings.hub_db_pool_max,
+            open=False,
+            kwargs={"autocommit": True},  # services open their own transactions
+        )
+        await pool.open(wait=True)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="EnforceHub",
+        version="1.0.0",
+        summary="Equipment, custody and alerts for street enforcement teams",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(auth.router)
+    app.include_router(devices.router)
+    return app

@@ -1,0 +1,62 @@
+"""Roles, what each may do, and how far it reaches in the org tree. Pure.
+
+Reach: every account belongs to an org unit and sees that unit and the units below it (a street
+team's staff see their team; a district's, the district's teams; the city's, everything).
+Permissions are per action; an action a role lacks is refused before anything is read.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    EQUIPMENT_MANAGER = "equipment_manager"
+    DISPATCHER = "dispatcher"
+    MAINTENANCE = "maintenance"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    LEGAL_REVIEWER = "legal_reviewer"
+
+
+class Action(StrEnum):
+    READ_INVENTORY = "inventory.read"
+    MANAGE_DEVICES = "devices.manage"  # create, edit, retire, move between units
+    REPAIR_STATUS = "devices.repair_status"  # in_repair <-> in service
+    CUSTODY = "custody.manage"  # check out / in
+    AUDIT_INVENTORY = "inventory.audit"
+    READ_STAFF = "staff.read"
+    MANAGE_STAFF = "staff.manage"
+    BLACKLIST = "blacklist.manage"
+    MANAGE_ORG = "org.manage"
+    MANAGE_USERS = "users.manage"
+    ALERTS = "alerts.handle"
+    TICKETS = "tickets.manage"
+    READ_AUDIT_LOG = "audit_log.read"
+
+
+_ALL = frozenset(Action)
+_READ = frozenset({Action.READ_INVENTORY, Action.READ_STAFF})
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: _ALL,
+    Role.EQUIPMENT_MANAGER: _READ
+    | {
+        Action.MANAGE_DEVICES,
+        Action.REPAIR_STATUS,
+        Action.CUSTODY,
+        Action.AUDIT_INVENTORY,
+        Action.TICKETS,
+        Action.ALERTS,
+    },
+    Role.MAINTENANCE: _READ | {Action.REPAIR_STATUS, Action.ALERTS, Action.TICKETS},
+    Role.DISPATCHER: _READ,
+    Role.OFFICER: _READ,
+    Role.SUPERVISOR: _READ
+    | {Action.MANAGE_STAFF, Action.BLACKLIST, Action.READ_AUDIT_LOG, Action.ALERTS},
+    Role.LEGAL_REVIEWER: _READ | {Action.READ_AUDIT_LOG},
+}
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return action in PERMISSIONS[role]

@@ -1,0 +1,50 @@
+"""The audit log: one append-only row per mutation (the database refuses changes to it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+AConn = psycopg.AsyncConnection[Any]
+
+
+async def record(
+    conn: AConn,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    *,
+    org_unit_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (actor, action, entity, entity_id, org_unit_id, before, after)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            actor,
+            action,
+            entity,
+            entity_id,
+            org_unit_id,
+            Jsonb(before) if before is not None else None,
+            Jsonb(after) if after is not None else None,
+        ),
+    )
+
+
+async def entries(
+    conn: AConn, scope: frozenset[str], entity: str | None, entity_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+    await cur.execute(
+        "SELECT id, at, actor, action, entity, entity_id, org_unit_id, before, after"
+        " FROM audit_log WHERE (org_unit_id IS NULL OR org_unit_id = ANY(%s))"
+        " AND (%s::text IS NULL OR entity = %s) AND (%s::text IS NULL OR entity_id = %s)"
+        " ORDER BY id DESC LIMIT %s",
+        (list(scope), entity, entity, entity_id, entity_id, limit),
+    )
+    return await cur.fetchall()

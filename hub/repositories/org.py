@@ -1,0 +1,65 @@
+"""Org units (city -> district -> street team) and users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+AConn = psycopg.AsyncConnection[Any]
+
+
+async def subtree(conn: AConn, unit_id: str) -> frozenset[str]:
+    """``unit_id`` and every unit below it."""
+    cur = await conn.execute(
+        "WITH RECURSIVE t(id) AS (SELECT id FROM org_units WHERE id = %s"
+        " UNION ALL SELECT o.id FROM org_units o JOIN t ON o.parent_id = t.id) SELECT id FROM t",
+        (unit_id,),
+    )
+    return frozenset(r[0] for r in await cur.fetchall())
+
+
+async def units(conn: AConn, scope: frozenset[str]) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT id, parent_id, level, name, name_en, establishment FROM org_units"
+        " WHERE id = ANY(%s) ORDER BY level, id",
+        (list(scope),),
+    )
+    return await cur.fetchall()
+
+
+async def unit(conn: AConn, unit_id: str) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT id, parent_id, level, name, name_en, establishment FROM org_units WHERE id = %s",
+        (unit_id,),
+    )
+    return await cur.fetchone()
+
+
+async def insert_unit(conn: AConn, row: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO org_units (id, parent_id, level, name, name_en, establishment)"
+        " VALUES (%(id)s, %(parent_id)s, %(level)s, %(name)s, %(name_en)s, %(establishment)s)",
+        row,
+    )
+
+
+async def user(conn: AConn, username: str) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT username, password_hash, role, org_unit_id, staff_id, active FROM users"
+        " WHERE username = %s",
+        (username,),
+    )
+    return await cur.fetchone()
+
+
+async def insert_user(conn: AConn, row: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO users (username, password_hash, role, org_unit_id, staff_id)"
+        " VALUES (%(username)s, %(password_hash)s, %(role)s, %(org_unit_id)s, %(staff_id)s)",
+        row,
+    )
