@@ -10,8 +10,7 @@ import psycopg
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
-from hub.api import problems
-from hub.api.routes import auth, devices
+from hub.api import problems, routes
 from hub.settings import HubSettings
 from schemas.db import migrate
 
@@ -47,6 +46,6 @@ def create_app(settings: HubSettings) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    app.include_router(auth.router)
-    app.include_router(devices.router)
+    for router in routes.routers():
+        app.include_router(router)
     return app
