@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +71,61 @@ def cmd_hub_worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_a: worker.request_stop())
     worker.run()
     return 0
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.api.app import create_app
+    from hub.settings import HubSettings
+
+    overrides = {k: v for k, v in {"database_url": args.database}.items() if v is not None}
+    settings = HubSettings(**overrides)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.hub_host,
+        port=args.port or settings.hub_port,
+        log_level="info",
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from ehub import admin
+
+    db = args.database or os.environ.get("EHUB_DATABASE_URL")
+    if not db:
+        raise SystemExit("--database or EHUB_DATABASE_URL is needed")
+    who = admin.actor(args.actor)
+    if args.admin_command == "create-unit":
+        admin.create_unit(
+            db,
+            who,
+            unit_id=args.id,
+            parent=args.parent,
+            level=args.level,
+            name=args.name,
+            name_en=args.name_en,
+            establishment=args.establishment,
+        )
+        print(f"created org unit {args.id}")
+        return 0
+    if args.admin_command == "create-user":
+        password = os.environ.get("EHUB_NEW_PASSWORD") or getpass.getpass("password: ")
+        admin.create_user(
+            db,
+            who,
+            username=args.username,
+            role=args.role,
+            unit=args.unit,
+            staff_id=args.staff_id,
+            password=password,
+        )
+        print(f"created user {args.username} ({args.role} of {args.unit})")
+        return 0
+    return admin.import_devices(db, who, Path(args.csv), skip_invalid=args.skip_invalid)
 
 
 def cmd_jt808_bridge(args: argparse.Namespace) -> int:
@@ -165,6 +222,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="gateway processes sharing one subscription (EHUB_GATEWAY_PROCESSES)",
     )
     g.set_defaults(func=cmd_gateway)
+
+    hub = sub.add_parser("hub", help="the hub's web API (settings from EHUB_*)")
+    hub.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    hub.add_argument("--host", help="listen address (EHUB_HUB_HOST)")
+    hub.add_argument("--port", type=int, help="listen port (EHUB_HUB_PORT)")
+    hub.set_defaults(func=cmd_hub)
+
+    ad = sub.add_parser("admin", help="org units, accounts, device import (direct to the DB)")
+    ad.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    ad.add_argument("--actor", help="name recorded in the audit log (default: your login)")
+    ads = ad.add_subparsers(dest="admin_command", required=True)
+    cu = ads.add_parser("create-unit", help="add an org unit (city, district or street team)")
+    cu.add_argument("--id", required=True)
+    cu.add_argument("--parent")
+    cu.add_argument("--level", required=True, choices=["city", "district", "street"])
+    cu.add_argument("--name", required=True)
+    cu.add_argument("--name-en")
+    cu.add_argument("--establishment", type=int, default=0, help="authorised headcount (编制)")
+    cs = ads.add_parser(
+        "create-user", help="add an account (password from EHUB_NEW_PASSWORD or a prompt)"
+    )
+    cs.add_argument("--username", required=True)
+    cs.add_argument("--role", required=True)
+    cs.add_argument("--unit", required=True, help="org unit: the account sees it and below")
+    cs.add_argument("--staff-id")
+    im = ads.add_parser(
+        "import-devices",
+        help="import devices from CSV (one problem per line "
+        "reported; nothing imported while any remain unless --skip-invalid)",
+    )
+    im.add_argument("csv")
+    im.add_argument("--skip-invalid", action="store_true")
+    ad.set_defaults(func=cmd_admin)
 
     hw = sub.add_parser(
         "hub-worker", help="hub side of device events: pairings, print jobs, evidence register"
