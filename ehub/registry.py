@@ -1,7 +1,7 @@
 """Seed the device registry for a simulated fleet (dev, demo and tests; the hub owns it later).
 
-Org units: Shenzhen (city) -> its districts -> one street enforcement team per simulated
-street. Devices are registered to the team of the district they patrol.
+Org units: Shenzhen's real districts and street teams (``hub.seed_shenzhen``). A simulated
+device is registered to one street team of the district it patrols.
 """
 
 from __future__ import annotations
@@ -10,45 +10,23 @@ import psycopg
 
 from device_drivers.simulator.fleet import FleetMember
 from device_drivers.vehicle_tracker.jt808.terminal import phone_for
+from hub.seed_shenzhen import seed_org
 from schemas.topics import DeviceType
 
-DISTRICTS = {
-    "futian": ("福田区", "Futian"),
-    "luohu": ("罗湖区", "Luohu"),
-    "nanshan": ("南山区", "Nanshan"),
-    "baoan": ("宝安区", "Bao'an"),
-    "longgang": ("龙岗区", "Longgang"),
-}
-# One representative street office (街道) per district, for the seed.
+# The street team that a simulated district's devices belong to (ids from hub.seed_shenzhen).
 STREET_TEAMS = {
-    "futian": ("futian-huaqiangbei", "华强北街道综合行政执法队", "Huaqiangbei Street Team"),
-    "luohu": ("luohu-dongmen", "东门街道综合行政执法队", "Dongmen Street Team"),
-    "nanshan": ("nanshan-yuehai", "粤海街道综合行政执法队", "Yuehai Street Team"),
-    "baoan": ("baoan-xin-an", "新安街道综合行政执法队", "Xin'an Street Team"),
-    "longgang": ("longgang-longcheng", "龙城街道综合行政执法队", "Longcheng Street Team"),
+    "futian": "futian-huaqiangbei",
+    "luohu": "luohu-dongmen",
+    "nanshan": "nanshan-yuehai",
+    "baoan": "baoan-xin-an",
+    "longgang": "longgang-longcheng",
 }
-
-
-def seed_org_units(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    rows: list[tuple[str, str | None, str, str, str]] = [
-        ("shenzhen", None, "city", "深圳市", "Shenzhen")
-    ]
-    for key, (zh, en) in DISTRICTS.items():
-        rows.append((key, "shenzhen", "district", zh, en))
-        team, tzh, ten = STREET_TEAMS[key]
-        rows.append((team, key, "street", tzh, ten))
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO org_units (id, parent_id, level, name, name_en)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            rows,
-        )
 
 
 def register_fleet(conninfo: str, fleet: list[FleetMember]) -> int:
     """Register every simulated device (idempotent); returns how many were new."""
     with psycopg.connect(conninfo) as conn:
-        seed_org_units(conn)
+        seed_org(conn)
         with conn.cursor() as cur:
             before = cur.execute("SELECT count(*) FROM devices").fetchone()
             cur.executemany(
@@ -60,7 +38,7 @@ def register_fleet(conninfo: str, fleet: list[FleetMember]) -> int:
                         d.device_type.value,
                         f"SN-{d.device_id.upper()}",
                         f"sim-{d.device_type.value}",
-                        STREET_TEAMS[d.district][0],
+                        STREET_TEAMS[d.district],
                     )
                     for d in fleet
                 ],
