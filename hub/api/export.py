@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,6 +22,9 @@ def _cell(value: Any) -> Any:
         return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        # XLSX (XML) cannot hold control characters; older rows may carry them.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -40,6 +41,18 @@ def install(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem(422, "Invalid request", detail, request, errors=errors)
+
+    @app.exception_handler(psycopg.errors.DataError)
+    async def _data(request: Request, exc: psycopg.errors.DataError) -> JSONResponse:
+        # Values the schema let through but PostgreSQL cannot hold (a NUL character, a date
+        # out of range): the client's to fix, said in the database's own words.
+        detail = exc.diag.message_primary or "a value cannot be stored"
+        return problem(422, "Invalid value", detail, request)
+
+    @app.exception_handler(psycopg.errors.IntegrityError)
+    async def _integrity(request: Request, exc: psycopg.errors.IntegrityError) -> JSONResponse:
+        detail = exc.diag.message_detail or exc.diag.message_primary or "conflicts with data"
+        return problem(409, "Conflict", detail, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -21,7 +21,8 @@ from schemas.topics import DEVICE_ID_PATTERN, DeviceType
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
-Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Printable text: no control characters (they corrupt exports and labels).
+Short = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 UnitId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
