@@ -29,3 +29,7 @@ class HubSettings(BaseSettings):
     # once people are on record: their hashes would no longer match.
     hub_id_hash_key: str = Field("", repr=False)
     hub_db_pool_max: int = Field(10, ge=1, le=200)
+
+    # Alerts: where to POST each notification (None: no webhook), and how often to evaluate.
+    hub_alert_webhook_url: str | None = None
+    hub_alert_interval_s: float = Field(30, gt=0)

@@ -1,0 +1,288 @@
+"""Alerts, their rules, and the facts the rules are evaluated on (set-based, no history scans).
+
+``facts`` reads one row per device from ``devices``, ``device_latest`` (kept current by the
+gateway), the open custody and a count of recent repair tickets: a handful of hash joins over
+plain tables, never the telemetry hypertables, whatever the size of the fleet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from hub.domain.alerts import AlertUpdate, DeviceFacts, NewAlert
+
+AConn = psycopg.AsyncConnection[Any]
+
+# Taken only by the evaluator, per transaction: two hub replicas never evaluate at once.
+EVALUATION_LOCK = 4242101
+
+
+def _num(key: str) -> str:
+    """A number from the last status payload, NULL if absent or not a number."""
+    return (
+        f"CASE WHEN jsonb_typeof(l.status->'{key}') = 'number'"
+        f" THEN (l.status->>'{key}')::float8 END"
+    )
+
+
+# How each field of DeviceFacts is read. Status fields come from the last status payload
+# (schemas.messages: BodyCameraStatus in MB, CameraDockStatus in GB; the rule wants a ratio, so
+# the unit does not matter). The SELECT list follows DeviceFacts' field order, so rows become
+# DeviceFacts positionally: cheaper than dicts when the fleet is 50,000 devices.
+_FACT_SQL = {
+    "device_id": "d.device_id",
+    "device_type": "d.device_type",
+    "status": "d.status",
+    "status_changed_at": "d.status_changed_at",
+    "registered_at": "d.registered_at",
+    "audit_interval_days": "d.audit_interval_days",
+    "last_audited_at": "d.last_audited_at",
+    "last_seen": "l.last_seen",
+    "battery_pct": "l.battery_pct::float8",
+    "storage_used": f"coalesce({_num('storage_used_mb')}, {_num('storage_used_gb')})",
+    "storage_total": f"coalesce({_num('storage_total_mb')}, {_num('storage_total_gb')})",
+    "temperature_c": _num("temperature_c"),
+    "position_time": "l.position_time",
+    "checked_out_at": "c.checked_out_at",
+    "expected_return": "c.expected_return",
+    "recent_faults": "coalesce(t.n, 0)::int",
+}
+_FACTS = (
+    "SELECT "
+    + ", ".join(f"{_FACT_SQL[f.name]} AS {f.name}" for f in fields(DeviceFacts))
+    + """
+FROM devices d
+LEFT JOIN device_latest l ON l.device_id = d.device_id
+LEFT JOIN custody c ON c.device_id = d.device_id AND c.checked_in_at IS NULL
+LEFT JOIN (SELECT device_id, count(*) AS n FROM repair_tickets
+           WHERE reported_at >= %(since)s GROUP BY device_id) t ON t.device_id = d.device_id
+WHERE d.status NOT IN ('retired', 'lost')
+"""
+)
+
+ALERT_COLS = (
+    "a.id, a.device_id, d.device_type, d.org_unit_id, a.kind, a.severity, a.state, a.opened_at,"
+    " a.last_seen_at, a.occurrences, a.value, a.detail, a.acked_by, a.acked_at, a.resolved_by,"
+    " a.resolved_at, a.resolution"
+)
+
+
+async def try_evaluation_lock(conn: AConn) -> bool:
+    cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (EVALUATION_LOCK,))
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def facts(conn: AConn, faults_since: datetime) -> list[DeviceFacts]:
+    """One per device in service (not retired or lost): everything the rules look at."""
+    cur = conn.cursor(binary=True)
+    await cur.execute(_FACTS, {"since": faults_since})
+    return [DeviceFacts(*row) for row in await cur.fetchall()]
+
+
+# ------------------------------------------------------------------------------ rules ------
+async def rules(conn: AConn) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT device_type, kind, threshold, enabled, updated_by, updated_at FROM alert_rules"
+        " ORDER BY device_type, kind"
+    )
+    return await cur.fetchall()
+
+
+async def upsert_rule(
+    conn: AConn,
+    device_type: str,
+    kind: str,
+    *,
+    threshold: float | None,
+    enabled: bool,
+    by: str,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO alert_rules (device_type, kind, threshold, enabled, updated_by, updated_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (device_type, kind) DO UPDATE SET"
+        " threshold = EXCLUDED.threshold, enabled = EXCLUDED.enabled,"
+        " updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at",
+        (device_type, kind, threshold, enabled, by, at),
+    )
+
+
+# --------------------------------------------------------------------- the evaluator ------
+async def open_alerts(conn: AConn) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT id, device_id, kind, severity, state FROM alerts WHERE state <> 'resolved'"
+    )
+    return await cur.fetchall()
+
+
+async def insert_many(conn: AConn, new: Sequence[NewAlert]) -> list[dict[str, Any]]:
+    if not new:
+        return []
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "WITH a AS (INSERT INTO alerts (device_id, kind, severity, opened_at, last_seen_at,"
+        " value, detail) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+        " %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::text[]) RETURNING *)"
+        f" SELECT {ALERT_COLS} FROM a JOIN devices d USING (device_id) ORDER BY a.id",
+        (
+            [n.device_id for n in new],
+            [n.kind.value for n in new],
+            [n.severity.value for n in new],
+            [n.at for n in new],
+            [n.at for n in new],
+            [n.value for n in new],
+            [n.detail for n in new],
+        ),
+    )
+    return await cur.fetchall()
+
+
+async def update_many(conn: AConn, updates: Sequence[AlertUpdate]) -> None:
+    """Repeats: one statement for all of them. An alert resolved by hand meanwhile stays so."""
+    if not updates:
+        return
+    await conn.execute(
+        "UPDATE alerts a SET last_seen_at = u.at, occurrences = a.occurrences + 1,"
+        " severity = u.severity, value = u.value, detail = u.detail"
+        " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::float8[], %s::text[])"
+        " AS u(id, at, severity, value, detail) WHERE a.id = u.id AND a.state <> 'resolved'",
+        (
+            [u.id for u in updates],
+            [u.at for u in updates],
+            [u.severity.value for u in updates],
+            [u.value for u in updates],
+            [u.detail for u in updates],
+        ),
+    )
+
+
+async def auto_resolve(conn: AConn, ids: Sequence[int], at: datetime) -> list[dict[str, Any]]:
+    """Resolve alerts whose condition cleared: ``resolved_by`` stays NULL."""
+    if not ids:
+        return []
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "WITH a AS (UPDATE alerts SET state = 'resolved', resolved_at = %s"
+        " WHERE id = ANY(%s) AND state <> 'resolved' RETURNING *)"
+        f" SELECT {ALERT_COLS} FROM a JOIN devices d USING (device_id) ORDER BY a.id",
+        (at, list(ids)),
+    )
+    return await cur.fetchall()
+
+
+async def audit_many(conn: AConn, rows: Sequence[dict[str, Any]]) -> None:
+    """Audit records for the evaluator's own changes, in one round trip (see repositories.audit)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO audit_log (actor, action, entity, entity_id, org_unit_id, before, after)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    r["actor"],
+                    r["action"],
+                    r["entity"],
+                    r["entity_id"],
+                    r.get("org_unit_id"),
+                    Jsonb(r["before"]) if r.get("before") is not None else None,
+                    Jsonb(r["after"]) if r.get("after") is not None else None,
+                )
+                for r in rows
+            ],
+        )
+
+
+# ---------------------------------------------------------------------------- people ------
+async def get(conn: AConn, alert_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"SELECT {ALERT_COLS} FROM alerts a JOIN devices d USING (device_id) WHERE a.id = %s"
+        + (" FOR UPDATE OF a" if lock else ""),
+        (alert_id,),
+    )
+    return await cur.fetchone()
+
+
+async def get_many(conn: AConn, ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"SELECT {ALERT_COLS} FROM alerts a JOIN devices d USING (device_id)"
+        " WHERE a.id = ANY(%s) ORDER BY a.id",
+        (list(ids),),
+    )
+    return await cur.fetchall()
+
+
+async def ack(conn: AConn, alert_id: int, by: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE alerts SET state = 'acked', acked_by = %s, acked_at = %s WHERE id = %s",
+        (by, at, alert_id),
+    )
+
+
+async def resolve(conn: AConn, alert_id: int, by: str, at: datetime, note: str | None) -> None:
+    await conn.execute(
+        "UPDATE alerts SET state = 'resolved', resolved_by = %s, resolved_at = %s,"
+        " resolution = %s WHERE id = %s",
+        (by, at, note, alert_id),
+    )
+
+
+FILTERS = ("kind", "device_id", "org_unit_id", "severity")
+
+
+async def listing(
+    conn: AConn,
+    scope: frozenset[str],
+    *,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Alerts of devices in ``scope``, newest first. ``state`` may also be ``open``."""
+    where: list[sql.Composable] = [sql.SQL("d.org_unit_id = ANY(%(scope)s)")]
+    params: dict[str, Any] = {"scope": list(scope), "limit": limit, "offset": offset}
+    state = filters.get("state")
+    if state == "open":
+        where.append(sql.SQL("a.state <> 'resolved'"))
+    elif state is not None:
+        where.append(sql.SQL("a.state = %(state)s"))
+        params["state"] = state
+    for key in FILTERS:
+        if filters.get(key) is not None:
+            table = "d" if key == "org_unit_id" else "a"
+            where.append(
+                sql.SQL("{} = {}").format(sql.Identifier(table, key), sql.Placeholder(key))
+            )
+            params[key] = filters[key]
+    cond = sql.SQL(" AND ").join(where)
+    count = await conn.execute(
+        sql.SQL("SELECT count(*) FROM alerts a JOIN devices d USING (device_id) WHERE {}").format(
+            cond
+        ),
+        params,
+    )
+    total = await count.fetchone()
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        sql.SQL(
+            "SELECT {} FROM alerts a JOIN devices d USING (device_id) WHERE {}"
+            " ORDER BY a.opened_at DESC, a.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(sql.SQL(ALERT_COLS), cond),
+        params,
+    )
+    return int(total[0]) if total else 0, await cur.fetchall()
