@@ -81,7 +81,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in {"database_url": args.database}.items() if v is not None}
     settings = HubSettings(**overrides)
-    app = create_app(settings)
+    app = create_app(settings, background=True)
     uvicorn.run(
         app,
         host=args.host or settings.hub_host,
@@ -201,6 +201,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_bench_jt808(args: argparse.Namespace) -> int:
     from ehub.bench_jt808 import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_bench_hub(args: argparse.Namespace) -> int:
+    from ehub.bench_hub import main as bench_main
 
     return bench_main(args)
 
@@ -329,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_jt808_arguments(bj)
     bj.set_defaults(func=cmd_bench_jt808)
+    bh = bs.add_parser("hub", help="latest state of 50k devices, team usage, hub vs bare")
+    from ehub.bench_hub import add_arguments as add_hub_arguments
+
+    add_hub_arguments(bh)
+    bh.set_defaults(func=cmd_bench_hub)
     return p
 
 

@@ -23,6 +23,7 @@ import psycopg
 
 from device_drivers.simulator.fleet import build_fleet
 from device_drivers.simulator.runner import FleetRunner
+from ehub.demo_hub import ADMIN, DemoHub, start_hub
 from ehub.pgcluster import PgCluster, free_port
 from ehub.registry import register_fleet, register_jt808
 from gateway.jt808_bridge import Bridge, Registry
@@ -126,6 +127,19 @@ def _hub_summary(conninfo: str) -> str:
     )
 
 
+def _api_summary(api: DemoHub) -> str:
+    """Ask the running API what it sees, as an operator would."""
+    import httpx
+
+    token = httpx.post(
+        f"{api.url}/api/v1/auth/token", data={"username": ADMIN, "password": api.password}
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    devices = httpx.get(f"{api.url}/api/v1/devices", params={"limit": 1}, headers=auth).json()
+    alerts = httpx.get(f"{api.url}/api/v1/alerts", params={"limit": 1}, headers=auth).json()
+    return f"api_devices={devices['total']} api_alerts={alerts['total']}"
+
+
 def _counter(metric: Any) -> int:
     return int(
         sum(s.value for m in metric.collect() for s in m.samples if s.name.endswith("_total"))
@@ -189,6 +203,8 @@ def run_demo(
         hub_thread.start()
         if not hub_ready.wait(30):
             raise RuntimeError("hub worker did not connect to the embedded broker")
+        api = start_hub(cluster.url, mqtt_url)
+        print(f"demo: hub API at {api.url}/docs (log in as {ADMIN} / {api.password})", flush=True)
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
@@ -215,7 +231,8 @@ def run_demo(
         hub_thread.join(timeout=30)
         stored = sum(_stored(gw).values())
         online = sum(_online(cluster.url).values())
-        print(f"demo: hub {_hub_summary(cluster.url)}", flush=True)
+        print(f"demo: hub {_hub_summary(cluster.url)} {_api_summary(api)}", flush=True)
+        api.stop()
         print(
             f"demo: done devices={devices} seconds={time.monotonic() - t_start:.0f} "
             f"published={report.published} acked={report.acked} stored={stored} "

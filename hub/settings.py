@@ -33,3 +33,5 @@ class HubSettings(BaseSettings):
     # Alerts: where to POST each notification (None: no webhook), and how often to evaluate.
     hub_alert_webhook_url: str | None = None
     hub_alert_interval_s: float = Field(30, gt=0)
+    # Usage rollup refresh (hub/usage_loop.py), when the hub runs its background jobs.
+    hub_usage_interval_s: float = Field(60, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,12 +11,17 @@ import psycopg
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.notify import app_broadcaster
 from hub.settings import HubSettings
+from hub.usage_loop import run_usage_loop
 from schemas.db import migrate
 
 
-def create_app(settings: HubSettings) -> FastAPI:
+def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
+    """The API; with ``background`` it also runs the alert and usage loops (``ehub hub`` does;
+    tests and tools that only need the API do not)."""
     if len(settings.hub_jwt_secret) < 32:
         raise ValueError("EHUB_HUB_JWT_SECRET must be set to at least 32 random characters")
     if len(settings.hub_id_hash_key) < 32:
@@ -33,9 +39,20 @@ def create_app(settings: HubSettings) -> FastAPI:
         )
         await pool.open(wait=True)
         app.state.pool = pool
+        stop = asyncio.Event()
+        jobs: list[asyncio.Task[None]] = []
+        if background:
+            jobs = [
+                asyncio.create_task(
+                    run_alert_loop(pool, settings, app_broadcaster(app.state), stop)
+                ),
+                asyncio.create_task(run_usage_loop(pool, settings.hub_usage_interval_s, stop)),
+            ]
         try:
             yield
         finally:
+            stop.set()
+            await asyncio.gather(*jobs, return_exceptions=True)
             await pool.close()
 
     app = FastAPI(
