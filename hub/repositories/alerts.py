@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hub.domain.alerts import AlertUpdate, DeviceFacts, NewAlert
+from hub.repositories import paging
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -269,20 +270,11 @@ async def listing(
                 sql.SQL("{} = {}").format(sql.Identifier(table, key), sql.Placeholder(key))
             )
             params[key] = filters[key]
-    cond = sql.SQL(" AND ").join(where)
-    count = await conn.execute(
-        sql.SQL("SELECT count(*) FROM alerts a JOIN devices d USING (device_id) WHERE {}").format(
-            cond
-        ),
-        params,
+    return await paging.page(
+        conn,
+        columns=ALERT_COLS,
+        source="alerts a JOIN devices d USING (device_id)",
+        where=where,
+        order=sql.SQL("a.opened_at DESC, a.id DESC"),
+        params=params,
     )
-    total = await count.fetchone()
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        sql.SQL(
-            "SELECT {} FROM alerts a JOIN devices d USING (device_id) WHERE {}"
-            " ORDER BY a.opened_at DESC, a.id DESC LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(sql.SQL(ALERT_COLS), cond),
-        params,
-    )
-    return int(total[0]) if total else 0, await cur.fetchall()

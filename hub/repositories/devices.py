@@ -9,6 +9,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from hub.repositories import paging
+
 AConn = psycopg.AsyncConnection[Any]
 
 DEVICE_COLS = (
@@ -83,19 +85,9 @@ async def listing(
     order = sql.SQL("{} {} NULLS LAST, device_id").format(
         sql.Identifier(column), sql.SQL("DESC" if desc else "ASC")
     )
-    cond = sql.SQL(" AND ").join(where)
-    count = await conn.execute(
-        sql.SQL("SELECT count(*) FROM devices WHERE {}").format(cond), params
+    return await paging.page(
+        conn, columns=DEVICE_COLS, source="devices", where=where, order=order, params=params
     )
-    total_row = await count.fetchone()
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        sql.SQL(
-            "SELECT {} FROM devices WHERE {} ORDER BY {} LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(sql.SQL(DEVICE_COLS), cond, order),
-        params,
-    )
-    return int(total_row[0]) if total_row else 0, await cur.fetchall()
 
 
 # --------------------------------------------------------------------------- custody ------

@@ -9,6 +9,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from hub.repositories import paging
+
 AConn = psycopg.AsyncConnection[Any]
 
 # Never id_hash: it leaves the database only as a yes/no answer.
@@ -123,18 +125,14 @@ async def listing(
     if filters.get("q"):
         where.append(sql.SQL("(staff_id ILIKE %(q)s OR name ILIKE %(q)s OR badge_no ILIKE %(q)s)"))
         params["q"] = f"%{filters['q']}%"
-    cond = sql.SQL(" AND ").join(where)
-    count = await conn.execute(sql.SQL("SELECT count(*) FROM staff WHERE {}").format(cond), params)
-    total_row = await count.fetchone()
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        sql.SQL(
-            "SELECT {} FROM staff WHERE {} ORDER BY org_unit_id, staff_id"
-            " LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(sql.SQL(STAFF_COLS), cond),
-        params,
+    return await paging.page(
+        conn,
+        columns=STAFF_COLS,
+        source="staff",
+        where=where,
+        order=sql.SQL("org_unit_id, staff_id"),
+        params=params,
     )
-    return int(total_row[0]) if total_row else 0, await cur.fetchall()
 
 
 async def counts(conn: AConn, scope: frozenset[str]) -> list[dict[str, Any]]:

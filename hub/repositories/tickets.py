@@ -11,6 +11,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from hub.repositories import paging
+
 AConn = psycopg.AsyncConnection[Any]
 
 TICKET_COLS = (
@@ -133,15 +135,11 @@ async def listing(
                 sql.SQL("{} = {}").format(sql.Identifier(table, key), sql.Placeholder(key))
             )
             params[key] = filters[key]
-    cond = sql.SQL(" AND ").join(where)
-    base = sql.SQL("FROM repair_tickets t JOIN devices d USING (device_id) WHERE {}").format(cond)
-    count = await conn.execute(sql.SQL("SELECT count(*) {}").format(base), params)
-    total = await count.fetchone()
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        sql.SQL(
-            "SELECT {} {} ORDER BY t.reported_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(sql.SQL(TICKET_COLS), base),
-        params,
+    return await paging.page(
+        conn,
+        columns=TICKET_COLS,
+        source="repair_tickets t JOIN devices d USING (device_id)",
+        where=where,
+        order=sql.SQL("t.reported_at DESC, t.id DESC"),
+        params=params,
     )
-    return int(total[0]) if total else 0, await cur.fetchall()
