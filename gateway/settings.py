@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import DeviceType
@@ -72,6 +72,14 @@ class GatewaySettings(BaseSettings):
     offline_after_s: dict[DeviceType, float] = Field(
         default_factory=lambda: dict(DEFAULT_OFFLINE_AFTER)
     )
+
+    @model_validator(mode="after")
+    def _every_kind_has_thresholds(self) -> GatewaySettings:
+        # A configuration naming only some kinds keeps the defaults for the others (a device
+        # kind added later must not crash the silence sweep).
+        self.stale_after_s = {**DEFAULT_STALE_AFTER, **self.stale_after_s}
+        self.offline_after_s = {**DEFAULT_OFFLINE_AFTER, **self.offline_after_s}
+        return self
 
     @property
     def mqtt(self) -> MqttEndpoint:
