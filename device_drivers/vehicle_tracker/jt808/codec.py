@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from device_drivers.vehicle_tracker.jt808.framing import (
@@ -45,6 +46,13 @@ ATTR_ENCRYPTION = 0x1C00
 ATTR_SUBPACKAGE = 1 << 13
 ATTR_VERSION = 1 << 14
 TEXT = "gbk"  # JT/T 808 strings are GBK
+# Fixed parts read or written with one struct call each (hot path: every location report).
+_ID_ATTR = struct.Struct(">HH")
+_PHONE_SERIAL_2013 = struct.Struct(">6sH")
+_VERSION_PHONE_SERIAL_2019 = struct.Struct(">B10sH")
+_HEADER_2013 = struct.Struct(">HH6sH")
+_HEADER_2019 = struct.Struct(">HHB10sH")
+_LOCATION = struct.Struct(">IIIIhHH6s")  # §8.18 table 23, through the BCD time
 
 
 # -- primitive fields ----------------------------------------------------------------------
@@ -91,6 +99,7 @@ def bcd_decode(raw: bytes) -> str:
     return digits
 
 
+@lru_cache(maxsize=4096)  # replies go to the same few thousand terminal numbers
 def bcd_encode(digits: str, n: int) -> bytes:
     digits = digits.rjust(n * 2, "0")
     if len(digits) != n * 2 or not digits.isdigit():
@@ -98,8 +107,12 @@ def bcd_encode(digits: str, n: int) -> bytes:
     return bytes.fromhex(digits)
 
 
+@lru_cache(maxsize=1024)
 def time_decode(raw: bytes) -> datetime:
-    """BCD YYMMDDhhmmss in GMT+8 (§8.18) -> aware UTC datetime."""
+    """BCD YYMMDDhhmmss in GMT+8 (§8.18) -> aware UTC datetime.
+
+    Cached: a fleet's reports arriving together carry only a few distinct seconds, and the
+    result is immutable (errors are not cached, they are raised again)."""
     d = bcd_decode(raw)
     try:
         local = datetime(
@@ -122,10 +135,14 @@ def time_encode(t: datetime) -> bytes:
 
 # -- header (§4.4.3) -----------------------------------------------------------------------
 def decode_header(r: _Reader) -> tuple[Header, int]:
-    msg_id, attr = r.u16(), r.u16()
-    version = r.u8() if attr & ATTR_VERSION else None
-    phone = bcd_decode(r.take(10 if version is not None else 6))
-    serial = r.u16()
+    msg_id, attr = _ID_ATTR.unpack(r.take(4))
+    version: int | None
+    if attr & ATTR_VERSION:
+        version, phone_raw, serial = _VERSION_PHONE_SERIAL_2019.unpack(r.take(13))
+    else:
+        version = None
+        phone_raw, serial = _PHONE_SERIAL_2013.unpack(r.take(8))
+    phone = bcd_decode(phone_raw)
     total = index = None
     if attr & ATTR_SUBPACKAGE:
         total, index = r.u16(), r.u16()
@@ -139,16 +156,14 @@ def encode_header(h: Header, body_len: int) -> bytes:
     attr = body_len | (h.encryption << 10)
     if h.packet_total is not None:
         attr |= ATTR_SUBPACKAGE
-    out = bytearray()
     if h.version is not None:
         attr |= ATTR_VERSION
-        out += struct.pack(">HHB", h.msg_id, attr, h.version) + bcd_encode(h.phone, 10)
+        out = _HEADER_2019.pack(h.msg_id, attr, h.version, bcd_encode(h.phone, 10), h.serial)
     else:
-        out += struct.pack(">HH", h.msg_id, attr) + bcd_encode(h.phone, 6)
-    out += struct.pack(">H", h.serial)
+        out = _HEADER_2013.pack(h.msg_id, attr, bcd_encode(h.phone, 6), h.serial)
     if h.packet_total is not None:
         out += struct.pack(">HH", h.packet_total, h.packet_index or 1)
-    return bytes(out)
+    return out
 
 
 # -- bodies ----------------------------------------------------------------------------------
@@ -221,23 +236,23 @@ def _enc_auth(b: Authenticate, h: Header) -> bytes:
 
 
 def _dec_location(r: _Reader, _h: Header) -> LocationReport:
-    alarm, status, lat, lon = r.u32(), r.u32(), r.u32(), r.u32()
-    alt, speed, heading = r.u16(), r.u16(), r.u16()
-    t = time_decode(r.take(6))
+    # altitude is signed in 2019 (h), unsigned but never above 32767 m in 2013
+    alarm, status, lat, lon, alt, speed, heading, t = _LOCATION.unpack(r.take(_LOCATION.size))
     extras: dict[int, bytes] = {}
-    while r.pos < len(r.data):
-        item, n = r.u8(), r.u8()
+    end = len(r.data)
+    while r.pos < end:
+        item, n = r.take(2)
         extras[item] = r.take(n)
     return LocationReport(
-        alarm=alarm,
-        status=status,
-        lat=-lat / 1e6 if status & STATUS_SOUTH else lat / 1e6,
-        lon=-lon / 1e6 if status & STATUS_WEST else lon / 1e6,
-        altitude_m=struct.unpack(">h", struct.pack(">H", alt))[0],  # signed in 2019
-        speed_kmh=speed / 10,
-        heading=heading,
-        time=t,
-        extras=extras,
+        alarm,
+        status,
+        -lat / 1e6 if status & STATUS_SOUTH else lat / 1e6,
+        -lon / 1e6 if status & STATUS_WEST else lon / 1e6,
+        alt,
+        speed / 10,
+        heading,
+        time_decode(t),
+        extras,
     )
 
 
@@ -338,22 +353,20 @@ def decode(frame: bytes, *, strict: bool = False) -> Message:
     """Escaped frame content -> ``Message``. Raises ``FrameError``/``ChecksumError`` for a
     damaged frame; an unknown id decodes to ``Raw`` unless ``strict`` (then
     ``UnsupportedMessage``). Sub-packages are returned ``Raw`` for the session to reassemble."""
-    r = _Reader(unwrap(frame))
+    r = _Reader(unwrap(frame))  # header + body: the body decoders read up to its end
     header, length = decode_header(r)
-    body = r.rest()
-    if len(body) != length:
-        raise FrameError(f"body is {len(body)} bytes, header says {length}")
+    if len(r.data) - r.pos != length:
+        raise FrameError(f"body is {len(r.data) - r.pos} bytes, header says {length}")
     if header.packet_total is not None or header.encryption:
-        return Message(header, Raw(body))
+        return Message(header, Raw(r.rest()))
     codec = BODIES.get(header.msg_id)
     if codec is None:
         if strict:
             raise UnsupportedMessage(header.msg_id)
-        return Message(header, Raw(body))
-    br = _Reader(body)
-    parsed: Body = codec[0](br, header)
-    if br.pos != len(body) and not isinstance(parsed, Register | RegisterResponse | Authenticate):
-        raise FrameError(f"{len(body) - br.pos} unexpected bytes after the body")
+        return Message(header, Raw(r.rest()))
+    parsed: Body = codec[0](r, header)
+    if r.pos != len(r.data) and not isinstance(parsed, Register | RegisterResponse | Authenticate):
+        raise FrameError(f"{len(r.data) - r.pos} unexpected bytes after the body")
     return Message(header, parsed)
 
 

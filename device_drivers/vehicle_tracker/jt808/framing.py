@@ -7,6 +7,7 @@ A frame on the wire is ``7e <escaped(header + body + check)> 7e``. Inside, 0x7e 
 from __future__ import annotations
 
 from functools import reduce
+from operator import xor
 
 FLAG = 0x7E
 ESC = 0x7D
@@ -34,7 +35,7 @@ class UnsupportedMessage(CodecError):
 
 
 def checksum(data: bytes) -> int:
-    return reduce(lambda a, b: a ^ b, data, 0)
+    return reduce(xor, data, 0)
 
 
 def escape(data: bytes) -> bytes:
@@ -42,6 +43,18 @@ def escape(data: bytes) -> bytes:
 
 
 def unescape(data: bytes) -> bytes:
+    if b"\x7d" not in data:
+        return bytes(data)  # most frames: nothing escaped
+    # 7d is followed by 01 or 02 exactly when every 7d starts one of those pairs (neither 01
+    # nor 02 is 7d, so pairs cannot overlap); then two replaces undo it, 7d02 first so that a
+    # restored 7d (from 7d01) is never read as the start of a pair.
+    if data.count(b"\x7d") == data.count(b"\x7d\x01") + data.count(b"\x7d\x02"):
+        return data.replace(b"\x7d\x02", b"\x7e").replace(b"\x7d\x01", b"\x7d")
+    return _unescape_strict(data)
+
+
+def _unescape_strict(data: bytes) -> bytes:
+    """Byte by byte, to say where the escaping is wrong."""
     out = bytearray()
     i = 0
     while i < len(data):
@@ -65,7 +78,7 @@ def unescape(data: bytes) -> bytes:
 
 def wrap(content: bytes) -> bytes:
     """header + body -> a complete frame with check code, escaping and delimiters."""
-    return bytes([FLAG]) + escape(content + bytes([checksum(content)])) + bytes([FLAG])
+    return b"\x7e" + escape(content + bytes((checksum(content),))) + b"\x7e"
 
 
 def unwrap(frame: bytes) -> bytes:
@@ -73,10 +86,11 @@ def unwrap(frame: bytes) -> bytes:
     raw = unescape(frame)
     if len(raw) < 2:
         raise FrameError("frame too short")
-    content, check = raw[:-1], raw[-1]
-    if checksum(content) != check:
+    # XOR over content and check code is 0 exactly when the check code matches (§4.4.4).
+    if checksum(raw):
+        content, check = raw[:-1], raw[-1]
         raise ChecksumError(f"check code {check:02x}, computed {checksum(content):02x}")
-    return content
+    return raw[:-1]
 
 
 class FrameSplitter:
@@ -96,20 +110,38 @@ class FrameSplitter:
         self.oversize = 0
 
     def feed(self, data: bytes) -> list[bytes]:
+        # Whole runs between delimiters at a time (bytes.find), not byte by byte: this is
+        # the first thing every received byte goes through.
+        if type(data) is not bytes:
+            data = bytes(data)
         frames: list[bytes] = []
-        for b in data:
-            if b == FLAG:
-                if self._synced and self._buf:
-                    frames.append(bytes(self._buf))
-                self._buf.clear()
-                self._synced = True
-            elif not self._synced:
-                self.junk_bytes += 1
-            elif len(self._buf) >= self.max_frame:
+        end, pos = len(data), 0
+        buf, limit = self._buf, self.max_frame
+        while pos < end:
+            if not self._synced:  # junk until the next delimiter
+                i = data.find(b"\x7e", pos)
+                if i < 0:
+                    self.junk_bytes += end - pos
+                    break
+                self.junk_bytes += i - pos
+                self._synced, pos = True, i + 1
+                continue
+            i = data.find(b"\x7e", pos)
+            stop = end if i < 0 else i
+            if len(buf) + stop - pos > limit:  # a candidate longer than any frame: drop it
                 self.oversize += 1
-                self.junk_bytes += len(self._buf) + 1
-                self._buf.clear()
-                self._synced = False
-            else:
-                self._buf.append(b)
+                self.junk_bytes += len(buf) + stop - pos
+                buf.clear()
+                self._synced, pos = False, stop
+                continue
+            if i < 0:  # a partial frame: keep it for the next read
+                buf += data[pos:]
+                break
+            if buf:
+                buf += data[pos:i]
+                frames.append(bytes(buf))
+                buf.clear()
+            elif i > pos:
+                frames.append(data[pos:i])
+            pos = i + 1
         return frames

@@ -155,6 +155,8 @@ class LocationReport:
 
     @property
     def alarms(self) -> list[str]:
+        if not self.alarm:  # nearly every report
+            return []
         return [name for bit, name in ALARM_BITS.items() if self.alarm >> bit & 1]
 
     @property
