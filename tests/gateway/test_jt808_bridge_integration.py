@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_drivers.simulator.outbox import Outbox
-from device_drivers.vehicle_tracker.jt808.codec import decode, encode
+from device_drivers.vehicle_tracker.jt808.codec import decode, encode, encode_body
 from device_drivers.vehicle_tracker.jt808.framing import FrameSplitter
 from device_drivers.vehicle_tracker.jt808.messages import (
     Authenticate,
@@ -30,6 +30,7 @@ from device_drivers.vehicle_tracker.jt808.messages import (
     LocationReport,
     Message,
     MsgId,
+    Raw,
     Register,
     RegisterResponse,
     RegisterResult,
@@ -196,6 +197,47 @@ def test_a_batch_upload_lands_as_one_message_per_fix(db_url, start_gateway, brid
     wait_until(lambda: query(db_url, "SELECT count(*) FROM positions") == [(3,)])
     rows = query(db_url, "SELECT seq, lat FROM positions ORDER BY seq")
     assert rows == [(1, 22.5), (2, 22.501), (3, 22.502)]
+
+
+def test_a_sub_packaged_batch_is_joined_and_every_package_answered(db_url, start_gateway, bridge):
+    register(db_url, ("trk-0808", "vehicle_tracker"))
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO jt808_terminals (device_id, phone, auth_code)"
+            " VALUES ('trk-0808', %s, 'c')",
+            (PHONE,),
+        )
+    start_gateway(db_url)
+    batch = LocationBatch(1, tuple(report(22.6 + i / 1000) for i in range(40)))
+    body = encode_body(Message(Header(MsgId.LOCATION_BATCH, PHONE, 0), batch))
+    parts = [body[i : i + 400] for i in range(0, len(body), 400)]
+    assert len(parts) >= 3
+
+    async def scenario() -> None:
+        async with Terminal(bridge) as term:
+            assert (await term.call(MsgId.AUTHENTICATE, Authenticate("c"))).body.result == 0
+            first = term.serial + 1
+            # Package 2 comes early and again later (a resend): every one is answered.
+            for i in (2, 1, 2, *range(3, len(parts) + 1)):
+                term.serial = first + i - 1
+                h = Header(
+                    MsgId.LOCATION_BATCH,
+                    PHONE,
+                    term.serial,
+                    packet_total=len(parts),
+                    packet_index=i,
+                )
+                term.writer.write(encode(Message(h, Raw(parts[i - 1]))))
+                await term.writer.drain()
+                while not term.pending:
+                    data = await asyncio.wait_for(term.reader.read(4096), 10)
+                    term.pending += [decode(f) for f in term.splitter.feed(data)]
+                reply = term.pending.pop(0)
+                assert reply.body == GeneralResponse(term.serial, MsgId.LOCATION_BATCH, Result.OK)
+
+    asyncio.run(scenario())
+    wait_until(lambda: query(db_url, "SELECT count(*) FROM positions") == [(40,)])
+    assert query(db_url, "SELECT min(lat), max(lat) FROM positions") == [(22.6, 22.639)]
 
 
 # -- the bridge without services: a fake broker, or fakes for MQTT and the socket ------------

@@ -37,6 +37,7 @@ from device_drivers.vehicle_tracker.jt808.messages import (
     Raw,
     Register,
     RegisterResponse,
+    RetransmitRequest,
     TemporaryTracking,
 )
 
@@ -328,6 +329,19 @@ def _enc_tracking(b: TemporaryTracking, _h: Header) -> bytes:
     return struct.pack(">HI", b.interval_s, b.duration_s) if b.interval_s else b"\x00\x00"
 
 
+def _dec_retransmit(r: _Reader, h: Header) -> RetransmitRequest:
+    # §8.4: the count is a BYTE in 2013 and a WORD in 2019.
+    first = r.u16()
+    count = r.u16() if h.version is not None else r.u8()
+    return RetransmitRequest(first, tuple(r.u16() for _ in range(count)))
+
+
+def _enc_retransmit(b: RetransmitRequest, h: Header) -> bytes:
+    count = len(b.package_ids)
+    head = struct.pack(">HH" if h.version is not None else ">HB", b.first_serial, count)
+    return head + b"".join(struct.pack(">H", i) for i in b.package_ids)
+
+
 Decoder = Callable[[_Reader, Header], Any]
 Encoder = Callable[[Any, Header], bytes]
 BODIES: dict[int, tuple[Decoder, Encoder]] = {
@@ -345,6 +359,7 @@ BODIES: dict[int, tuple[Decoder, Encoder]] = {
     MsgId.SET_PARAMETERS: (_dec_params, _enc_params),
     MsgId.PARAMETERS: (_dec_params, _enc_params),
     MsgId.TEMPORARY_TRACKING: (_dec_tracking, _enc_tracking),
+    MsgId.RETRANSMIT_REQUEST: (_dec_retransmit, _enc_retransmit),
 }
 
 
@@ -359,6 +374,15 @@ def decode(frame: bytes, *, strict: bool = False) -> Message:
         raise FrameError(f"body is {len(r.data) - r.pos} bytes, header says {length}")
     if header.packet_total is not None or header.encryption:
         return Message(header, Raw(r.rest()))
+    return _decode_body(header, r, strict)
+
+
+def decode_body(header: Header, body: bytes) -> Message:
+    """A body on its own, e.g. the joined packages of a sub-packaged message."""
+    return _decode_body(header, _Reader(body), strict=False)
+
+
+def _decode_body(header: Header, r: _Reader, strict: bool) -> Message:
     codec = BODIES.get(header.msg_id)
     if codec is None:
         if strict:
@@ -372,11 +396,15 @@ def decode(frame: bytes, *, strict: bool = False) -> Message:
 
 def encode(msg: Message) -> bytes:
     """``Message`` -> a complete frame (delimiters, escaping, check code)."""
-    if isinstance(msg.body, Raw):
-        body = msg.body.data
-    else:
-        codec = BODIES.get(msg.header.msg_id)
-        if codec is None:
-            raise UnsupportedMessage(msg.header.msg_id)
-        body = codec[1](msg.body, msg.header)
+    body = encode_body(msg)
     return wrap(encode_header(msg.header, len(body)) + body)
+
+
+def encode_body(msg: Message) -> bytes:
+    """Just the body's bytes (a message too long for one frame is sent in packages of it)."""
+    if isinstance(msg.body, Raw):
+        return msg.body.data
+    codec = BODIES.get(msg.header.msg_id)
+    if codec is None:
+        raise UnsupportedMessage(msg.header.msg_id)
+    return bytes(codec[1](msg.body, msg.header))

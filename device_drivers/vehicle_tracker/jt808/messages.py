@@ -18,6 +18,7 @@ class MsgId(IntEnum):
     LOCATION_QUERY_RESPONSE = 0x0201
     LOCATION_BATCH = 0x0704
     PLATFORM_RESPONSE = 0x8001  # platform general response
+    RETRANSMIT_REQUEST = 0x8003  # platform asks for missing sub-packages (补传分包请求)
     REGISTER_RESPONSE = 0x8100
     SET_PARAMETERS = 0x8103
     LOCATION_QUERY = 0x8201
@@ -221,6 +222,14 @@ class TemporaryTracking:
 
 
 @dataclass(frozen=True)
+class RetransmitRequest:
+    """0x8003: the first serial of a sub-packaged message and the packages still missing."""
+
+    first_serial: int
+    package_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Raw:
     """A body kept as bytes: a sub-package, or a message id without a decoder."""
 
@@ -238,6 +247,7 @@ Body = (
     | LocationQueryResponse
     | Parameters
     | TemporaryTracking
+    | RetransmitRequest
     | Raw
 )
 

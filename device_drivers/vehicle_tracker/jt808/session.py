@@ -19,6 +19,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from device_drivers.vehicle_tracker.jt808.codec import decode_body
+from device_drivers.vehicle_tracker.jt808.framing import CodecError
 from device_drivers.vehicle_tracker.jt808.messages import (
     Authenticate,
     Body,
@@ -31,7 +33,9 @@ from device_drivers.vehicle_tracker.jt808.messages import (
     RegisterResponse,
     RegisterResult,
     Result,
+    RetransmitRequest,
 )
+from device_drivers.vehicle_tracker.jt808.reassembly import Reassembler
 from schemas.messages import TrackerAlarm
 from schemas.topics import Channel
 
@@ -93,6 +97,7 @@ class Session:
     ) -> None:
         self._lookup = lookup
         self._issue_code = issue_code
+        self.packages = Reassembler(decode_body)
         self.terminal: Terminal | None = None
         self.authenticated = False
         self._serial = 0  # our own message serial, per connection (§4.4.3)
@@ -112,6 +117,8 @@ class Session:
 
     def handle(self, msg: Message, now: datetime) -> Output:
         h, body = msg.header, msg.body
+        if h.packet_total is not None:
+            return self._package(msg, now)
         mid = h.msg_id
         if mid == MsgId.LOCATION_REPORT and self.authenticated and isinstance(body, LocationReport):
             # The bulk of the traffic, so tested first (no other branch takes this id).
@@ -140,6 +147,33 @@ class Session:
                 note=f"batch of {len(body.reports)}",
             )
         return Output([self._general(h, Result.UNSUPPORTED)], note=f"unsupported 0x{mid:04X}")
+
+    def _package(self, msg: Message, now: datetime) -> Output:
+        """One package of a sub-packaged message: each is answered on its own (§8.2); the
+        message is handled when its last package is in, and missing ones are asked for."""
+        h = msg.header
+        if not self.authenticated:
+            return Output([self._general(h, Result.FAILURE)], note="refused: not authenticated")
+        t = now.timestamp()
+        whole: Message | None = None
+        failure: CodecError | None = None
+        try:
+            whole = self.packages.add(msg, t)
+        except CodecError as exc:
+            failure = exc
+        asks = [
+            self._reply(h, MsgId.RETRANSMIT_REQUEST, RetransmitRequest(m.first_serial, m.indices))
+            for m in self.packages.due(t)[0]
+        ]
+        if failure is not None:
+            return Output([self._general(h, Result.BAD_MESSAGE), *asks], note=f"package: {failure}")
+        ok = self._general(h, Result.OK)
+        if whole is None:
+            return Output([ok, *asks], note=f"package {h.packet_index}/{h.packet_total}")
+        inner = self.handle(whole, now)
+        # The joined message's own answer would name a serial the terminal never sent alone:
+        # what it produced is published, and this last package's answer waits for that.
+        return Output([ok, *asks], inner.publish, inner.close, f"joined: {inner.note}")
 
     def _register(self, h: Header) -> Output:
         terminal = self._lookup(h.phone)

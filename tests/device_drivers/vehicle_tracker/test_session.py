@@ -128,3 +128,40 @@ def test_fix_without_optional_items_still_fits_the_contract():
     )
     assert v1.altitude_m == -500 and v1.speed_kmh == 400 and v1.heading_deg == 0
     assert v1.satellites is None and v1.odometer_km is None
+
+
+def _authenticated() -> Session:
+    registry = {PHONE: Terminal("trk-0001", PHONE, "c")}
+    s, _ = make(registry)
+    out = s.handle(msg(MsgId.AUTHENTICATE, Authenticate("c")), NOW)
+    assert out.replies[0].body.result == Result.OK
+    return s
+
+
+def package(serial: int, index: int, total: int, data: bytes) -> Message:
+    h = Header(MsgId.LOCATION_BATCH, PHONE, serial, packet_total=total, packet_index=index)
+    return Message(h, Raw(data))
+
+
+def test_missing_packages_are_asked_for_with_0x8003_and_the_rest_still_answered():
+    from datetime import timedelta
+
+    from device_drivers.vehicle_tracker.jt808.codec import decode, encode
+    from device_drivers.vehicle_tracker.jt808.messages import RetransmitRequest
+
+    s = _authenticated()
+    first = s.handle(package(10, 1, 3, b"\x00\x01\x00"), NOW)
+    assert [r.body for r in first.replies] == [GeneralResponse(10, 0x0704, Result.OK)]
+    assert first.publish == []
+    # Package 3 arrives 11 s later; package 2 never did: the platform asks for it.
+    later = s.handle(package(12, 3, 3, b"\x00"), NOW + timedelta(seconds=11))
+    ok, ask = later.replies
+    assert ok.body == GeneralResponse(12, 0x0704, Result.OK)
+    assert ask.header.msg_id == MsgId.RETRANSMIT_REQUEST
+    assert ask.body == RetransmitRequest(10, (2,))
+    for version in (None, 1):  # the count is a BYTE in 2013, a WORD in 2019
+        m = Message(Header(MsgId.RETRANSMIT_REQUEST, PHONE, 5, version), ask.body)
+        assert decode(encode(m)[1:-1]).body == ask.body
+    # A package that cannot belong to the message is refused, not crashed on.
+    bad = s.handle(package(20, 4, 3, b"x"), NOW)
+    assert bad.replies[0].body.result == Result.BAD_MESSAGE
