@@ -177,3 +177,19 @@ async def staff_row(conn: AConn, staff_id: str) -> dict[str, Any] | None:
         (staff_id,),
     )
     return await cur.fetchone()
+
+
+async def custody_records(
+    conn: AConn, scope: frozenset[str], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Custody periods of devices in ``scope`` overlapping [start, end), for export."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"SELECT {CUSTODY_COLS}, d.device_type, d.org_unit_id FROM custody c"
+        " JOIN staff s USING (staff_id) JOIN devices d USING (device_id)"
+        " WHERE d.org_unit_id = ANY(%s) AND c.checked_out_at < %s"
+        " AND (c.checked_in_at IS NULL OR c.checked_in_at > %s)"
+        " ORDER BY c.checked_out_at, c.device_id",
+        (list(scope), end, start),
+    )
+    return await cur.fetchall()

@@ -180,7 +180,12 @@ async def check_out(
         out = []
         for device_id in device_ids:
             custody_id = await repo.check_out(
-                conn, device_id, staff_id, at=now, expected=expected_return, by=p.username,
+                conn,
+                device_id,
+                staff_id,
+                at=now,
+                expected=expected_return,
+                by=p.username,
                 note=note,
             )
             await repo.update(

@@ -193,7 +193,11 @@ async def change_status(
 @router.post("/custody/check-out", response_model=list[CustodyPublic], status_code=201)
 async def check_out(body: CheckOut, p: CurrentUser, conn: Conn) -> list[CustodyPublic]:
     rows = await inventory.check_out(
-        conn, p, body.device_ids, body.staff_id, expected_return=body.expected_return,
+        conn,
+        p,
+        body.device_ids,
+        body.staff_id,
+        expected_return=body.expected_return,
         note=body.note,
     )
     return [CustodyPublic(**r) for r in rows]
@@ -219,6 +223,23 @@ async def custody_history(
         end = until or at + timedelta(microseconds=1)
         rows = await inventory.holders(conn, p, device_id, at, end)
     return [CustodyPublic(**r) for r in rows]
+
+
+@router.get("/custody.{fmt}", response_class=Response)
+async def export_custody(
+    p: CurrentUser,
+    conn: Conn,
+    fmt: Literal["csv", "xlsx"],
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+) -> Response:
+    """Who held what during [from, to), stamped with who exported it and when."""
+    p.require(Action.READ_INVENTORY)
+    if end <= start or end - start > timedelta(days=366):
+        raise Invalid("'to' must be after 'from', at most 366 days later")
+    rows = await repo.custody_records(conn, p.scope, start, end)
+    columns = ["device_id", "device_type", "org_unit_id", *CustodyPublic.model_fields]
+    return tabular("custody", fmt, list(dict.fromkeys(columns)), rows, p.username)
 
 
 @router.get("/custody/overdue", response_model=list[CustodyPublic])
