@@ -351,7 +351,7 @@ class Bridge:
         """Number a message with the device's next seq, keep it in the outbox, publish it."""
         topic = self.topic(device_id, channel)
         box = self.outboxes[device_id]
-        seq, payload = box.add(topic, fields, datetime.fromisoformat(fields.pop("ts")))
+        seq, payload = box.add(topic, fields, fields.pop("ts"))
         box.mark_sent(seq, time.monotonic())
         reply.waiting += 1
         self.publisher.publish(topic, payload, on_ack=reply.acked)

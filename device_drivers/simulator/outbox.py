@@ -14,6 +14,8 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 class Outbox:
     def __init__(self, start_seq: int = 0) -> None:
@@ -35,14 +37,18 @@ class Outbox:
             out.append((s, t, p))
         return out
 
-    def add(self, topic: str, fields: dict[str, Any], ts: datetime) -> tuple[int, bytes]:
-        """Give the next ``seq`` to a message and keep it; returns (seq, payload bytes)."""
+    def add(self, topic: str, fields: dict[str, Any], ts: datetime | str) -> tuple[int, bytes]:
+        """Give the next ``seq`` to a message and keep it; returns (seq, payload bytes).
+
+        ``ts`` may be given already in RFC 3339 form (the JT/T 808 bridge has it so).
+        """
         self.seq += 1
-        payload = json.dumps(
-            {"v": 1, "seq": self.seq, "ts": ts.isoformat(), **fields},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
+        stamp = ts if isinstance(ts, str) else ts.isoformat()
+        # The envelope spliced in front of the fields' JSON: one encoder call, no merged dict
+        # (json.dumps with options builds a new encoder on every call).
+        body = _ENCODER.encode(fields)
+        head = f'{{"v":1,"seq":{self.seq},"ts":{_ENCODER.encode(stamp)}'
+        payload = (head + ("," + body[1:] if len(body) > 2 else "}")).encode()
         self._pending[self.seq] = (topic, payload)
         return self.seq, payload
 
