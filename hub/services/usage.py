@@ -21,6 +21,7 @@ from hub.domain.roles import Action
 from hub.repositories import devices as devices_repo
 from hub.repositories import org
 from hub.repositories import usage as repo
+from hub.repositories import usage_reports as reports
 from hub.services import inventory
 
 AConn = psycopg.AsyncConnection[Any]
@@ -103,7 +104,9 @@ async def device_usage(
 ) -> dict[str, Any]:
     check_period(start, end)
     row = await inventory.device(conn, p, device_id)  # role and reach
-    periods = _local(await repo.device_series(conn, device_id, start, end, repo.WIDTHS[bucket]))
+    periods = _local(
+        await reports.device_series(conn, device_id, start, end, reports.WIDTHS[bucket])
+    )
     return {
         "device_id": device_id,
         "device_type": row["device_type"],
@@ -125,7 +128,9 @@ async def officer_usage(
     p.reach(person["org_unit_id"] if person else None, f"staff {staff_id}")
     assert person is not None
     rows = _local(
-        await repo.officer_usage(conn, staff_id, p.scope, start, end, width=repo.WIDTHS[bucket])
+        await reports.officer_usage(
+            conn, staff_id, p.scope, start, end, width=reports.WIDTHS[bucket]
+        )
     )
     return {
         "staff_id": staff_id,
@@ -149,7 +154,7 @@ async def team_usage(
     if unit is None:
         raise NotFound(f"org unit {org_unit_id} not found")
     units = sorted(await org.subtree(conn, org_unit_id) & p.scope)
-    rows = await repo.unit_usage(conn, units, start, end)
+    rows = await reports.unit_usage(conn, units, start, end)
     kinds = [r for r in rows if r["device_id"] is None]
     return {
         "org_unit_id": org_unit_id,
