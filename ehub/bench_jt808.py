@@ -45,7 +45,7 @@ from device_drivers.vehicle_tracker.jt808.messages import (
 )
 from device_drivers.vehicle_tracker.jt808.session import to_v1_location
 from ehub.pgcluster import free_port, wait_for_port
-from ehub.services import Services
+from ehub.services import Services, clear_retained
 from schemas.db import migrate
 
 ROUND_TIMEOUT_S = 300.0
@@ -270,5 +270,10 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
         return 0 if all_ok else 1
     finally:
+        # The bridge announced each tracker online (retained): leave no state behind.
+        clear_retained(
+            svc.mqtt_url,
+            [f"ehub/v1/vehicle_tracker/jtrk-{i:05d}/state" for i in range(args.terminals)],
+        )
         with psycopg.connect(svc.database_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")

@@ -259,6 +259,20 @@ def drop_session(mqtt_url: str, client_id: str) -> None:
     c.loop_stop()
 
 
+def clear_retained(mqtt_url: str, topics: list[str]) -> None:
+    """Delete retained messages (an empty retained publish). Left behind, a retained ``state``
+    of a device the next database does not know reaches every new subscriber as a dead letter."""
+    ep = MqttEndpoint.parse(mqtt_url)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cleaner-{time.monotonic_ns()}")
+    c.connect(ep.host, ep.port)
+    c.loop_start()
+    infos = [c.publish(t, b"", qos=1, retain=True) for t in topics]
+    for info in infos:
+        info.wait_for_publish(timeout=10)
+    c.disconnect()
+    c.loop_stop()
+
+
 def up(state_dir: Path) -> Services:
     """Install what is missing, start Mosquitto and TimescaleDB, return how to reach them."""
     existing = Services.load(state_dir)

@@ -10,6 +10,10 @@ from typing import Any
 
 import psycopg
 
+from ehub.services import clear_retained
+
+__all__ = ["clear_retained", "msg", "query", "register", "wait_until"]
+
 
 def register(db_url: str, *devices: tuple[str, str]) -> None:
     with psycopg.connect(db_url) as conn:
@@ -39,21 +43,3 @@ def msg(seq: int, ts: datetime | None = None, **fields: Any) -> bytes:
     return json.dumps(
         {"v": 1, "seq": seq, "ts": (ts or datetime.now(UTC)).isoformat(), **fields}
     ).encode()
-
-
-def clear_retained(mqtt_url: str, topics: list[str]) -> None:
-    """Delete retained messages (an empty retained publish), e.g. a simulated fleet's state."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    from gateway.settings import MqttEndpoint
-
-    ep = MqttEndpoint.parse(mqtt_url)
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cleaner-{time.monotonic_ns()}")
-    c.connect(ep.host, ep.port)
-    c.loop_start()
-    infos = [c.publish(t, b"", qos=1, retain=True) for t in topics]
-    for info in infos:
-        info.wait_for_publish(timeout=10)
-    c.disconnect()
-    c.loop_stop()
