@@ -34,6 +34,8 @@ class Action(StrEnum):
     ALERTS = "alerts.handle"
     TICKETS = "tickets.manage"
     READ_AUDIT_LOG = "audit_log.read"
+    MANAGE_ROSTERS = "rosters.manage"  # shifts and who works them
+    CORRECT_ATTENDANCE = "attendance.correct"
 
 
 _ALL = frozenset(Action)
@@ -56,6 +58,12 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | {Action.MANAGE_STAFF, Action.BLACKLIST, Action.READ_AUDIT_LOG, Action.ALERTS},
     Role.LEGAL_REVIEWER: _READ | {Action.READ_AUDIT_LOG},
 }
+
+
+# Duty: dispatchers and supervisors draw up rosters; only supervisors correct attendance.
+# (Admin has every action through _ALL.)
+PERMISSIONS[Role.DISPATCHER] |= {Action.MANAGE_ROSTERS}
+PERMISSIONS[Role.SUPERVISOR] |= {Action.MANAGE_ROSTERS, Action.CORRECT_ATTENDANCE}
 
 
 def allowed(role: Role, action: Action) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from hub.domain import pairing as rules
 from hub.domain.print_jobs import EVENT_STATUS, apply
 from hub.repositories import device_records as repo
+from hub.services import attendance
 from schemas.messages import (
     CmdResult,
     Command,
@@ -22,6 +23,8 @@ from schemas.messages import (
     PairingResultArgs,
     PrinterPaired,
     PrinterUnpaired,
+    SignIn,
+    SignOut,
 )
 from schemas.topics import DeviceType
 
@@ -56,6 +59,9 @@ def handle(
             return []
         if event in EVENT_STATUS and device_type is DeviceType.MOBILE_TERMINAL:
             _print_job(conn, device_id, msg)
+            return []
+        if isinstance(msg, SignIn | SignOut) and device_type is DeviceType.MOBILE_TERMINAL:
+            attendance.record(conn, device_id, msg)
             return []
         if isinstance(msg, EvidenceManifest):
             fields = msg.model_dump(mode="json", exclude={"v", "seq", "ts", "event"})
