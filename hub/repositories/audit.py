@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 AConn = psycopg.AsyncConnection[Any]
+
+
+def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A database row as JSON values, for the before/after of an audit record."""
+
+    def one(v: Any) -> Any:
+        if isinstance(v, datetime | date):
+            return v.isoformat()
+        return str(v) if isinstance(v, Decimal) else v
+
+    return {k: one(v) for k, v in row.items()}
 
 
 async def record(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -42,10 +42,6 @@ from schemas.topics import DeviceType
 AConn = psycopg.AsyncConnection[Any]
 
 SYSTEM_ACTOR = "ehub-alerts"  # the evaluator, in the audit log and nowhere else
-
-
-def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in row.items()}
 
 
 async def evaluate_all(conn: AConn, now: datetime) -> list[Notification]:
@@ -103,7 +99,7 @@ def _audit_row(action: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "entity": "alert",
         "entity_id": str(row["id"]),
         "org_unit_id": row["org_unit_id"],
-        "after": _jsonable(row),
+        "after": audit.jsonable(row),
     }
 
 
@@ -151,8 +147,8 @@ async def ack(
             "alert",
             str(alert_id),
             org_unit_id=after["org_unit_id"],
-            before=_jsonable(before),
-            after=_jsonable(after),
+            before=audit.jsonable(before),
+            after=audit.jsonable(after),
         )
     return after
 
@@ -180,8 +176,8 @@ async def resolve(
             "alert",
             str(alert_id),
             org_unit_id=after["org_unit_id"],
-            before=_jsonable(before),
-            after=_jsonable(after),
+            before=audit.jsonable(before),
+            after=audit.jsonable(after),
         )
     return after
 
@@ -252,7 +248,7 @@ async def set_rules(
                 "alert_rule.set",
                 "alert_rule",
                 f"{dtype.value}/{kind.value}",
-                before=_jsonable(before) if before else None,
+                before=audit.jsonable(before) if before else None,
                 after={"threshold": threshold, "enabled": c["enabled"]},
             )
     return await rules(conn, p)

@@ -6,7 +6,7 @@ connection it is given, and writes an audit record for every change.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -20,10 +20,6 @@ from hub.repositories import audit, org
 from hub.repositories import duty as repo
 
 AConn = psycopg.AsyncConnection[Any]
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in row.items()}
 
 
 async def _shift(conn: AConn, p: Principal, shift_id: int, *, lock: bool = False) -> dict[str, Any]:
@@ -57,7 +53,7 @@ async def create_shift(conn: AConn, p: Principal, data: dict[str, Any]) -> dict[
             "shift",
             str(shift_id),
             org_unit_id=row["org_unit_id"],
-            after=_jsonable(row),
+            after=audit.jsonable(row),
         )
     return row
 
@@ -145,7 +141,7 @@ async def unassign(conn: AConn, p: Principal, shift_id: int, staff_id: str) -> N
             "shift",
             str(shift_id),
             org_unit_id=sh["org_unit_id"],
-            before=_jsonable(row),
+            before=audit.jsonable(row),
         )
 
 
@@ -200,7 +196,7 @@ async def correct(
             "attendance",
             str(attendance_id),
             org_unit_id=sh["org_unit_id"],
-            before=_jsonable(before),
-            after={**_jsonable(after), "reason": reason},
+            before=audit.jsonable(before),
+            after={**audit.jsonable(after), "reason": reason},
         )
     return _with_status(rules.shift_from_row(sh), after, now)

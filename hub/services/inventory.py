@@ -6,7 +6,7 @@ and reach first, and writes an audit record for every change.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -26,10 +26,6 @@ _REPAIR_MOVES = {
     (DeviceStatus.ASSIGNED, DeviceStatus.IN_REPAIR),
     (DeviceStatus.IN_REPAIR, DeviceStatus.IN_STOCK),
 }
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in row.items()}
 
 
 async def device(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
@@ -59,7 +55,7 @@ async def create_device(conn: AConn, p: Principal, data: dict[str, Any]) -> dict
             "device",
             data["device_id"],
             org_unit_id=data["org_unit_id"],
-            after=_jsonable(row),
+            after=audit.jsonable(row),
         )
     return row
 
@@ -88,8 +84,8 @@ async def update_device(
             "device",
             device_id,
             org_unit_id=after["org_unit_id"],
-            before=_jsonable(before),
-            after=_jsonable(after),
+            before=audit.jsonable(before),
+            after=audit.jsonable(after),
         )
     return after
 
@@ -130,8 +126,8 @@ async def change_status(
             "device",
             device_id,
             org_unit_id=after["org_unit_id"],
-            before=_jsonable(before),
-            after={**_jsonable(after), "reason": reason},
+            before=audit.jsonable(before),
+            after={**audit.jsonable(after), "reason": reason},
         )
     return after
 

@@ -14,7 +14,7 @@ national ID number (``hub.security``); the number itself is never stored or logg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -40,10 +40,6 @@ AConn = psycopg.AsyncConnection[Any]
 # A change "as of" a moment this far ahead of the server clock is a mistake (or a schedule,
 # which the hub does not keep): status is what holds now.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in row.items()}
 
 
 # --------------------------------------------------------------------------- org tree -----
@@ -260,7 +256,7 @@ async def register(
             "staff",
             data["staff_id"],
             org_unit_id=unit_id,
-            after={**_jsonable(row), "national_id": "hashed"},
+            after={**audit.jsonable(row), "national_id": "hashed"},
         )
     return row
 
@@ -339,9 +335,9 @@ async def change_status(
             "staff",
             staff_id,
             org_unit_id=before["org_unit_id"],
-            before=_jsonable(before),
+            before=audit.jsonable(before),
             after={
-                **_jsonable(after),
+                **audit.jsonable(after),
                 "reason": reason,
                 "effective_at": effective.isoformat(),
             },
@@ -381,7 +377,7 @@ async def _list(
         "blacklist",
         id_hash,
         org_unit_id=org_unit_id,
-        after={k: v for k, v in _jsonable(entry).items() if k != "id_hash"},
+        after={k: v for k, v in audit.jsonable(entry).items() if k != "id_hash"},
     )
     return entry
 

@@ -8,8 +8,7 @@ checks, custody closure and audit record as a status change made by hand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,15 +28,6 @@ from hub.repositories import tickets as repo
 from hub.services import inventory
 
 AConn = psycopg.AsyncConnection[Any]
-
-
-def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    def one(v: Any) -> Any:
-        if isinstance(v, datetime | date):
-            return v.isoformat()
-        return str(v) if isinstance(v, Decimal) else v
-
-    return {k: one(v) for k, v in row.items()}
 
 
 async def _device(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
@@ -103,7 +93,7 @@ async def create(
                 "alert",
                 str(source["id"]),
                 org_unit_id=source["org_unit_id"],
-                before=_jsonable(source),
+                before=audit.jsonable(source),
                 after={"state": AlertState.ACKED.value, "repair_ticket": ticket_id},
             )
         row = await repo.get(conn, ticket_id)
@@ -115,7 +105,7 @@ async def create(
             "repair_ticket",
             str(ticket_id),
             org_unit_id=row["org_unit_id"],
-            after=_jsonable(row),
+            after=audit.jsonable(row),
         )
     return row
 
@@ -179,8 +169,8 @@ async def transition(
             "repair_ticket",
             str(ticket_id),
             org_unit_id=after["org_unit_id"],
-            before=_jsonable(before),
-            after=_jsonable(after),
+            before=audit.jsonable(before),
+            after=audit.jsonable(after),
         )
     return after
 

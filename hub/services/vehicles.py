@@ -3,7 +3,6 @@ lifecycle as devices (a vehicle is assigned to a crew directly, without a custod
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import psycopg
@@ -17,10 +16,6 @@ from hub.repositories import devices as devices_repo
 from hub.repositories import vehicles as repo
 
 AConn = psycopg.AsyncConnection[Any]
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
 
 
 async def _tracker_ok(conn: AConn, p: Principal, tracker_id: str) -> None:
@@ -60,7 +55,7 @@ async def create(conn: AConn, p: Principal, data: dict[str, Any]) -> dict[str, A
             "vehicle",
             data["vehicle_id"],
             org_unit_id=data["org_unit_id"],
-            after=_jsonable(row),
+            after=audit.jsonable(row),
         )
     return row
 
@@ -92,8 +87,8 @@ async def update(
             "vehicle",
             vehicle_id,
             org_unit_id=after["org_unit_id"],
-            before=_jsonable(before),
-            after=_jsonable(after),
+            before=audit.jsonable(before),
+            after=audit.jsonable(after),
         )
     return after
 
