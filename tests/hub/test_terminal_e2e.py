@@ -73,6 +73,9 @@ def test_terminals_pair_print_and_carry_out_a_hub_print_order(
         )
         pairs = set(query(db_url, "SELECT printer_id, terminal_id FROM printer_pairings"))
         assert pairs == {(t.printer_label, t.device_id) for t in terminals}
+        # The hub records the pairing before its answer reaches the terminal: wait for the
+        # terminals to have it, or the order below could arrive first and be refused.
+        wait_until(lambda: all(t.paired_printer == t.printer_label for t in terminals))
 
         # The hub orders a notice printed on the first terminal's printer.
         target = terminals[0]
@@ -100,7 +103,7 @@ def test_terminals_pair_print_and_carry_out_a_hub_print_order(
             lambda: query(
                 db_url,
                 "SELECT status, detail FROM device_commands"
-                " WHERE cmd_id = %s AND status IN ('done', 'failed')",
+                " WHERE cmd_id = %s AND status IN ('done', 'failed', 'rejected')",
                 out.command.cmd_id,
             ),
             timeout=30,
