@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import psycopg
-from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
 from hub.api.routes.devices import DeviceCreate
 from hub.domain.roles import Role
+from hub.repositories import audit
 from hub.security import hash_password
 
 IMPORT_COLUMNS = (
@@ -49,9 +49,8 @@ def _audit(
     after: dict[str, Any],
 ) -> None:
     conn.execute(
-        "INSERT INTO audit_log (actor, action, entity, entity_id, org_unit_id, after)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (who, action, entity, entity_id, unit, Jsonb(after)),
+        audit.INSERT,
+        audit.row(who, action, entity, entity_id, org_unit_id=unit, before=None, after=after),
     )
 
 

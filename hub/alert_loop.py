@@ -17,7 +17,6 @@ finds it taken skips the cycle.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.domain.alerts import Notification
 from hub.notify import AlertBroadcaster, Notifier
+from hub.periodic import every
 from hub.services import alerts
 from hub.settings import HubSettings
 
@@ -62,15 +62,11 @@ async def run_alert_loop(
     notifier: Notifier | None = None,
     clock: Callable[[], datetime] = _utcnow,
 ) -> None:
-    notifier = notifier or Notifier.from_settings(settings, broadcaster)
-    log.info("alert loop: every %.0f s", settings.hub_alert_interval_s)
-    while not stop_event.is_set():
-        try:
-            notes = await run_cycle(pool, notifier, clock())
-            if notes:
-                log.info("alerts: %d notifications", len(notes))
-        except Exception:  # never let a bug end the loop silently; try again next cycle
-            log.exception("alert cycle failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop_event.wait(), settings.hub_alert_interval_s)
-    log.info("alert loop stopped")
+    sink = notifier or Notifier.from_settings(settings, broadcaster)
+
+    async def cycle() -> None:
+        notes = await run_cycle(pool, sink, clock())
+        if notes:
+            log.info("alerts: %d notifications", len(notes))
+
+    await every("alert", settings.hub_alert_interval_s, stop_event, cycle)

@@ -14,7 +14,6 @@ it taken skips the cycle. Each refresh reads only what arrived since the last on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from hub.periodic import every
 from hub.services import usage
 from hub.services.usage import RefreshResult
 
@@ -52,19 +52,14 @@ async def run_usage_loop(
     *,
     clock: Callable[[], datetime] = _utcnow,
 ) -> None:
-    log.info("usage loop: every %.0f s", interval_s)
-    while not stop.is_set():
-        try:
-            res = await run_cycle(pool, clock())
-            if res is not None and not res.skipped:
-                log.debug(
-                    "usage: %d devices, %d hourly rows in %.0f ms",
-                    res.devices,
-                    res.rows,
-                    res.duration_ms,
-                )
-        except Exception:  # never let a bug end the loop silently; try again next cycle
-            log.exception("usage cycle failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
-    log.info("usage loop stopped")
+    async def cycle() -> None:
+        res = await run_cycle(pool, clock())
+        if res is not None and not res.skipped:
+            log.debug(
+                "usage: %d devices, %d hourly rows in %.0f ms",
+                res.devices,
+                res.rows,
+                res.duration_ms,
+            )
+
+    await every("usage", interval_s, stop, cycle)

@@ -79,7 +79,6 @@ class PrinterDriver:
         self._answers: asyncio.Queue[bytes] = asyncio.Queue()
         self.address: str | None = settings.address
         self.status = PrinterStatus()
-        self.connects = 0
 
     # ------------------------------------------------------------------ connection ------
     async def find(self) -> str:
@@ -112,7 +111,6 @@ class PrinterDriver:
         if gatt.battery is not None and "notify" in gatt.battery.properties:
             await link.start_notify(gatt.battery.uuid, self._on_battery)
         self._link, self._gatt = link, gatt
-        self.connects += 1
         log.info(
             "printer %s connected (%s layout, %d-byte chunks, status %s)",
             self.address,

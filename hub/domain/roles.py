@@ -52,18 +52,19 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         Action.ALERTS,
     },
     Role.MAINTENANCE: _READ | {Action.REPAIR_STATUS, Action.ALERTS, Action.TICKETS},
-    Role.DISPATCHER: _READ,
+    Role.DISPATCHER: _READ | {Action.MANAGE_ROSTERS},
     Role.OFFICER: _READ,
     Role.SUPERVISOR: _READ
-    | {Action.MANAGE_STAFF, Action.BLACKLIST, Action.READ_AUDIT_LOG, Action.ALERTS},
+    | {
+        Action.MANAGE_STAFF,
+        Action.BLACKLIST,
+        Action.READ_AUDIT_LOG,
+        Action.ALERTS,
+        Action.MANAGE_ROSTERS,
+        Action.CORRECT_ATTENDANCE,  # only supervisors (and admins) correct attendance
+    },
     Role.LEGAL_REVIEWER: _READ | {Action.READ_AUDIT_LOG},
 }
-
-
-# Duty: dispatchers and supervisors draw up rosters; only supervisors correct attendance.
-# (Admin has every action through _ALL.)
-PERMISSIONS[Role.DISPATCHER] |= {Action.MANAGE_ROSTERS}
-PERMISSIONS[Role.SUPERVISOR] |= {Action.MANAGE_ROSTERS, Action.CORRECT_ATTENDANCE}
 
 
 def allowed(role: Role, action: Action) -> bool:

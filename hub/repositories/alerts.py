@@ -15,10 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from hub.domain.alerts import AlertUpdate, DeviceFacts, NewAlert
-from hub.repositories import paging
+from hub.repositories import audit, paging
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -188,17 +187,16 @@ async def audit_many(conn: AConn, rows: Sequence[dict[str, Any]]) -> None:
         return
     async with conn.cursor() as cur:
         await cur.executemany(
-            "INSERT INTO audit_log (actor, action, entity, entity_id, org_unit_id, before, after)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            audit.INSERT,
             [
-                (
+                audit.row(
                     r["actor"],
                     r["action"],
                     r["entity"],
                     r["entity_id"],
-                    r.get("org_unit_id"),
-                    Jsonb(r["before"]) if r.get("before") is not None else None,
-                    Jsonb(r["after"]) if r.get("after") is not None else None,
+                    org_unit_id=r.get("org_unit_id"),
+                    before=r.get("before"),
+                    after=r.get("after"),
                 )
                 for r in rows
             ],

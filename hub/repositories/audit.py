@@ -13,6 +13,36 @@ from psycopg.types.json import Jsonb
 AConn = psycopg.AsyncConnection[Any]
 
 
+# The one statement that writes the audit log (the async API, the alert evaluator's batches and
+# the synchronous admin CLI all use it with ``row``).
+INSERT = (
+    "INSERT INTO audit_log (actor, action, entity, entity_id, org_unit_id, before, after)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def row(
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    *,
+    org_unit_id: str | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> tuple[Any, ...]:
+    """The parameters of ``INSERT`` for one record."""
+    return (
+        actor,
+        action,
+        entity,
+        entity_id,
+        org_unit_id,
+        Jsonb(before) if before is not None else None,
+        Jsonb(after) if after is not None else None,
+    )
+
+
 def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
     """A database row as JSON values, for the before/after of an audit record."""
 
@@ -36,17 +66,8 @@ async def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO audit_log (actor, action, entity, entity_id, org_unit_id, before, after)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (
-            actor,
-            action,
-            entity,
-            entity_id,
-            org_unit_id,
-            Jsonb(before) if before is not None else None,
-            Jsonb(after) if after is not None else None,
-        ),
+        INSERT,
+        row(actor, action, entity, entity_id, org_unit_id=org_unit_id, before=before, after=after),
     )
 
 

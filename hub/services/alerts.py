@@ -106,10 +106,7 @@ def _audit_row(action: str, row: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- people ------
 async def alert(conn: AConn, p: Principal, alert_id: int) -> dict[str, Any]:
     p.require(Action.ALERTS)
-    row = await repo.get(conn, alert_id)
-    p.reach(row["org_unit_id"] if row else None, f"alert {alert_id}")
-    assert row is not None
-    return row
+    return p.visible(await repo.get(conn, alert_id), f"alert {alert_id}")
 
 
 async def listing(
@@ -126,9 +123,7 @@ async def ack(
     p.require(Action.ALERTS)
     now = now or datetime.now(UTC)
     async with conn.transaction():
-        before = await repo.get(conn, alert_id, lock=True)
-        p.reach(before["org_unit_id"] if before else None, f"alert {alert_id}")
-        assert before is not None
+        before = p.visible(await repo.get(conn, alert_id, lock=True), f"alert {alert_id}")
         if before["state"] == AlertState.ACKED:
             raise Conflict(
                 f"alert {alert_id} was already acknowledged by {before['acked_by']} at "
@@ -160,9 +155,7 @@ async def resolve(
     p.require(Action.ALERTS)
     now = now or datetime.now(UTC)
     async with conn.transaction():
-        before = await repo.get(conn, alert_id, lock=True)
-        p.reach(before["org_unit_id"] if before else None, f"alert {alert_id}")
-        assert before is not None
+        before = p.visible(await repo.get(conn, alert_id, lock=True), f"alert {alert_id}")
         if before["state"] == AlertState.RESOLVED:
             by = before["resolved_by"] or "itself (the condition cleared)"
             raise Conflict(f"alert {alert_id} was already resolved by {by}")

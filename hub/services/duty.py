@@ -23,10 +23,7 @@ AConn = psycopg.AsyncConnection[Any]
 
 
 async def _shift(conn: AConn, p: Principal, shift_id: int, *, lock: bool = False) -> dict[str, Any]:
-    row = await repo.shift(conn, shift_id, lock=lock)
-    p.reach(row["org_unit_id"] if row else None, f"shift {shift_id}")
-    assert row is not None
-    return row
+    return p.visible(await repo.shift(conn, shift_id, lock=lock), f"shift {shift_id}")
 
 
 def _with_status(shift: rules.Shift, row: dict[str, Any], now: datetime) -> dict[str, Any]:

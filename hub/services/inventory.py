@@ -30,10 +30,7 @@ _REPAIR_MOVES = {
 
 async def device(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
     p.require(Action.READ_INVENTORY)
-    row = await repo.get(conn, device_id)
-    p.reach(row["org_unit_id"] if row else None, f"device {device_id}")
-    assert row is not None
-    return row
+    return p.visible(await repo.get(conn, device_id), f"device {device_id}")
 
 
 async def create_device(conn: AConn, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
@@ -66,9 +63,7 @@ async def update_device(
     """Edit descriptive fields; moving a device to another unit needs reach over both."""
     p.require(Action.MANAGE_DEVICES)
     async with conn.transaction():
-        before = await repo.get(conn, device_id, lock=True)
-        p.reach(before["org_unit_id"] if before else None, f"device {device_id}")
-        assert before is not None
+        before = p.visible(await repo.get(conn, device_id, lock=True), f"device {device_id}")
         if "org_unit_id" in changes:
             p.reach(changes["org_unit_id"], f"org unit {changes['org_unit_id']}")
             if await org.unit(conn, changes["org_unit_id"]) is None:
@@ -97,9 +92,7 @@ async def change_status(
     if not (allowed(p.role, Action.MANAGE_DEVICES) or allowed(p.role, Action.REPAIR_STATUS)):
         raise Forbidden(f"role {p.role.value} may not change a device's status")
     async with conn.transaction():
-        before = await repo.get(conn, device_id, lock=True)
-        p.reach(before["org_unit_id"] if before else None, f"device {device_id}")
-        assert before is not None
+        before = p.visible(await repo.get(conn, device_id, lock=True), f"device {device_id}")
         current = DeviceStatus(before["status"])
         if target is DeviceStatus.ASSIGNED:
             raise Invalid("a device becomes assigned by checking it out to an officer")
@@ -150,9 +143,7 @@ async def check_out(
     if expected_return is not None and expected_return <= now:
         raise Invalid("expected_return must be in the future")
     async with conn.transaction():
-        person = await repo.staff_row(conn, staff_id)
-        p.reach(person["org_unit_id"] if person else None, f"staff {staff_id}")
-        assert person is not None
+        person = p.visible(await repo.staff_row(conn, staff_id), f"staff {staff_id}")
         if person["status"] in ("dismissed", "transferred", "on_leave"):
             raise Conflict(f"{person['name']} ({staff_id}) is {person['status']}: no equipment")
         problems: dict[str, str] = {}
@@ -209,9 +200,7 @@ async def check_out(
 async def check_in(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
     p.require(Action.CUSTODY)
     async with conn.transaction():
-        row = await repo.get(conn, device_id, lock=True)
-        p.reach(row["org_unit_id"] if row else None, f"device {device_id}")
-        assert row is not None
+        row = p.visible(await repo.get(conn, device_id, lock=True), f"device {device_id}")
         held = await repo.open_custody(conn, device_id)
         if held is None:
             raise Conflict(f"device {device_id} is not checked out")

@@ -135,10 +135,7 @@ async def headcount(conn: AConn, p: Principal) -> dict[str, Any]:
 # --------------------------------------------------------------------------- staff --------
 async def person(conn: AConn, p: Principal, staff_id: str) -> dict[str, Any]:
     p.require(Action.READ_STAFF)
-    row = await repo.get(conn, staff_id)
-    p.reach(row["org_unit_id"] if row else None, f"staff {staff_id}")
-    assert row is not None
-    return row
+    return p.visible(await repo.get(conn, staff_id), f"staff {staff_id}")
 
 
 async def list_staff(
@@ -285,9 +282,7 @@ async def change_status(
         raise Invalid("effective_at is in the future: record a change when it takes effect")
     change = Change(target, org_unit_id, seconded_to, blacklist=blacklist is not None)
     async with conn.transaction():
-        before = await repo.get(conn, staff_id, lock=True)
-        p.reach(before["org_unit_id"] if before else None, f"staff {staff_id}")
-        assert before is not None
+        before = p.visible(await repo.get(conn, staff_id, lock=True), f"staff {staff_id}")
         for unit_id in (org_unit_id, seconded_to):
             if unit_id is not None:
                 p.reach(unit_id, f"org unit {unit_id}")

@@ -30,10 +30,7 @@ async def due(conn: AConn, p: Principal) -> list[dict[str, Any]]:
 async def _session(
     conn: AConn, p: Principal, audit_id: int, *, lock: bool = False
 ) -> dict[str, Any]:
-    row = await repo.session(conn, audit_id, lock=lock)
-    p.reach(row["org_unit_id"] if row else None, f"inventory audit {audit_id}")
-    assert row is not None
-    return row
+    return p.visible(await repo.session(conn, audit_id, lock=lock), f"inventory audit {audit_id}")
 
 
 async def start(conn: AConn, p: Principal, unit: str) -> dict[str, Any]:

@@ -31,10 +31,7 @@ AConn = psycopg.AsyncConnection[Any]
 
 
 async def _device(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
-    row = await device_repo.get(conn, device_id, lock=True)
-    p.reach(row["org_unit_id"] if row else None, f"device {device_id}")
-    assert row is not None
-    return row
+    return p.visible(await device_repo.get(conn, device_id, lock=True), f"device {device_id}")
 
 
 async def create(
@@ -53,9 +50,7 @@ async def create(
     async with conn.transaction():
         source = None
         if alert_id is not None:
-            source = await alert_repo.get(conn, alert_id, lock=True)
-            p.reach(source["org_unit_id"] if source else None, f"alert {alert_id}")
-            assert source is not None
+            source = p.visible(await alert_repo.get(conn, alert_id, lock=True), f"alert {alert_id}")
             if device_id is not None and device_id != source["device_id"]:
                 raise Conflict(f"alert {alert_id} is about {source['device_id']}, not {device_id}")
             device_id = source["device_id"]
@@ -124,9 +119,7 @@ async def transition(
     p.require(Action.TICKETS)
     now = now or datetime.now(UTC)
     async with conn.transaction():
-        peek = await repo.get(conn, ticket_id)
-        p.reach(peek["org_unit_id"] if peek else None, f"ticket {ticket_id}")
-        assert peek is not None
+        peek = p.visible(await repo.get(conn, ticket_id), f"ticket {ticket_id}")
         # Device first, then ticket: the order ticket creation takes them in (no deadlock).
         device = await _device(conn, p, peek["device_id"])
         before = await repo.get(conn, ticket_id, lock=True)
@@ -177,9 +170,7 @@ async def transition(
 
 async def ticket(conn: AConn, p: Principal, ticket_id: int) -> dict[str, Any]:
     p.require(Action.TICKETS)
-    row = await repo.get(conn, ticket_id)
-    p.reach(row["org_unit_id"] if row else None, f"ticket {ticket_id}")
-    assert row is not None
+    row = p.visible(await repo.get(conn, ticket_id), f"ticket {ticket_id}")
     return {**row, "steps": await repo.steps(conn, [ticket_id])}
 
 

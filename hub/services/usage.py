@@ -124,9 +124,7 @@ async def officer_usage(
     """The usage of every device in the caller's reach while ``staff_id`` held it."""
     p.require(Action.READ_INVENTORY)
     check_period(start, end)
-    person = await devices_repo.staff_row(conn, staff_id)
-    p.reach(person["org_unit_id"] if person else None, f"staff {staff_id}")
-    assert person is not None
+    person = p.visible(await devices_repo.staff_row(conn, staff_id), f"staff {staff_id}")
     rows = _local(
         await reports.officer_usage(
             conn, staff_id, p.scope, start, end, width=reports.WIDTHS[bucket]

@@ -19,19 +19,14 @@ AConn = psycopg.AsyncConnection[Any]
 
 
 async def _tracker_ok(conn: AConn, p: Principal, tracker_id: str) -> None:
-    tracker = await devices_repo.get(conn, tracker_id)
-    p.reach(tracker["org_unit_id"] if tracker else None, f"device {tracker_id}")
-    assert tracker is not None
+    tracker = p.visible(await devices_repo.get(conn, tracker_id), f"device {tracker_id}")
     if tracker["device_type"] != "vehicle_tracker":
         raise Invalid(f"{tracker_id} is a {tracker['device_type']}, not a vehicle tracker")
 
 
 async def vehicle(conn: AConn, p: Principal, vehicle_id: str) -> dict[str, Any]:
     p.require(Action.READ_INVENTORY)
-    row = await repo.get(conn, vehicle_id)
-    p.reach(row["org_unit_id"] if row else None, f"vehicle {vehicle_id}")
-    assert row is not None
-    return row
+    return p.visible(await repo.get(conn, vehicle_id), f"vehicle {vehicle_id}")
 
 
 async def create(conn: AConn, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
@@ -65,9 +60,7 @@ async def update(
 ) -> dict[str, Any]:
     p.require(Action.MANAGE_DEVICES)
     async with conn.transaction():
-        before = await repo.get(conn, vehicle_id, lock=True)
-        p.reach(before["org_unit_id"] if before else None, f"vehicle {vehicle_id}")
-        assert before is not None
+        before = p.visible(await repo.get(conn, vehicle_id, lock=True), f"vehicle {vehicle_id}")
         if "org_unit_id" in changes:
             p.reach(changes["org_unit_id"], f"org unit {changes['org_unit_id']}")
         if changes.get("tracker_id"):
