@@ -35,3 +35,14 @@ class HubSettings(BaseSettings):
     hub_alert_interval_s: float = Field(30, gt=0)
     # Usage rollup refresh (hub/usage_loop.py), when the hub runs its background jobs.
     hub_usage_interval_s: float = Field(60, gt=0)
+    # The live index (hub/live): how often it catches up with device_latest for the live map's
+    # stream when the background jobs run, and how often it reloads everything.
+    hub_live_interval_s: float = Field(0.5, gt=0)
+    hub_live_full_reload_s: float = Field(300, gt=0)
+    # Dispatch (hub/dispatch_loop.py): an order not acknowledged this long after it was sent is
+    # escalated; a unit within the radius of its incident has arrived; how often to check, and
+    # how often the unit tracker reloads availability (shifts, open orders) from the database.
+    hub_dispatch_ack_timeout_s: float = Field(60, gt=0)
+    hub_dispatch_arrival_radius_m: float = Field(100, gt=0, le=5000)
+    hub_dispatch_interval_s: float = Field(2, gt=0)
+    hub_units_refresh_s: float = Field(5, gt=0)

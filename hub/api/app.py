@@ -13,6 +13,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.live.feed import LiveFeed
+from hub.live.index import LiveIndex
+from hub.live.loop import run_live_loop
 from hub.notify import app_broadcaster
 from hub.settings import HubSettings
 from hub.usage_loop import run_usage_loop
@@ -20,8 +23,9 @@ from schemas.db import migrate
 
 
 def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
-    """The API; with ``background`` it also runs the alert and usage loops (``ehub hub`` does;
-    tests and tools that only need the API do not)."""
+    """The API; with ``background`` it also runs the alert, usage and live-index loops (``ehub
+    hub`` does; tests and tools that only need the API do not: the live index then catches up
+    on demand, see ``hub.live.index.LiveIndex.fresh``)."""
     if len(settings.hub_jwt_secret) < 32:
         raise ValueError("EHUB_HUB_JWT_SECRET must be set to at least 32 random characters")
     if len(settings.hub_id_hash_key) < 32:
@@ -39,10 +43,15 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         )
         await pool.open(wait=True)
         app.state.pool = pool
+        live = LiveIndex(full_reload_s=settings.hub_live_full_reload_s)
+        app.state.live = live
+        app.state.live_feed = LiveFeed(live)
+        live.subscribe(app.state.live_feed)
         stop = asyncio.Event()
         jobs: list[asyncio.Task[None]] = []
         if background:
             jobs = [
+                asyncio.create_task(run_live_loop(pool, live, settings.hub_live_interval_s, stop)),
                 asyncio.create_task(
                     run_alert_loop(pool, settings, app_broadcaster(app.state), stop)
                 ),

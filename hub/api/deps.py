@@ -1,4 +1,12 @@
-"""Request dependencies: a database connection from the pool and the authenticated caller."""
+"""Request dependencies: a database connection from the pool and the authenticated caller.
+
+Callers prove who they are with a bearer token (API clients, terminals' tools) or with the
+session cookie the web UI's login sets (``hub.web``): the same JWT in an HttpOnly, SameSite
+cookie, so that browser streams (``EventSource``), which cannot send headers, work. A request
+carried by the cookie may change something only if it also sends ``X-Requested-With: ehub``
+(the UI's own script does; htmx's ``HX-Request`` counts too): another site cannot add that
+header without a CORS preflight this hub never grants (CSRF).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,32 @@ from hub.repositories import org
 from hub.security import read_token
 from hub.settings import HubSettings
 
-oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+SESSION_COOKIE = "ehub_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def caller_token(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> str:
+    """The caller's token, from the Authorization header or the UI's session cookie."""
+    if bearer:
+        return bearer
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise HTTPException(
+            401,
+            "log in: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token,"
+            " or log in on /login",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if request.method not in _SAFE_METHODS and not (
+        request.headers.get("x-requested-with") == "ehub" or "hx-request" in request.headers
+    ):
+        raise HTTPException(
+            403,
+            "a browser session may change data only from the hub's own pages"
+            " (send X-Requested-With: ehub)",
+        )
+    return cookie
 
 
 def settings(request: Request) -> HubSettings:
@@ -35,7 +68,7 @@ Conn = Annotated[psycopg.AsyncConnection[Any], Depends(connection)]
 
 
 async def principal(
-    token: Annotated[str, Depends(oauth2)], conn: Conn, s: SettingsDep
+    token: Annotated[str, Depends(caller_token)], conn: Conn, s: SettingsDep
 ) -> Principal:
     unauthorized = HTTPException(
         401,

@@ -1,4 +1,5 @@
-"""The latest state of every device in the caller's reach (the live map's first paint)."""
+"""The latest state of every device in the caller's reach (the live map's first paint), served
+from the live index (``hub.live``) after it has caught up with the database."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ import psycopg
 
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
-from hub.repositories import latest as repo
+from hub.live.index import LiveIndex
 
 AConn = psycopg.AsyncConnection[Any]
 
 
 async def snapshot(
-    conn: AConn, p: Principal, *, device_type: str | None, presence: str | None
+    conn: AConn,
+    index: LiveIndex,
+    p: Principal,
+    *,
+    device_type: str | None = None,
+    presence: str | None = None,
 ) -> bytes:
-    """The JSON document itself, ready to send."""
+    """The JSON document itself, ready to send; it holds every change committed before the
+    call."""
     p.require(Action.READ_INVENTORY)
-    return await repo.snapshot(conn, p.scope, device_type=device_type, presence=presence)
+    await index.fresh(conn)
+    return index.document(p.scope, device_type=device_type, presence=presence)

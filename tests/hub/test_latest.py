@@ -79,6 +79,12 @@ def test_only_devices_in_reach_with_every_field(api):
         "lat",
         "lon",
         "status",
+        "org_unit_id",
+        "holder_staff_id",
+        "vehicle_id",
+        "speed_kmh",
+        "heading_deg",
+        "last_event",
     ]
     rows = by_id(doc)
     assert set(rows) == {"cam-a1", "cam-a2", "prn-a1"}  # not cam-b1 (team B), not cam-c1
@@ -91,7 +97,16 @@ def test_only_devices_in_reach_with_every_field(api):
         "lat": 22.5431,
         "lon": 114.0579,
         "status": "assigned",
+        "org_unit_id": rows["cam-a1"]["org_unit_id"],
+        "holder_staff_id": None,
+        "vehicle_id": None,
+        "speed_kmh": None,
+        "heading_deg": None,
+        "last_event": None,
     }
+    assert rows["cam-a1"]["org_unit_id"] == rows["cam-a2"]["org_unit_id"] != rows["prn-a1"][
+        "device_id"
+    ]
     # Registered but never heard from: there, with nothing known.
     assert rows["cam-a2"] == {
         "device_id": "cam-a2",
@@ -102,6 +117,12 @@ def test_only_devices_in_reach_with_every_field(api):
         "lat": None,
         "lon": None,
         "status": "in_stock",
+        "org_unit_id": rows["cam-a2"]["org_unit_id"],
+        "holder_staff_id": None,
+        "vehicle_id": None,
+        "speed_kmh": None,
+        "heading_deg": None,
+        "last_event": None,
     }
     assert rows["prn-a1"]["lat"] is None and rows["prn-a1"]["battery_pct"] == 40
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from hub.api.deps import Conn, CurrentUser, SettingsDep, oauth2, principal
+from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal
 from hub.api.export import tabular
 from hub.domain.alerts import AlertKind, Notification, Severity
 from hub.domain.principal import Principal
@@ -139,7 +139,7 @@ async def export_alerts(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream_alerts(
-    request: Request, token: Annotated[str, Depends(oauth2)], s: SettingsDep
+    request: Request, bearer: Annotated[str, Depends(caller_token)], s: SettingsDep
 ) -> StreamingResponse:
     """Server-sent events: ``event: alert`` with the notification's JSON for every alert of the
     caller's units that opens, escalates, is acknowledged or resolved; a comment every 15 s.
@@ -148,7 +148,7 @@ async def stream_alerts(
     hours and must not keep one of the pool's connections.
     """
     async with request.app.state.pool.connection() as conn:
-        p: Principal = await principal(token, conn, s)
+        p: Principal = await principal(bearer, conn, s)
     p.require(Action.ALERTS)
     broadcaster = app_broadcaster(request.app.state)
 

@@ -1,0 +1,93 @@
+"""SQL for the live index: every device's registry facts joined with its latest telemetry, and
+the devices whose rows changed since a snapshot.
+
+Change detection uses the writing transaction of each row (``xmin``) against the previous
+poll's snapshot: a row changed after that snapshot was written by a transaction that was still
+running then (in its ``xip`` list) or began after it (at or past its ``xmax``). Unlike a
+timestamp watermark this misses no row whose transaction commits late (a gateway batch held
+back by a database outage commits with old receive times). xids are 32-bit and wrap; the
+comparison is modular, and the index reloads everything every few minutes regardless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from hub.live.model import LiveDevice
+
+AConn = psycopg.AsyncConnection[Any]
+
+_XID_MOD = 1 << 32
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a poll could see: transactions at or past ``xmax`` and those in ``xip`` could not
+    (as 32-bit xids, the form a row's ``xmin`` takes)."""
+
+    xmax: int
+    xip: tuple[int, ...]
+
+
+_SNAPSHOT = (
+    "SELECT pg_snapshot_xmax(s)::text AS xmax,"
+    " ARRAY(SELECT x::text FROM pg_snapshot_xip(s) AS x) AS xip FROM pg_current_snapshot() AS s"
+)
+
+_DEVICES = """
+SELECT d.device_id, d.device_type, d.org_unit_id, d.status,
+       coalesce(l.presence, 'unknown') AS presence, l.last_seen, l.battery_pct, l.lat, l.lon,
+       l.speed_kmh, l.heading_deg, l.position_time, l.last_event,
+       c.staff_id AS holder_staff_id, v.vehicle_id
+FROM devices d
+LEFT JOIN device_latest l ON l.device_id = d.device_id
+LEFT JOIN custody c ON c.device_id = d.device_id AND c.checked_in_at IS NULL
+LEFT JOIN vehicles v ON v.tracker_id = d.device_id
+"""
+
+# Written after the snapshot: modular "xmin at or after xmax", or still running at the time.
+_CHANGED_SINCE = (
+    "((xmin::text::bigint - %(xmax)s) & 4294967295) < 2147483648"
+    " OR xmin::text::bigint = ANY(%(xip)s)"
+)
+_CHANGED = (
+    f"SELECT device_id FROM device_latest WHERE {_CHANGED_SINCE}"
+    f" UNION SELECT device_id FROM live_touch WHERE {_CHANGED_SINCE}"
+)
+
+
+async def _snapshot(conn: AConn) -> Snapshot:
+    cur = await conn.execute(_SNAPSHOT)
+    row = await cur.fetchone()
+    assert row is not None
+    return Snapshot(int(row[0]) % _XID_MOD, tuple(sorted({int(x) % _XID_MOD for x in row[1]})))
+
+
+def _device(r: dict[str, Any]) -> LiveDevice:
+    return LiveDevice(**r)
+
+
+async def load_all(conn: AConn) -> tuple[Snapshot, list[LiveDevice]]:
+    """Every device that belongs to an org unit, read in one snapshot with that snapshot."""
+    async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snap = await _snapshot(conn)
+        await cur.execute(_DEVICES + " WHERE d.org_unit_id IS NOT NULL")
+        return snap, [_device(r) for r in await cur.fetchall()]
+
+
+async def load_changed(conn: AConn, since: Snapshot) -> tuple[Snapshot, list[LiveDevice]]:
+    """The devices whose latest state or registry facts changed after ``since``, and the new
+    snapshot to ask from next time."""
+    async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snap = await _snapshot(conn)
+        params = {"xmax": since.xmax, "xip": list(since.xip)}
+        await cur.execute(
+            _DEVICES + f" WHERE d.org_unit_id IS NOT NULL AND d.device_id IN ({_CHANGED})", params
+        )
+        return snap, [_device(r) for r in await cur.fetchall()]
