@@ -39,6 +39,11 @@ class HubSettings(BaseSettings):
     # stream when the background jobs run, and how often it reloads everything.
     hub_live_interval_s: float = Field(0.5, gt=0)
     hub_live_full_reload_s: float = Field(300, gt=0)
+    # The web UI's map tiles: a Leaflet URL template such as
+    # "https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8" or an in-house tile
+    # server. Empty: no base map (positions on a plain grid; works offline).
+    hub_map_tiles_url: str = ""
+    hub_map_tiles_attribution: str = ""
     # Dispatch (hub/dispatch_loop.py): an order not acknowledged this long after it was sent is
     # escalated; a unit within the radius of its incident has arrived; how often to check, and
     # how often the unit tracker reloads availability (shifts, open orders) from the database.

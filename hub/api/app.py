@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
@@ -19,6 +20,8 @@ from hub.live.loop import run_live_loop
 from hub.notify import app_broadcaster
 from hub.settings import HubSettings
 from hub.usage_loop import run_usage_loop
+from hub.web import pages as web_pages
+from hub.web import render as web_render
 from schemas.db import migrate
 
 
@@ -45,6 +48,9 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         app.state.pool = pool
         live = LiveIndex(full_reload_s=settings.hub_live_full_reload_s)
         app.state.live = live
+        # With the loop keeping it current, requests read memory alone (two intervals' grace
+        # for a slow cycle); without it they catch up first (read-your-writes).
+        app.state.live_max_age_s = 2 * settings.hub_live_interval_s if background else 0.0
         app.state.live_feed = LiveFeed(live)
         live.subscribe(app.state.live_feed)
         stop = asyncio.Event()
@@ -74,4 +80,8 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
     problems.install(app)
     for router in routes.routers():
         app.include_router(router)
+    # The web UI: its pages and its static files (vendored, no build step).
+    web_render.install(app)
+    app.include_router(web_pages.router)
+    app.mount("/static", StaticFiles(directory=web_render.HERE / "static"), name="static")
     return app

@@ -9,7 +9,10 @@ few minutes it reloads everything, and listeners (the live map's stream, dispatc
 tracker) hear of each change.
 
 ``fresh()`` gives read-your-writes: it returns once a refresh that began after the call has
-finished; concurrent callers share one refresh.
+finished; concurrent callers share one refresh. ``current(max_age_s)`` is what requests use:
+when the hub's loop refreshes every ``interval`` (``ehub hub``), a request within ``max_age``
+of the last refresh is served from memory alone, so the catch-up query is paid per interval,
+not per request; without the loop (tests, tools) every request catches up first.
 """
 
 from __future__ import annotations
@@ -224,6 +227,12 @@ class LiveIndex:
         self.refreshed_at = now
         self._notify(changed)
         return len(changed)
+
+    async def current(self, conn: AConn, max_age_s: float) -> None:
+        """Return once the index is no older than ``max_age_s`` (0: read-your-writes)."""
+        at = self.refreshed_at
+        if at is None or max_age_s <= 0 or time.monotonic() - at > max_age_s:
+            await self.fresh(conn)
 
     async def fresh(self, conn: AConn) -> None:
         """Return once the index holds every change committed before this call."""

@@ -49,22 +49,33 @@ LEFT JOIN custody c ON c.device_id = d.device_id AND c.checked_in_at IS NULL
 LEFT JOIN vehicles v ON v.tracker_id = d.device_id
 """
 
-# Written after the snapshot: modular "xmin at or after xmax", or still running at the time.
-_CHANGED_SINCE = (
-    "((xmin::text::bigint - %(xmax)s) & 4294967295) < 2147483648"
-    " OR xmin::text::bigint = ANY(%(xip)s)"
-)
+# Written after the snapshot: by a transaction at or past its xmax (age() compares xids
+# modulo wraparound), or by one still running at the time.
+_CHANGED_SINCE = "age(xmin) <= age(%(xmax)s::text::xid) OR xmin = ANY(%(xip)s::text[]::xid[])"
 _CHANGED = (
     f"SELECT device_id FROM device_latest WHERE {_CHANGED_SINCE}"
     f" UNION SELECT device_id FROM live_touch WHERE {_CHANGED_SINCE}"
 )
+# One statement, so one snapshot for the changes and for the snapshot itself; a row with NULL
+# device columns when nothing changed.
+_INCREMENTAL = (
+    "SELECT s.xmax AS snap_xmax, s.xip AS snap_xip, c.* FROM (SELECT"
+    " pg_snapshot_xmax(x)::text AS xmax, ARRAY(SELECT i::text FROM pg_snapshot_xip(x) AS i) AS xip"
+    " FROM pg_current_snapshot() AS x) AS s"
+    f" LEFT JOIN LATERAL ({_DEVICES} WHERE d.org_unit_id IS NOT NULL"
+    f" AND d.device_id IN ({_CHANGED})) AS c ON true"
+)
+
+
+def _snap(xmax: str, xip: list[str]) -> Snapshot:
+    return Snapshot(int(xmax) % _XID_MOD, tuple(sorted({int(x) % _XID_MOD for x in xip})))
 
 
 async def _snapshot(conn: AConn) -> Snapshot:
     cur = await conn.execute(_SNAPSHOT)
     row = await cur.fetchone()
     assert row is not None
-    return Snapshot(int(row[0]) % _XID_MOD, tuple(sorted({int(x) % _XID_MOD for x in row[1]})))
+    return _snap(row[0], row[1])
 
 
 def _device(r: dict[str, Any]) -> LiveDevice:
@@ -82,12 +93,16 @@ async def load_all(conn: AConn) -> tuple[Snapshot, list[LiveDevice]]:
 
 async def load_changed(conn: AConn, since: Snapshot) -> tuple[Snapshot, list[LiveDevice]]:
     """The devices whose latest state or registry facts changed after ``since``, and the new
-    snapshot to ask from next time."""
-    async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snap = await _snapshot(conn)
-        params = {"xmax": since.xmax, "xip": list(since.xip)}
-        await cur.execute(
-            _DEVICES + f" WHERE d.org_unit_id IS NOT NULL AND d.device_id IN ({_CHANGED})", params
-        )
-        return snap, [_device(r) for r in await cur.fetchall()]
+    snapshot to ask from next time: one round trip."""
+    params = {"xmax": since.xmax, "xip": [str(x) for x in since.xip]}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_INCREMENTAL, params)
+        rows = await cur.fetchall()
+    snap = _snap(rows[0].pop("snap_xmax"), rows[0].pop("snap_xip"))
+    changed = []
+    for r in rows:
+        r.pop("snap_xmax", None)
+        r.pop("snap_xip", None)
+        if r["device_id"] is not None:
+            changed.append(_device(r))
+    return snap, changed

@@ -19,11 +19,12 @@ async def snapshot(
     index: LiveIndex,
     p: Principal,
     *,
+    max_age_s: float = 0.0,
     device_type: str | None = None,
     presence: str | None = None,
 ) -> bytes:
-    """The JSON document itself, ready to send; it holds every change committed before the
-    call."""
+    """The JSON document itself, ready to send; no older than ``max_age_s`` (0: it holds every
+    change committed before the call)."""
     p.require(Action.READ_INVENTORY)
-    await index.fresh(conn)
+    await index.current(conn, max_age_s)
     return index.document(p.scope, device_type=device_type, presence=presence)

@@ -272,3 +272,19 @@ def test_live_stream_pushes_changes_in_reach(hub: Hub, db_url: str) -> None:
             assert kind == "snapshot" and snap["count"] == 3
         c.cookies.clear()
         assert c.get("/api/v1/live/stream").status_code == 401
+
+
+def test_requests_within_max_age_read_memory_alone() -> None:
+    class NoDatabase:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError("the index went to the database")
+
+    async def run() -> None:
+        ix = LiveIndex()
+        ix.refreshed_at = time.monotonic()
+        await ix.current(NoDatabase(), 1.0)  # type: ignore[arg-type]
+        ix.refreshed_at = time.monotonic() - 5
+        with pytest.raises(AssertionError, match="went to the database"):
+            await ix.current(NoDatabase(), 1.0)  # type: ignore[arg-type]
+
+    asyncio.run(run())

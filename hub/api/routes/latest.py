@@ -55,6 +55,7 @@ async def devices_latest(
         conn,
         _index(request),
         p,
+        max_age_s=request.app.state.live_max_age_s,
         device_type=device_type.value if device_type else None,
         presence=presence,
     )

@@ -1,0 +1,164 @@
+"""The UI's pages and their partials: login, language, the live map and the alerts inbox.
+
+Pages take their data from the services (the same reach and permissions as the API); buttons
+post to the small partial endpoints here (htmx) or call the API from the page's script.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep
+from hub.domain.alerts import AlertKind, Notification
+from hub.domain.errors import HubError
+from hub.notify import app_broadcaster
+from hub.repositories import org
+from hub.security import issue_token, verify_password
+from hub.services import alerts as alert_service
+from hub.services import personnel
+from hub.web import i18n
+from hub.web.render import PageUser, messages, page
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = 50
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this hub (no open redirect to another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/map"
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/map", status_code=303)
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None, expired: int = 0) -> HTMLResponse:
+    return page(request, "login.html", None, next=_safe_next(next), expired=bool(expired))
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    conn: Conn,
+    s: SettingsDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=500)] = "/map",
+) -> Response:
+    user = await org.user(conn, username)
+    if user is None or not user["active"] or not verify_password(user["password_hash"], password):
+        return page(request, "login.html", None, status=401, next=_safe_next(next), failed=True)
+    ttl = timedelta(seconds=s.hub_token_ttl_s)
+    token = issue_token(s.hub_jwt_secret, user["username"], ttl)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=s.hub_token_ttl_s,
+        httponly=True,  # scripts never see it
+        samesite="strict",  # never sent by another site's page (CSRF)
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+async def switch_language(code: str, request: Request, back: str | None = None) -> Response:
+    if code not in i18n.LANGS:
+        return HTMLResponse(f"unknown language {code!r}: use zh-CN or en", status_code=404)
+    response = RedirectResponse(_safe_next(back), status_code=303)
+    response.set_cookie(i18n.COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+# ---------------------------------------------------------------------------- map ------
+@router.get("/map")
+async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> HTMLResponse:
+    units = await personnel.org_units(conn, p)
+    config = {
+        "tiles": s.hub_map_tiles_url,
+        "attribution": s.hub_map_tiles_attribution,
+        "center": [22.5431, 114.0579],  # Shenzhen civic centre
+        "units": {u["id"]: u["name"] for u in units},
+        "messages": messages(request, "map.", "kind.", "presence.", "common."),
+    }
+    teams = [u for u in units if u["level"] == "street"]
+    return page(request, "map.html", p, teams=teams, config=json.dumps(config, ensure_ascii=False))
+
+
+# ------------------------------------------------------------------------- alerts ------
+@router.get("/alerts")
+async def alerts_inbox(
+    request: Request,
+    p: PageUser,
+    conn: Conn,
+    state: Annotated[str, Query(pattern="^(open|active|acked|resolved)$")] = "open",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    total, rows = await alert_service.listing(conn, p, {"state": state}, PAGE, offset)
+    return page(
+        request,
+        "alerts.html",
+        p,
+        alerts=rows,
+        total=total,
+        state=state,
+        offset=offset,
+        page_size=PAGE,
+        kinds=[k.value for k in AlertKind],
+        config=json.dumps(
+            {"messages": messages(request, "alerts.", "common.")}, ensure_ascii=False
+        ),
+    )
+
+
+def _row(request: Request, p: Any, row: dict[str, Any], error: str | None = None) -> HTMLResponse:
+    return page(request, "_alert_row.html", p, a=row, error=error)
+
+
+@router.get("/ui/alerts/{alert_id}/row")
+async def alert_row(alert_id: int, request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
+    return _row(request, p, await alert_service.alert(conn, p, alert_id))
+
+
+@router.post("/ui/alerts/{alert_id}/ack")
+async def alert_ack(alert_id: int, request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
+    try:
+        row = await alert_service.ack(conn, p, alert_id)
+    except HubError as exc:
+        return _row(request, p, await alert_service.alert(conn, p, alert_id), exc.detail)
+    app_broadcaster(request.app.state).publish(Notification.from_row("acked", row))
+    return _row(request, p, row)
+
+
+@router.post("/ui/alerts/{alert_id}/resolve")
+async def alert_resolve(
+    alert_id: int,
+    request: Request,
+    p: PageUser,
+    conn: Conn,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    try:
+        row = await alert_service.resolve(conn, p, alert_id, note.strip() or None)
+    except HubError as exc:
+        return _row(request, p, await alert_service.alert(conn, p, alert_id), exc.detail)
+    app_broadcaster(request.app.state).publish(Notification.from_row("resolved", row))
+    return _row(request, p, row)

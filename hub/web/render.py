@@ -1,0 +1,107 @@
+"""Templates, the page context every page shares, and logging in and out of pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep, principal
+from hub.domain.principal import Principal
+from hub.domain.roles import Action, allowed
+from hub.web import i18n
+
+HERE = Path(__file__).parent
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as the teams read it: Asia/Shanghai, whatever the server's zone."""
+    return "" if t is None else t.astimezone(SHANGHAI).strftime(fmt)
+
+
+env.filters["local"] = local
+
+# (path, message key, the action that shows it)
+NAV = (
+    ("/map", "nav.map", Action.READ_INVENTORY),
+    ("/dispatch", "nav.dispatch", Action.DISPATCH),
+    ("/devices", "nav.devices", Action.READ_INVENTORY),
+    ("/custody", "nav.custody", Action.READ_INVENTORY),
+    ("/alerts", "nav.alerts", Action.ALERTS),
+    ("/tickets", "nav.tickets", Action.TICKETS),
+    ("/duty", "nav.duty", Action.READ_STAFF),
+    ("/tracks", "nav.tracks", Action.READ_TRACKS),
+)
+
+
+class LoginRequired(Exception):
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+def lang_of(request: Request) -> str:
+    return i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
+
+
+async def page_user(request: Request, conn: Conn, s: SettingsDep) -> Principal:
+    """The logged-in user of a page; else off to the login page (and back afterwards)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired(expired=False)
+    try:
+        return await principal(token, conn, s)
+    except HTTPException as exc:
+        raise LoginRequired(expired=True) from exc
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def page(
+    request: Request,
+    template: str,
+    p: Principal | None,
+    status: int = 200,
+    **ctx: Any,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    nav = [] if p is None else [(h, k) for h, k, a in NAV if allowed(p.role, a)]
+    html = env.get_template(template).render(
+        request=request,
+        lang=lang,
+        t=i18n.translator(lang),
+        user=p,
+        nav=nav,
+        path=request.url.path,
+        **ctx,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def messages(request: Request, *prefixes: str) -> Mapping[str, str]:
+    return i18n.catalogue(lang_of(request), prefixes)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = f"next={target}" + ("&expired=1" if exc.expired else "")
+        response = RedirectResponse(f"/login?{query}", status_code=303)
+        if exc.expired:
+            response.delete_cookie(SESSION_COOKIE)
+        return response
