@@ -20,8 +20,8 @@ from hub.live.loop import run_live_loop
 from hub.notify import app_broadcaster
 from hub.settings import HubSettings
 from hub.usage_loop import run_usage_loop
-from hub.web import pages as web_pages
 from hub.web import render as web_render
+from hub.web import routers as web_routers
 from schemas.db import migrate
 
 
@@ -82,6 +82,7 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         app.include_router(router)
     # The web UI: its pages and its static files (vendored, no build step).
     web_render.install(app)
-    app.include_router(web_pages.router)
+    for router in web_routers():
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_render.HERE / "static"), name="static")
     return app
