@@ -219,6 +219,7 @@ class LiveIndex:
             snap, devices = await repo.load_all(conn)
             changed = self.replace_all(devices)
             self._loaded_at = now
+            await repo.prune_touches(conn)
         else:
             snap, devices = await repo.load_changed(conn, self._snapshot)
             changed = self.apply(devices)

@@ -56,15 +56,13 @@ _CHANGED = (
     f"SELECT device_id FROM device_latest WHERE {_CHANGED_SINCE}"
     f" UNION SELECT device_id FROM live_touch WHERE {_CHANGED_SINCE}"
 )
-# One statement, so one snapshot for the changes and for the snapshot itself; a row with NULL
-# device columns when nothing changed.
-_INCREMENTAL = (
-    "SELECT s.xmax AS snap_xmax, s.xip AS snap_xip, c.* FROM (SELECT"
-    " pg_snapshot_xmax(x)::text AS xmax, ARRAY(SELECT i::text FROM pg_snapshot_xip(x) AS i) AS xip"
-    " FROM pg_current_snapshot() AS x) AS s"
-    f" LEFT JOIN LATERAL ({_DEVICES} WHERE d.org_unit_id IS NOT NULL"
-    f" AND d.device_id IN ({_CHANGED})) AS c ON true"
+# One statement, so one snapshot for the changes and for the snapshot itself. The rows are read
+# by id in a second statement: joined in the first, the planner hashes the whole fleet.
+_CHANGES = (
+    "SELECT pg_snapshot_xmax(x)::text, ARRAY(SELECT i::text FROM pg_snapshot_xip(x) AS i),"
+    f" ARRAY({_CHANGED}) FROM pg_current_snapshot() AS x"
 )
+_PRUNE_TOUCHES = "DELETE FROM live_touch WHERE touched_at < now() - interval '2 hours'"
 
 
 def _snap(xmax: str, xip: list[str]) -> Snapshot:
@@ -93,16 +91,22 @@ async def load_all(conn: AConn) -> tuple[Snapshot, list[LiveDevice]]:
 
 async def load_changed(conn: AConn, since: Snapshot) -> tuple[Snapshot, list[LiveDevice]]:
     """The devices whose latest state or registry facts changed after ``since``, and the new
-    snapshot to ask from next time: one round trip."""
+    snapshot to ask from next time. Their rows are read after that snapshot, so they may be
+    newer still: what they show is read again next time, never lost."""
     params = {"xmax": since.xmax, "xip": [str(x) for x in since.xip]}
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_INCREMENTAL, params)
-        rows = await cur.fetchall()
-    snap = _snap(rows[0].pop("snap_xmax"), rows[0].pop("snap_xip"))
-    changed = []
-    for r in rows:
-        r.pop("snap_xmax", None)
-        r.pop("snap_xip", None)
-        if r["device_id"] is not None:
-            changed.append(_device(r))
-    return snap, changed
+    cur = await conn.execute(_CHANGES, params)
+    row = await cur.fetchone()
+    assert row is not None
+    snap, ids = _snap(row[0], row[1]), row[2]
+    if not ids:
+        return snap, []
+    async with conn.cursor(row_factory=dict_row) as dcur:
+        where = " WHERE d.device_id = ANY(%s) AND d.org_unit_id IS NOT NULL"
+        await dcur.execute(_DEVICES + where, (ids,))
+        return snap, [_device(r) for r in await dcur.fetchall()]
+
+
+async def prune_touches(conn: AConn) -> None:
+    """Drop registry touches every index has long since read (indexes reload in full at least
+    hourly; see ``HubSettings.hub_live_full_reload_s``), so the poll's scan stays small."""
+    await conn.execute(_PRUNE_TOUCHES)

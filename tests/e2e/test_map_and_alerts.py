@@ -1,0 +1,123 @@
+"""In headless Chromium: log in, see devices move on the live map, switch language, and handle
+an alert that arrives live (another user sees the acknowledgement without reloading)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import RunningHub, screenshot
+from tests.factories.telemetry import Telemetry
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+SEEN = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+
+
+def position(page: Page, device_id: str) -> list[float] | None:
+    return page.evaluate("(id) => window.ehubMap && window.ehubMap.position(id)", device_id)
+
+
+def test_devices_move_on_the_map(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tm = Telemetry(conn)
+        tm.latest(
+            "cam-a1",
+            "body_camera",
+            last_seen=SEEN,
+            lat=22.5431,
+            lon=114.0579,
+            presence="online",
+            battery_pct=80,
+        )
+        tm.latest("cam-b1", "body_camera", last_seen=SEEN, lat=22.53, lon=114.02, presence="online")
+        tm.custody("cam-a1", "sa1", SEEN)
+    hub = start_hub()
+    page = login(hub, "a-dispatcher", "zh-CN")
+    expect(page.locator("#live-state")).to_have_text("已连接")
+    page.wait_for_function("() => window.ehubMap && window.ehubMap.position('cam-a1') !== null")
+    assert position(page, "cam-a1") == [22.5431, 114.0579]
+    assert position(page, "cam-b1") is None  # team B's: outside this dispatcher's reach
+    assert page.evaluate("window.ehubMap.status('cam-a1')") == "patrol"  # held, online
+    expect(page.locator("path.dev-cam-a1")).to_have_count(1)
+
+    # The camera moves and its battery drops: the marker follows without a reload.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE device_latest SET lat = 22.5502, lon = 114.0650, battery_pct = 41"
+            " WHERE device_id = 'cam-a1'"
+        )
+    page.wait_for_function("() => window.ehubMap.position('cam-a1')[0] === 22.5502")
+    assert position(page, "cam-a1") == [22.5502, 114.065]
+
+    # Details on click: who holds it (name from the staff API), battery.
+    page.locator("path.dev-cam-a1").click(force=True)
+    detail = page.locator("#map-detail")
+    expect(detail).to_contain_text("李明")
+    expect(detail).to_contain_text("41%")
+
+    # Goes offline: grey; filtered out by kind.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE device_latest SET presence = 'offline' WHERE device_id = 'cam-a1'")
+    page.wait_for_function("() => window.ehubMap.status('cam-a1') === 'offline'")
+    page.select_option("#f-kind", "vehicle_tracker")
+    expect(page.locator("path.dev-cam-a1")).to_have_count(0)
+    page.select_option("#f-kind", "")
+    expect(page.locator("path.dev-cam-a1")).to_have_count(1)
+    screenshot(page, "map-zh")
+
+    # English, same page.
+    page.click("a.lang")
+    expect(page.locator("header nav")).to_contain_text("Live map")
+    expect(page.locator("#live-state")).to_have_text("Connected")
+    screenshot(page, "map-en")
+
+
+def test_alert_arrives_live_and_the_ack_reaches_others(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    hub = start_hub(hub_alert_interval_s=1)
+    mine = login(hub, "a-maintenance", "zh-CN", "/alerts")
+    theirs = login(hub, "a-equipment_manager", "en", "/alerts")
+    for page in (mine, theirs):
+        expect(page.locator("#live-state")).to_have_text(("已连接", "Connected")[page is theirs])
+    expect(mine.locator("#alerts-empty")).to_be_visible()
+
+    # The battery runs low: the alert loop opens an alert, both inboxes show it live.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        Telemetry(conn).latest(
+            "cam-a1", "body_camera", last_seen=datetime.now(UTC), battery_pct=6, presence="online"
+        )
+    row = mine.locator("#alerts tbody tr").first
+    expect(row).to_contain_text("电量低", timeout=15_000)
+    expect(row).to_contain_text("cam-a1")
+    their_row = theirs.locator("#alerts tbody tr").first
+    expect(their_row).to_contain_text("Low battery", timeout=15_000)
+    screenshot(mine, "alerts-zh")
+
+    # I acknowledge: my row says so, and theirs too without a reload.
+    row.locator("button.ack").click()
+    expect(mine.locator("#alerts tbody tr").first).to_contain_text("已由 a-maintenance 确认")
+    expect(their_row).to_contain_text("Acknowledged by a-maintenance", timeout=10_000)
+    # Resolve with a note; the audit trail has both.
+    theirs.locator("#alerts tbody tr").first.locator("input[name=note]").fill("battery swapped")
+    theirs.locator("#alerts tbody tr").first.locator("form.resolve button").click()
+    expect(theirs.locator("#alerts tbody tr").first).to_contain_text(
+        "Resolved by a-equipment_manager"
+    )
+    expect(mine.locator("#alerts tbody tr").first).to_contain_text(
+        "已由 a-equipment_manager 处理", timeout=10_000
+    )
+    screenshot(theirs, "alerts-en")
+    with psycopg.connect(db_url) as conn:
+        actions = [
+            r[0]
+            for r in conn.execute("SELECT action FROM audit_log WHERE entity = 'alert' ORDER BY at")
+        ]
+    assert actions[-2:] == ["alert.ack", "alert.resolve"]
