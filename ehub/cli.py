@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
+import importlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from gateway.settings import MqttEndpoint
@@ -211,6 +214,17 @@ def cmd_bench_hub(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+# Benchmarks whose module provides ``add_arguments(parser)`` and ``main(args) -> int``.
+MORE_BENCHES = {
+    "livemap": ("ehub.bench_livemap", "live map fan-out: browsers' streams at 2,000 updates/s"),
+}
+
+
+def cmd_bench_module(module: str, args: argparse.Namespace) -> int:
+    main: Callable[[argparse.Namespace], int] = importlib.import_module(module).main
+    return main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ehub", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -340,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_hub_arguments(bh)
     bh.set_defaults(func=cmd_bench_hub)
+    for name, (module, help_text) in MORE_BENCHES.items():
+        parser = bs.add_parser(name, help=help_text)
+        importlib.import_module(module).add_arguments(parser)
+        parser.set_defaults(func=functools.partial(cmd_bench_module, module))
     return p
 
 

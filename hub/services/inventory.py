@@ -6,7 +6,7 @@ and reach first, and writes an audit record for every change.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -31,6 +31,20 @@ _REPAIR_MOVES = {
 async def device(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
     p.require(Action.READ_INVENTORY)
     return p.visible(await repo.get(conn, device_id), f"device {device_id}")
+
+
+async def listing(
+    conn: AConn,
+    p: Principal,
+    filters: dict[str, Any],
+    *,
+    sort: str = "device_id",
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Devices in reach matching ``filters`` (see ``repositories.devices.listing``)."""
+    p.require(Action.READ_INVENTORY)
+    return await repo.listing(conn, p.scope, filters=filters, sort=sort, limit=limit, offset=offset)
 
 
 async def create_device(conn: AConn, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +248,14 @@ async def holders(
         raise Invalid("'until' must be after 'at'")
     await device(conn, p, device_id)
     return await repo.holders_between(conn, device_id, start, end)
+
+
+async def held(conn: AConn, p: Principal) -> list[dict[str, Any]]:
+    """Every device in reach checked out now: who holds it since when, oldest first."""
+    p.require(Action.READ_INVENTORY)
+    now = datetime.now(UTC)
+    rows = await repo.custody_records(conn, p.scope, now, now + timedelta(microseconds=1))
+    return [r for r in rows if r["checked_in_at"] is None]
 
 
 async def overdue(conn: AConn, p: Principal) -> list[dict[str, Any]]:
