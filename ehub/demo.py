@@ -204,7 +204,11 @@ def run_demo(
         if not hub_ready.wait(30):
             raise RuntimeError("hub worker did not connect to the embedded broker")
         api = start_hub(cluster.url, mqtt_url)
-        print(f"demo: hub API at {api.url}/docs (log in as {ADMIN} / {api.password})", flush=True)
+        print(
+            f"demo: hub web UI at {api.url}/map, API at {api.url}/docs"
+            f" (log in as {ADMIN} / {api.password})",
+            flush=True,
+        )
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
