@@ -217,6 +217,7 @@ def cmd_bench_hub(args: argparse.Namespace) -> int:
 # Benchmarks whose module provides ``add_arguments(parser)`` and ``main(args) -> int``.
 MORE_BENCHES = {
     "livemap": ("ehub.bench_livemap", "live map fan-out: browsers' streams at 2,000 updates/s"),
+    "tracks": ("ehub.bench_tracks", "one vehicle's 24 h track: service and API, with baselines"),
 }
 
 

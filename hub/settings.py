@@ -39,6 +39,8 @@ class HubSettings(BaseSettings):
     # stream when the background jobs run, and how often it reloads everything.
     hub_live_interval_s: float = Field(0.5, gt=0)
     hub_live_full_reload_s: float = Field(300, gt=0, le=3600)  # live_touch keeps 2 hours
+    # Geofence enter/exit events and the "left the patrol zone" state (hub/geofence_loop.py).
+    hub_geofence_interval_s: float = Field(10, gt=0)
     # The web UI's map tiles: a Leaflet URL template such as
     # "https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8" or an in-house tile
     # server. Empty: no base map (positions on a plain grid; works offline).

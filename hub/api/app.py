@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
 from hub.live.index import LiveIndex
 from hub.live.loop import run_live_loop
@@ -62,6 +63,9 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                     run_alert_loop(pool, settings, app_broadcaster(app.state), stop)
                 ),
                 asyncio.create_task(run_usage_loop(pool, settings.hub_usage_interval_s, stop)),
+                asyncio.create_task(
+                    run_geofence_loop(pool, settings.hub_geofence_interval_s, stop)
+                ),
             ]
         try:
             yield

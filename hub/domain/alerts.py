@@ -33,6 +33,7 @@ class AlertKind(StrEnum):
     OVERDUE_RETURN = "overdue_return"  # minutes of grace after the expected return
     OVERDUE_AUDIT = "overdue_audit"  # days of grace after the audit was due
     REPEATED_FAULTS = "repeated_faults"  # repair tickets within REPEATED_FAULTS_WINDOW
+    LEFT_ZONE = "left_zone"  # minutes a signed-in officer's terminal is outside the shift zone
 
 
 class Severity(StrEnum):
@@ -61,6 +62,7 @@ UNITS: Mapping[AlertKind, str] = MappingProxyType(
         K.OVERDUE_RETURN: "min",
         K.OVERDUE_AUDIT: "days",
         K.REPEATED_FAULTS: "tickets in 90 days",
+        K.LEFT_ZONE: "min",
     }
 )
 # Allowed threshold values per kind: (lowest, highest).
@@ -74,6 +76,7 @@ _RANGES: Mapping[AlertKind, tuple[float, float]] = MappingProxyType(
         K.OVERDUE_RETURN: (0, 7 * 24 * 60),
         K.OVERDUE_AUDIT: (0, 365),
         K.REPEATED_FAULTS: (1, 100),
+        K.LEFT_ZONE: (0, 240),
     }
 )
 
@@ -87,6 +90,7 @@ SEVERITY: Mapping[AlertKind, Severity] = MappingProxyType(
         K.OVERDUE_RETURN: Severity.WARNING,
         K.OVERDUE_AUDIT: Severity.INFO,
         K.REPEATED_FAULTS: Severity.WARNING,
+        K.LEFT_ZONE: Severity.WARNING,
     }
 )
 _RANK: Mapping[str, int] = MappingProxyType({"info": 0, "warning": 1, "critical": 2})
@@ -99,12 +103,16 @@ def _common(**extra: float) -> Mapping[AlertKind, float]:
 
 # Cameras report GNSS only while recording, so a camera's old fix means nothing: no stale_fix.
 # Docks are fixed stations, never checked out: no offline_while_assigned.
+# Terminals carry the officer's position on shift: a few minutes outside the patrol zone (GPS
+# wander at its edge, a detour round a closed street) before it counts as having left it.
 DEFAULT_THRESHOLDS: Mapping[DeviceType, Mapping[AlertKind, float]] = MappingProxyType(
     {
         T.BODY_CAMERA: _common(
             offline_while_assigned=30, low_battery=20, storage_high=90, temperature=60
         ),
-        T.MOBILE_TERMINAL: _common(offline_while_assigned=30, stale_fix=15, low_battery=20),
+        T.MOBILE_TERMINAL: _common(
+            offline_while_assigned=30, stale_fix=15, low_battery=20, left_zone=3
+        ),
         T.VEHICLE_TRACKER: _common(offline_while_assigned=30, stale_fix=15, low_battery=20),
         T.BT_PRINTER: _common(offline_while_assigned=30, low_battery=20),
         T.CAMERA_DOCK: _common(storage_high=90),
@@ -175,6 +183,10 @@ class DeviceFacts:
     checked_out_at: datetime | None = None  # the open custody, if any
     expected_return: datetime | None = None
     recent_faults: int = 0  # repair tickets within REPEATED_FAULTS_WINDOW
+    # Outside the patrol zone of the shift its holder is signed in for (now), since then
+    # (geofence_state, kept by the geofence loop); None when inside or not on shift.
+    outside_zone_since: datetime | None = None
+    outside_zone_shift: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +297,18 @@ def evaluate(facts: DeviceFacts, thresholds: Thresholds, now: datetime) -> set[C
                     f"expected back at {f.expected_return.isoformat(timespec='minutes')}, "
                     f"{late:g} min late",
                     critical=late > 24 * 60,
+                )
+            )
+    if K.LEFT_ZONE in th and f.outside_zone_since is not None:
+        away = _minutes(now - f.outside_zone_since)
+        if away > th[K.LEFT_ZONE]:
+            out.add(
+                _cond(
+                    K.LEFT_ZONE,
+                    away,
+                    f"outside the patrol zone of shift {f.outside_zone_shift} for {away:g} min"
+                    f" (threshold {th[K.LEFT_ZONE]:g} min)",
+                    critical=away > max(30.0, 10 * th[K.LEFT_ZONE]),
                 )
             )
     if K.OVERDUE_AUDIT in th:

@@ -5,7 +5,8 @@ HubError
 ├── Forbidden           403  the caller's role may not do this
 ├── Conflict            409  the state of things forbids it (already checked out, blacklisted)
 ├── InvalidTransition   409  a lifecycle step that does not exist (retired -> assigned)
-└── Invalid             422  a value that passes the schema but not the rules
+├── Invalid             422  a value that passes the schema but not the rules
+└── Unavailable         503  a service the hub needs (the MQTT broker) cannot be reached
 """
 
 from __future__ import annotations
@@ -43,3 +44,8 @@ class InvalidTransition(Conflict):
 class Invalid(HubError):
     status = 422
     title = "Invalid value"
+
+
+class Unavailable(HubError):
+    status = 503
+    title = "Service unavailable"

@@ -36,6 +36,11 @@ class Action(StrEnum):
     READ_AUDIT_LOG = "audit_log.read"
     MANAGE_ROSTERS = "rosters.manage"  # shifts and who works them
     CORRECT_ATTENDANCE = "attendance.correct"
+    READ_TRACKS = "tracks.read"  # anyone's patrol track and geofence events; officers: own
+    MANAGE_GEOFENCES = "geofences.manage"
+    WRITE_WORK_LOG = "work_log.write"  # officers: only on shifts they are on
+    DISPATCH = "dispatch.manage"  # incidents, proposals, orders: create, cancel, close
+    READ_OWN_ORDERS = "dispatch.own_orders"  # an officer's own dispatch orders
 
 
 _ALL = frozenset(Action)
@@ -52,8 +57,11 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         Action.ALERTS,
     },
     Role.MAINTENANCE: _READ | {Action.REPAIR_STATUS, Action.ALERTS, Action.TICKETS},
-    Role.DISPATCHER: _READ | {Action.MANAGE_ROSTERS},
-    Role.OFFICER: _READ,
+    # Where people walked is personal: those who dispatch and supervise them see it (officers
+    # their own); equipment managers find a lost device by its latest position, not a track.
+    Role.DISPATCHER: _READ
+    | {Action.MANAGE_ROSTERS, Action.DISPATCH, Action.READ_TRACKS, Action.MANAGE_GEOFENCES},
+    Role.OFFICER: _READ | {Action.READ_OWN_ORDERS, Action.WRITE_WORK_LOG},
     Role.SUPERVISOR: _READ
     | {
         Action.MANAGE_STAFF,
@@ -62,6 +70,10 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         Action.ALERTS,
         Action.MANAGE_ROSTERS,
         Action.CORRECT_ATTENDANCE,  # only supervisors (and admins) correct attendance
+        Action.DISPATCH,
+        Action.READ_TRACKS,
+        Action.MANAGE_GEOFENCES,
+        Action.WRITE_WORK_LOG,
     },
     Role.LEGAL_REVIEWER: _READ | {Action.READ_AUDIT_LOG},
 }

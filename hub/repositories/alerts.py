@@ -1,8 +1,9 @@
 """Alerts, their rules, and the facts the rules are evaluated on (set-based, no history scans).
 
 ``facts`` reads one row per device from ``devices``, ``device_latest`` (kept current by the
-gateway), the open custody and a count of recent repair tickets: a handful of hash joins over
-plain tables, never the telemetry hypertables, whatever the size of the fleet.
+gateway), the open custody, a count of recent repair tickets and the shift-zone states the
+geofence loop keeps (``geofence_state``): a handful of hash joins over plain tables, never the
+telemetry hypertables, whatever the size of the fleet.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from hub.domain.alerts import AlertUpdate, DeviceFacts, NewAlert
+from hub.domain.alerts import REPEATED_FAULTS_WINDOW, AlertUpdate, DeviceFacts, NewAlert
 from hub.repositories import audit, paging
 
 AConn = psycopg.AsyncConnection[Any]
@@ -54,16 +55,29 @@ _FACT_SQL = {
     "checked_out_at": "c.checked_out_at",
     "expected_return": "c.expected_return",
     "recent_faults": "coalesce(t.n, 0)::int",
+    # Only while the holder of the terminal is still the one whose shift it is.
+    "outside_zone_since": "CASE WHEN z.staff_id = c.staff_id THEN z.since END",
+    "outside_zone_shift": "CASE WHEN z.staff_id = c.staff_id THEN z.shift_id END",
 }
+# The evaluation's "now", from the one parameter: the facts are read as of since + the window.
+_NOW = f"(CAST(%(since)s AS timestamptz) + interval '{REPEATED_FAULTS_WINDOW.days} days')"
 _FACTS = (
     "SELECT "
     + ", ".join(f"{_FACT_SQL[f.name]} AS {f.name}" for f in fields(DeviceFacts))
-    + """
+    + f"""
 FROM devices d
 LEFT JOIN device_latest l ON l.device_id = d.device_id
 LEFT JOIN custody c ON c.device_id = d.device_id AND c.checked_in_at IS NULL
 LEFT JOIN (SELECT device_id, count(*) AS n FROM repair_tickets
            WHERE reported_at >= %(since)s GROUP BY device_id) t ON t.device_id = d.device_id
+LEFT JOIN (SELECT DISTINCT ON (gs.device_id) gs.device_id, gs.staff_id, gs.shift_id, gs.since
+           FROM geofence_state gs
+           JOIN shifts sh ON sh.id = gs.shift_id
+           JOIN attendance a ON a.shift_id = gs.shift_id AND a.staff_id = gs.staff_id
+           WHERE gs.shift_id IS NOT NULL AND NOT gs.inside
+             AND sh.starts_at <= {_NOW} AND {_NOW} < sh.ends_at
+             AND a.signed_in_at IS NOT NULL AND a.signed_out_at IS NULL
+           ORDER BY gs.device_id, gs.since) z ON z.device_id = d.device_id
 WHERE d.status NOT IN ('retired', 'lost')
 """
 )
@@ -82,7 +96,8 @@ async def try_evaluation_lock(conn: AConn) -> bool:
 
 
 async def facts(conn: AConn, faults_since: datetime) -> list[DeviceFacts]:
-    """One per device in service (not retired or lost): everything the rules look at."""
+    """One per device in service (not retired or lost): everything the rules look at, as of
+    ``faults_since + REPEATED_FAULTS_WINDOW`` (the evaluation's now: which shifts are on)."""
     cur = conn.cursor(binary=True)
     await cur.execute(_FACTS, {"since": faults_since})
     return [DeviceFacts(*row) for row in await cur.fetchall()]

@@ -104,9 +104,7 @@ def test_only_devices_in_reach_with_every_field(api):
         "heading_deg": None,
         "last_event": None,
     }
-    assert rows["cam-a1"]["org_unit_id"] == rows["cam-a2"]["org_unit_id"] != rows["prn-a1"][
-        "device_id"
-    ]
+    assert rows["cam-a1"]["org_unit_id"] == rows["cam-a2"]["org_unit_id"] == "team-a"
     # Registered but never heard from: there, with nothing known.
     assert rows["cam-a2"] == {
         "device_id": "cam-a2",

@@ -9,7 +9,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -260,9 +259,7 @@ def test_live_stream_pushes_changes_in_reach(hub: Hub, db_url: str) -> None:
             took = time.monotonic() - t0
             assert kind == "update"
             # Team B's camera moved too, but is out of this dispatcher's reach.
-            assert [(row[0], row[5], row[6]) for row in upd["rows"]] == [
-                ("cam-a1", 22.55, 114.05)
-            ]
+            assert [(row[0], row[5], row[6]) for row in upd["rows"]] == [("cam-a1", 22.55, 114.05)]
             assert took < 5, took
         # The browser's way in: the session cookie, no header.
         c.cookies.set("ehub_session", tok)
