@@ -124,10 +124,11 @@ def test_an_officers_track_follows_the_terminals_they_held(client, db_url):
         ("term-a2", at(90).isoformat()[:16], at(180).isoformat()[:16]),
     ]
     assert body["fixes"] == 50
-    times = [p["time"] for p in body["points"]]
+    assert body["points"]["columns"] == ["t", "lat", "lon", "speed_kmh", "heading_deg"]
+    times = [row[0] for row in body["points"]["rows"]]
     assert times == sorted(times)
-    assert datetime.fromisoformat(times[0]) == at(10)
-    assert datetime.fromisoformat(times[-1]) == at(119)
+    assert datetime.fromtimestamp(times[0], UTC) == at(10)
+    assert datetime.fromtimestamp(times[-1], UTC) == at(119)
     # 29 + 19 legs of 10 m and the 300 m between the terminals (40 min apart: walked).
     assert body["distance_m"] == pytest.approx(29 * 10 + 19 * 10 + 300, rel=1e-3)
     assert body["duration_s"] == pytest.approx(109 * 60)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from hub.api.deps import Conn, CurrentUser
 from hub.domain.principal import Principal
@@ -27,12 +27,15 @@ To = Annotated[AwareDatetime, Query(alias="to", description="end (exclusive); at
 Fmt = Annotated[Format | None, Query(alias="format", description="a file instead of JSON")]
 
 
-class PointPublic(BaseModel):
-    time: datetime
-    lat: float
-    lon: float
-    speed_kmh: float | None
-    heading_deg: float | None
+POINT_COLUMNS = ["t", "lat", "lon", "speed_kmh", "heading_deg"]
+
+
+class PointsPublic(BaseModel):
+    """The replay, in time order: rows are arrays in the order of ``columns``; ``t`` is Unix
+    time in seconds (UTC). Arrays, not objects: a day at 1 Hz is 86,400 points."""
+
+    columns: list[str] = Field(examples=[POINT_COLUMNS])
+    rows: list[list[float | None]]
 
 
 class StopPublic(BaseModel):
@@ -66,7 +69,7 @@ class TrackPublic(BaseModel):
     skewed_ignored: int
     repeats_ignored: int
     stops: list[StopPublic]
-    points: list[PointPublic]
+    points: PointsPublic
 
 
 def _iso(t: float) -> str:
@@ -106,10 +109,7 @@ def _body(v: TrackView) -> bytes:
             }
             for s in t.stops
         ],
-        "points": [
-            {"time": _iso(f[0]), "lat": f[1], "lon": f[2], "speed_kmh": f[3], "heading_deg": f[4]}
-            for f in t.fixes
-        ],
+        "points": {"columns": POINT_COLUMNS, "rows": t.fixes},
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
