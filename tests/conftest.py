@@ -35,6 +35,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in item.nodeid or "resilience" in item.nodeid:
             item.add_marker(pytest.mark.integration)
+    # Browser tests last: Playwright's sync API keeps an event loop running in this thread
+    # while it is open, and they are the slowest to report.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 @pytest.fixture(scope="session")

@@ -56,8 +56,13 @@ def test_devices_move_on_the_map(
     page.wait_for_function("() => window.ehubMap.position('cam-a1')[0] === 22.5502")
     assert position(page, "cam-a1") == [22.5502, 114.065]
 
-    # Details on click: who holds it (name from the staff API), battery.
-    page.locator("path.dev-cam-a1").click(force=True)
+    # Details on click: who holds it (name from the staff API), battery. (It moved out of
+    # the view the snapshot was fitted to: bring it back first, as a dispatcher would.)
+    page.evaluate(
+        "() => window.ehubMap.map.setView(window.ehubMap.markers.get('cam-a1').getLatLng(),"
+        " 15, {animate: false})"
+    )
+    page.locator("path.dev-cam-a1").click()
     detail = page.locator("#map-detail")
     expect(detail).to_contain_text("李明")
     expect(detail).to_contain_text("41%")
