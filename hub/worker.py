@@ -1,6 +1,7 @@
 """The hub's device-event worker (``ehub hub-worker``): a second consumer of device events,
 beside the gateway, for what the hub must act on — printer pairings (answered with a
-``pairing_result`` command), print jobs, evidence manifests and command results.
+``pairing_result`` command), print jobs, evidence manifests, command results (dispatch
+orders) and SOS events (incidents).
 
 Its own persistent MQTT session (QoS 1, manual ack) sees every event even when the gateway is
 down. An event is acknowledged only after its transaction has committed and the commands it
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 FILTERS = (
     f"{PREFIX}/{DeviceType.MOBILE_TERMINAL.value}/+/{Channel.EVENT.value}",
     f"{PREFIX}/{DeviceType.CAMERA_DOCK.value}/+/{Channel.EVENT.value}",
+    # Only their SOS matters here; their other events cost a parse and an ack.
+    f"{PREFIX}/{DeviceType.BODY_CAMERA.value}/+/{Channel.EVENT.value}",
+    f"{PREFIX}/{DeviceType.VEHICLE_TRACKER.value}/+/{Channel.EVENT.value}",
     f"{PREFIX}/+/+/{Channel.CMD_RESULT.value}",
 )
 PUBLISH_TIMEOUT_S = 10.0

@@ -14,11 +14,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
 from hub.live.index import LiveIndex
 from hub.live.loop import run_live_loop
 from hub.notify import app_broadcaster
+from hub.services.units import UnitTracker, run_unit_refresh_loop
 from hub.settings import HubSettings
 from hub.usage_loop import run_usage_loop
 from hub.web import render as web_render
@@ -27,9 +29,10 @@ from schemas.db import migrate
 
 
 def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
-    """The API; with ``background`` it also runs the alert, usage and live-index loops (``ehub
-    hub`` does; tests and tools that only need the API do not: the live index then catches up
-    on demand, see ``hub.live.index.LiveIndex.fresh``)."""
+    """The API and the web UI; with ``background`` also the hub's loops: the live index, alerts,
+    the usage rollup, geofences, dispatch's unit tracker and its escalation/arrival sweep
+    (``ehub hub`` runs them; tests and tools that only need the API do not: the live index
+    then catches up on demand, see ``hub.live.index.LiveIndex.fresh``)."""
     if len(settings.hub_jwt_secret) < 32:
         raise ValueError("EHUB_HUB_JWT_SECRET must be set to at least 32 random characters")
     if len(settings.hub_id_hash_key) < 32:
@@ -57,6 +60,11 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         stop = asyncio.Event()
         jobs: list[asyncio.Task[None]] = []
         if background:
+            # Dispatch's nearest-unit search follows the live index (its first full load
+            # tells the tracker of every device); without the loops it reads the database.
+            units = UnitTracker()
+            live.subscribe(units)
+            app.state.units = units
             jobs = [
                 asyncio.create_task(run_live_loop(pool, live, settings.hub_live_interval_s, stop)),
                 asyncio.create_task(
@@ -66,6 +74,10 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 asyncio.create_task(
                     run_geofence_loop(pool, settings.hub_geofence_interval_s, stop)
                 ),
+                asyncio.create_task(
+                    run_unit_refresh_loop(pool, units, settings.hub_units_refresh_s, stop)
+                ),
+                asyncio.create_task(run_dispatch_loop(pool, settings, stop)),
             ]
         try:
             yield

@@ -1,5 +1,6 @@
 """What the hub does with device events: decide printer pairings (and answer the terminal),
-follow print jobs, register evidence manifests, and record command results.
+follow print jobs, register evidence manifests, record command results (moving dispatch orders
+on), and open a priority-1 incident for an SOS (``services.dispatch_events``).
 
 ``handle`` runs one event in one transaction and returns the commands to publish once it has
 committed. Every event arrives at least once: each path is idempotent on (device, seq), and a
@@ -15,7 +16,7 @@ from typing import Any
 from hub.domain import pairing as rules
 from hub.domain.print_jobs import EVENT_STATUS, apply
 from hub.repositories import device_records as repo
-from hub.services import attendance
+from hub.services import attendance, dispatch_events
 from schemas.messages import (
     CmdResult,
     Command,
@@ -25,6 +26,7 @@ from schemas.messages import (
     PrinterUnpaired,
     SignIn,
     SignOut,
+    Sos,
 )
 from schemas.topics import DeviceType
 
@@ -48,6 +50,10 @@ def handle(
             repo.record_command_result(
                 conn, device_id, msg.cmd_id, status=msg.status.value, detail=msg.detail, at=msg.ts
             )
+            dispatch_events.on_cmd_result(conn, device_id, msg, now)
+            return []
+        if isinstance(msg, Sos):
+            dispatch_events.on_sos(conn, device_type, device_id, msg, now)
             return []
         event = getattr(msg, "event", None)
         if isinstance(msg, PrinterPaired):
