@@ -21,6 +21,7 @@ from ehub.pgcluster import free_port, wait_for_port
 from hub.api.app import create_app
 from hub.settings import HubSettings
 from tests.factories.hub import PASSWORD, seed_city
+from tests.hub.conftest import start_hub_worker  # noqa: F401 - a fixture, shared
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
@@ -71,12 +72,13 @@ class RunningHub:
 
 
 @pytest.fixture()
-def start_hub(db_url: str) -> Iterator[Callable[..., RunningHub]]:
+def start_hub(db_url: str, mqtt_url: str) -> Iterator[Callable[..., RunningHub]]:
     running: list[RunningHub] = []
 
     def start(**overrides: Any) -> RunningHub:
         settings = HubSettings(
             database_url=db_url,
+            mqtt_url=mqtt_url,
             hub_jwt_secret="s" * 40,
             hub_id_hash_key="k" * 40,
             hub_live_interval_s=0.2,

@@ -130,6 +130,28 @@
     update: (doc) => take(doc.rows),
   }, document.getElementById("live-state"), msgs);
 
+  // Who is on an order (orange) and which devices raised an SOS still open (red): from the
+  // dispatch API every few seconds. A role that may not read them simply has no overlay.
+  async function overlays() {
+    const orders = await Promise.all(["sent", "acknowledged", "arrived"].map((s) =>
+      ehub.api("/api/v1/dispatch-orders?state=" + s + "&limit=500")));
+    dispatched.clear();
+    for (const o of orders.flatMap((p) => p.items)) {
+      dispatched.add(o.staff_id);
+      if (o.vehicle_id) dispatched.add(o.vehicle_id);
+    }
+    const incidents = await Promise.all(["open", "dispatched"].map((s) =>
+      ehub.api("/api/v1/incidents?state=" + s + "&limit=500")));
+    sos.clear();
+    for (const i of incidents.flatMap((p) => p.items)) {
+      if (i.source === "sos" && i.device_id) sos.add(i.device_id);
+    }
+    for (const row of rows.values()) draw(row);
+  }
+  const overlayTimer = setInterval(() => overlays().catch((e) => {
+    if (e.status === 403) clearInterval(overlayTimer);
+  }), 3000);
+
   // For the dispatch overlay and for tests: read-only views and the two status sets.
   window.ehubMap = {
     map, rows, markers, dispatched, sos,

@@ -1,0 +1,41 @@
+"""The dispatch console (指挥调度): incidents in reach on a map and in a list, a form for a new
+one (click the map for its place), the nearest available units proposed by the hub with the
+reason each other unit was skipped, dispatching, and each order's progress (sent ->
+acknowledged -> arrived -> closed, with timings). The page's script does all of it through the
+API; this module only serves the frame."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from hub.api.deps import Conn, SettingsDep
+from hub.domain.errors import HubError
+from hub.domain.roles import Action
+from hub.services import personnel
+from hub.web.pages_equipment import refused
+from hub.web.render import PageUser, messages, page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dispatch")
+async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> HTMLResponse:
+    try:
+        p.require(Action.DISPATCH)
+    except HubError as exc:
+        return refused(request, p, exc, "common.none")
+    units = await personnel.org_units(conn, p)
+    config = {
+        "tiles": s.hub_map_tiles_url,
+        "attribution": s.hub_map_tiles_attribution,
+        "center": [22.5431, 114.0579],
+        "units": {u["id"]: u["name"] for u in units},
+        "messages": messages(request, "dispatch.", "common.", "map."),
+    }
+    teams = [u for u in units if u["level"] == "street"]
+    return page(
+        request, "dispatch.html", p, teams=teams, config=json.dumps(config, ensure_ascii=False)
+    )

@@ -1,0 +1,158 @@
+"""In headless Chromium, end to end: a dispatcher creates an incident on the console, the hub
+proposes the nearest officer on shift, the dispatcher sends the order; a simulated terminal
+(the real terminal agent, over the real broker) acknowledges it and heads there, the gateway
+stores its positions, the hub sees it arrive; the dispatcher closes the order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from playwright.sync_api import Page, expect
+
+from device_drivers.simulator.fleet import SimTerminal
+from device_drivers.simulator.geo import Route
+from device_drivers.simulator.runner import FleetRunner
+from gateway.settings import MqttEndpoint
+from tests.e2e.conftest import RunningHub, screenshot
+from tests.helpers import query, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+SCENE = (22.5440, 114.0850)  # Huaqiangbei
+START = (22.5452, 114.0850)  # the officer's beat, ~130 m north of it
+
+
+def seed_officer_on_shift(db_url: str, now: datetime) -> None:
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO devices (device_id, device_type, org_unit_id, status)"
+            " VALUES ('term-a1', 'mobile_terminal', 'team-a', 'assigned')"
+        )
+        conn.execute(
+            "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
+            " VALUES ('term-a1', 'sa1', %s, 'a-equipment_manager')",
+            (now - timedelta(hours=2),),
+        )
+        zone = {"kind": "circle", "lat": SCENE[0], "lon": SCENE[1], "radius_m": 2000}
+        shift = conn.execute(
+            "INSERT INTO shifts (org_unit_id, name, starts_at, ends_at, zone, created_by)"
+            " VALUES ('team-a', '早班', %s, %s, %s, 'a-dispatcher') RETURNING id",
+            (now - timedelta(hours=1), now + timedelta(hours=3), json.dumps(zone)),
+        ).fetchone()
+        assert shift is not None
+        conn.execute(
+            "INSERT INTO attendance (shift_id, staff_id, assigned_by, signed_in_at)"
+            " VALUES (%s, 'sa1', 'a-dispatcher', %s)",
+            (shift[0], now - timedelta(minutes=50)),
+        )
+
+
+def run_terminal(terminal: SimTerminal, mqtt_url: str, stop: threading.Event) -> threading.Thread:
+    ep = MqttEndpoint.parse(mqtt_url)
+    runner = FleetRunner([terminal], ep.host, ep.port, rate=8.0, resend_after=3.0)
+
+    def run() -> None:
+        async def main() -> None:
+            task = asyncio.create_task(runner.run(None))
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+            runner.finish()
+            await task
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_dispatch_an_incident_to_a_simulated_terminal(
+    start_hub: Callable[..., RunningHub],
+    login: Callable[..., Page],
+    db_url: str,
+    mqtt_url: str,
+    start_gateway: Any,
+    start_hub_worker: Any,
+) -> None:
+    now = datetime.now(UTC)
+    hub = start_hub(hub_dispatch_interval_s=0.5, hub_units_refresh_s=0.5)
+    seed_officer_on_shift(db_url, now)
+    start_gateway(db_url)
+    start_hub_worker(db_url)
+    terminal = SimTerminal(
+        device_id="term-a1",
+        officer_id="sa1",
+        route=Route([START, (START[0] + 0.0002, START[1])]),
+        rng=random.Random(7),
+        shift_start=now - timedelta(hours=1),
+        shift_end=now + timedelta(hours=3),
+        speed_kmh=40.0,
+        location_interval_s=1.0,
+        status_interval_s=2.0,
+        print_chance=0.0,
+    )
+    stop = threading.Event()
+    thread = run_terminal(terminal, mqtt_url, stop)
+    try:
+        # The terminal reports in: online, with a position, through the gateway.
+        wait_until(
+            lambda: (
+                query(
+                    db_url,
+                    "SELECT count(*) FROM device_latest WHERE device_id = 'term-a1'"
+                    " AND presence = 'online' AND lat IS NOT NULL",
+                )[0][0]
+                == 1
+            ),
+            timeout=30,
+        )
+        page = login(hub, "a-dispatcher", "zh-CN", "/dispatch")
+        page.evaluate(
+            "([lat, lon]) => window.ehubDispatch.map.setView([lat, lon], 17, {animate: false})",
+            list(SCENE),
+        )
+        page.locator("#map").click()  # the centre of the map: the scene
+        expect(page.locator("#i-place")).not_to_be_empty()
+        page.fill("#i-category", "占道经营")
+        page.select_option("#i-priority", "2")
+        page.fill("#i-address", "华强北路")
+        page.click("#incident-form button[type=submit]")
+
+        # The hub proposes the officer on shift nearby.
+        row = page.locator("#proposals tbody tr[data-unit='sa1']")
+        expect(row).to_be_visible(timeout=15_000)
+        row.locator("button.send").click()
+        order = page.locator("#orders tbody tr.order").first
+        expect(order).to_be_visible()
+
+        # The terminal's agent accepts (through the broker and the hub worker) ...
+        expect(order.locator(".order-state")).to_have_text("已确认", timeout=20_000)
+        screenshot(page, "dispatch-acknowledged-zh")
+        # ... walks there at 40 km/h, and the hub sees it arrive within 100 m.
+        expect(order.locator(".order-state")).to_have_text("已到场", timeout=30_000)
+        order.locator("input[name=outcome]").fill("已劝离")
+        order.locator("button[type=submit]").click()
+        expect(page.locator("#orders tbody tr.order").first.locator(".order-state")).to_have_text(
+            "已结束"
+        )
+        screenshot(page, "dispatch-closed-zh")
+        # The agent itself reports "done" once within its own few metres of the scene.
+        wait_until(lambda: terminal.orders == {}, timeout=30)
+    finally:
+        stop.set()
+        thread.join(15)
+
+    rows = query(
+        db_url,
+        "SELECT o.state, o.acknowledged_at IS NOT NULL, o.arrived_at IS NOT NULL, c.cmd"
+        " FROM dispatch_orders o JOIN device_commands c USING (cmd_id)",
+    )
+    assert rows == [("closed", True, True, "dispatch")]
