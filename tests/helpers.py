@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import uvicorn
 
+from ehub.pgcluster import free_port, wait_for_port
 from ehub.services import clear_retained
+from hub.api.app import create_app
+from hub.settings import HubSettings
 
 __all__ = ["clear_retained", "msg", "query", "register", "wait_until"]
 
@@ -43,3 +48,21 @@ def msg(seq: int, ts: datetime | None = None, **fields: Any) -> bytes:
     return json.dumps(
         {"v": 1, "seq": seq, "ts": (ts or datetime.now(UTC)).isoformat(), **fields}
     ).encode()
+
+
+class RunningHub:
+    """The hub as ``ehub hub`` runs it (uvicorn, background loops) in a thread, on a free port."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(create_app(settings, background=True), port=port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        wait_for_port("127.0.0.1", port, 30)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)

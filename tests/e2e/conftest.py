@@ -8,19 +8,16 @@ reviewers to look at.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from ehub.pgcluster import free_port, wait_for_port
-from hub.api.app import create_app
 from hub.settings import HubSettings
 from tests.factories.hub import PASSWORD, seed_city
+from tests.helpers import RunningHub
 from tests.hub.conftest import start_hub_worker  # noqa: F401 - a fixture, shared
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -53,22 +50,6 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield b
         b.close()
-
-
-class RunningHub:
-    def __init__(self, settings: HubSettings) -> None:
-        port = free_port()
-        app = create_app(settings, background=True)
-        self.app = app
-        self.server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        wait_for_port("127.0.0.1", port, 30)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 @pytest.fixture()

@@ -21,8 +21,8 @@ from device_drivers.simulator.fleet import SimTerminal
 from device_drivers.simulator.geo import Route
 from device_drivers.simulator.runner import FleetRunner
 from gateway.settings import MqttEndpoint
-from tests.e2e.conftest import RunningHub, screenshot
-from tests.helpers import query, wait_until
+from tests.e2e.conftest import screenshot
+from tests.helpers import RunningHub, query, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

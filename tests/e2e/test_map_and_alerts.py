@@ -10,8 +10,9 @@ import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import RunningHub, screenshot
+from tests.e2e.conftest import screenshot
 from tests.factories.telemetry import Telemetry
+from tests.helpers import RunningHub
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

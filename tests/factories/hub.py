@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from fastapi.testclient import TestClient
 
 from hub.domain.roles import Role
 from hub.security import hash_password
@@ -69,3 +70,10 @@ def seed_city(db_url: str) -> City:
             [(name, pw, role, unit) for name, (role, unit) in users.items()],
         )
     return City(users)
+
+
+def bearer(client: TestClient, user: str) -> dict[str, str]:
+    """Log ``user`` in (the seeded password) and return the Authorization header."""
+    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

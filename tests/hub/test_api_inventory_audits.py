@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.settings import HubSettings
-from tests.factories.hub import PASSWORD, seed_city
+from tests.factories.hub import bearer as login
+from tests.factories.hub import seed_city
 from tests.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -22,11 +23,6 @@ def client(db_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(s)) as c:
         seed_city(db_url)
         yield c
-
-
-def login(client: TestClient, user: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_due_audits_a_session_and_its_outcome(client, db_url):

@@ -22,7 +22,8 @@ from hub.dispatch_loop import run_cycle
 from hub.notify import AiomqttPublisher
 from hub.services import dispatch
 from hub.settings import HubSettings
-from tests.factories.hub import PASSWORD, seed_city
+from tests.factories.hub import bearer as login
+from tests.factories.hub import seed_city
 from tests.helpers import msg, query, wait_until
 
 pytestmark = pytest.mark.integration
@@ -97,11 +98,6 @@ def client(db_url: str, settings: HubSettings) -> Iterator[TestClient]:
             )
             conn.execute("UPDATE users SET staff_id = 'sa1' WHERE username = 'a-officer'")
         yield c
-
-
-def login(client: TestClient, user: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def new_incident(client: TestClient, h: dict[str, str], **kw: Any) -> dict[str, Any]:

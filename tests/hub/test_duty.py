@@ -18,7 +18,8 @@ from hub.services import device_events
 from hub.settings import HubSettings
 from schemas.messages import SignIn, SignOut
 from schemas.topics import DeviceType
-from tests.factories.hub import PASSWORD, seed_city
+from tests.factories.hub import bearer as login
+from tests.factories.hub import seed_city
 from tests.helpers import query
 
 # Huaqiangbei (华强北), team A's patrol area, and a point ~1.1 km north of it.
@@ -100,11 +101,6 @@ def client(db_url: str) -> Iterator[TestClient]:
                 (TERMINAL,),
             )
         yield c
-
-
-def login(client: TestClient, user: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def hour(offset_h: float) -> datetime:

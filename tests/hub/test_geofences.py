@@ -18,7 +18,8 @@ from hub.api.app import create_app
 from hub.services import alerts, geofences
 from hub.services.geofences import BatchResult
 from hub.settings import HubSettings
-from tests.factories.hub import PASSWORD, seed_city
+from tests.factories.hub import bearer as login
+from tests.factories.hub import seed_city
 from tests.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -58,12 +59,6 @@ def client(db_url: str) -> Iterator[TestClient]:
                 " WHERE username = 'a-dispatcher'"
             )
         yield c
-
-
-def login(client: TestClient, user: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def put_fixes(db_url: str, device: str, dtype: str, rows: list[tuple[int, datetime, float, float]]):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,16 +14,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
-from ehub.pgcluster import free_port, wait_for_port
-from hub.api.app import create_app
 from hub.live.feed import RESYNC, LiveFeed
 from hub.live.index import COLUMNS, LiveIndex
 from hub.live.model import LiveDevice
 from hub.settings import HubSettings
 from tests.factories.hub import PASSWORD, seed_city
 from tests.factories.telemetry import Telemetry
+from tests.helpers import RunningHub
 
 SEEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -194,9 +191,11 @@ def test_a_transaction_committing_after_a_refresh_is_not_missed(db_url: str) -> 
 
 
 # ---------------------------------------------------------------- live stream ------
-class Hub:
-    def __init__(self, db_url: str) -> None:
-        settings = HubSettings(
+@pytest.fixture()
+def hub(db_url: str) -> Iterator[RunningHub]:
+    seed_city(db_url)
+    h = RunningHub(
+        HubSettings(
             database_url=db_url,
             hub_jwt_secret="s" * 40,
             hub_id_hash_key="k" * 40,
@@ -204,25 +203,7 @@ class Hub:
             hub_alert_interval_s=3600,
             hub_usage_interval_s=3600,
         )
-        port = free_port()
-        config = uvicorn.Config(
-            create_app(settings, background=True), port=port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        wait_for_port("127.0.0.1", port, 30)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-
-
-@pytest.fixture()
-def hub(db_url: str) -> Iterator[Hub]:
-    seed_city(db_url)
-    h = Hub(db_url)
+    )
     yield h
     h.stop()
 
@@ -238,7 +219,7 @@ def _events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
 
 
 @pytest.mark.integration
-def test_live_stream_pushes_changes_in_reach(hub: Hub, db_url: str) -> None:
+def test_live_stream_pushes_changes_in_reach(hub: RunningHub, db_url: str) -> None:
     with httpx.Client(base_url=hub.url, timeout=30) as c:
         login = {"username": "a-dispatcher", "password": PASSWORD}
         tok = c.post("/api/v1/auth/token", data=login).json()["access_token"]

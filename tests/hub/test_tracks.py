@@ -21,7 +21,8 @@ from psycopg.types.json import Jsonb
 
 from hub.api.app import create_app
 from hub.settings import HubSettings
-from tests.factories.hub import PASSWORD, seed_city
+from tests.factories.hub import bearer as login
+from tests.factories.hub import seed_city
 from tests.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -93,12 +94,6 @@ def client(db_url: str) -> Iterator[TestClient]:
                 " WHERE username = 'a-dispatcher'"
             )
         yield c
-
-
-def login(client: TestClient, user: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def span(start: float, end: float) -> dict[str, str]:

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.settings import HubSettings
-from tests.factories.hub import PASSWORD, seed_city
+from tests.factories.hub import bearer as login
+from tests.factories.hub import seed_city
 from tests.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -28,11 +29,6 @@ def client(db_url: str) -> Iterator[TestClient]:
         with psycopg.connect(db_url) as conn:
             conn.execute("UPDATE users SET staff_id = 'sa1' WHERE username = 'a-officer'")
         yield c
-
-
-def login(client: TestClient, user: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_entries_are_written_by_those_on_the_shift_corrected_by_new_entries_and_audited(
