@@ -76,10 +76,11 @@ def seed(db: str, args: argparse.Namespace, start: datetime) -> int:
             " FROM unnest(%s::text[]) WITH ORDINALITY AS v(vid, n)",
             (TEAM, list(MEASURED)),
         )
-        # A patrol pattern: ~25 km/h on a slow sine, a 10-minute stop every hour.
+        # A patrol pattern: up and down a street (no teleport back), weaving on a slow sine.
         body = (
             " SELECT %(start)s::timestamptz + i * %(dt)s * interval '1 second', d, i + 1, now(),"
-            " 'vehicle_tracker', 22.5 + (i %% 3600) * %(step)s * 0.00007,"
+            " 'vehicle_tracker',"
+            " 22.5 + abs(mod((i * %(step)s)::numeric, 7200) - 3600)::float8 * 0.00007,"
             " 114.0 + 0.002 * sin(i * %(dt)s / 600.0), 25, 0, '{}'::jsonb"
             " FROM generate_series(0, %(n)s::int - 1) i"
         )

@@ -174,6 +174,75 @@ def test_one_spike_anywhere_inside_is_dropped_without_changing_the_distance(step
     assert tr.distance_m == pytest.approx(T.compute(fixes).distance_m, rel=1e-9, abs=1e-6)
 
 
+# A patrol: walking, driving, standing still (stops), fixes 1 s to 2 min apart.
+patrols = st.lists(
+    st.tuples(
+        st.floats(1, 120),
+        st.sampled_from([0.0, 0.0, 0.0, 0.2, 1.4, 8.0, 15.0]) | st.floats(0, 30),  # m/s
+        st.floats(0, 2 * math.pi),
+    ),
+    min_size=1,
+    max_size=200,
+)
+
+
+def same_track(got: T.Track, want: T.Track) -> None:
+    assert got.fixes == want.fixes
+    assert (got.jumps, got.skewed, got.repeats) == (want.jumps, want.skewed, want.repeats)
+    assert got.distance_m == pytest.approx(want.distance_m, rel=1e-9, abs=1e-6)
+    assert got.duration_s == want.duration_s
+    assert got.moving_s == pytest.approx(want.moving_s, rel=1e-9, abs=1e-6)
+    assert [(s.start, s.end, s.fixes) for s in got.stops] == [
+        (s.start, s.end, s.fixes) for s in want.stops
+    ]
+    for a, b in zip(got.stops, want.stops, strict=True):
+        assert (a.lat, a.lon) == pytest.approx((b.lat, b.lon), rel=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(patrols, st.floats(10, 100), st.floats(30, 900), st.floats(60, 1200))
+def test_the_array_path_agrees_with_the_loops(steps, radius_m, min_stop_s, max_gap_s):
+    fixes = build(steps)
+    p = T.Params(radius_m=radius_m, min_stop_s=min_stop_s, max_gap_s=max_gap_s)
+    fast = T._clean_track(fixes, p)
+    if len(fixes) < 2:
+        assert fast is None
+        return
+    assert fast is not None  # in order, no repeats, nothing faster than 200 km/h
+    same_track(fast, T.by_loops(list(fixes), None, p))
+
+
+@settings(max_examples=300, deadline=None)
+@given(patrols, st.data())
+def test_tracks_to_clean_agree_with_the_loops_too(steps, data):
+    """Spikes, repeats, swapped and skewed fixes: cleaned by the loop, summarised in arrays."""
+    fixes = build(steps)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(fixes) - 1))
+        f = fixes[i]
+        match data.draw(st.sampled_from(["spike", "repeat", "swap"])):
+            case "spike":
+                fixes.insert(i, (f[0] - 0.5, f[1] + 0.5, f[2], None, None))
+            case "repeat":
+                fixes.insert(i, f)
+            case "swap" if i + 1 < len(fixes):
+                fixes[i], fixes[i + 1] = fixes[i + 1], fixes[i]
+    flags = data.draw(st.lists(st.booleans(), min_size=len(fixes), max_size=len(fixes)))
+    p = T.Params()
+    same_track(T.compute(fixes, flags, p), T.by_loops(list(fixes), flags, p))
+    same_track(T.compute(fixes, None, p), T.by_loops(list(fixes), None, p))
+
+
+def test_tracks_that_need_cleaning_take_the_loops():
+    fixes = walk(20)
+    spike = (fixes[5][0] + 1, fixes[5][1] + 1.0, fixes[5][2], None, None)
+    assert T._clean_track([*fixes[:6], spike, *fixes[6:]], T.Params()) is None
+    assert T._clean_track([fixes[1], fixes[0], *fixes[2:]], T.Params()) is None  # out of order
+    assert T._clean_track([fixes[0], *fixes], T.Params()) is None  # a repeat
+    assert T.compute(fixes, [False] * 19 + [True]).skewed == 1  # skew: the loops count it
+    assert T._clean_track(fixes, T.Params()) is not None
+
+
 # ------------------------------------------------------------------------------ files ------
 def _track() -> tuple[T.Track, track_files.Stamp]:
     stay = [(T0 + 100 + 10 * i, LAT, LON, 0.0, 90.0) for i in range(40)]
