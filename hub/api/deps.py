@@ -78,10 +78,10 @@ async def principal(
     username = read_token(s.hub_jwt_secret, token)
     if username is None:
         raise unauthorized
-    user = await org.user(conn, username)
+    user = await org.caller(conn, username)
     if user is None or not user["active"]:
         raise unauthorized
-    scope = await org.subtree(conn, user["org_unit_id"])
+    scope = frozenset(user["scope"])
     return Principal(username, Role(user["role"]), user["org_unit_id"], scope, user["staff_id"])
 
 

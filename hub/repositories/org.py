@@ -47,6 +47,20 @@ async def insert_unit(conn: AConn, row: dict[str, Any]) -> None:
     )
 
 
+async def caller(conn: AConn, username: str) -> dict[str, Any] | None:
+    """The account behind a request with its reach (its unit and every unit below), in one
+    round trip: this runs on every request."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT u.username, u.role, u.org_unit_id, u.staff_id, u.active,"
+        " ARRAY(WITH RECURSIVE t(id) AS (SELECT u.org_unit_id UNION ALL"
+        " SELECT o.id FROM org_units o JOIN t ON o.parent_id = t.id) SELECT id FROM t) AS scope"
+        " FROM users u WHERE u.username = %s",
+        (username,),
+    )
+    return await cur.fetchone()
+
+
 async def user(conn: AConn, username: str) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
