@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,18 @@ def embedded_cluster(state_dir: Path) -> PgCluster:
     )
 
 
+class _SnapshotDict(dict[str, Any]):
+    """A dict whose iteration walks a copy of its keys. amqtt 0.12 iterates its subscription
+    table across awaits while other clients subscribe ("dictionary changed size during
+    iteration" drops the connecting client when sixty devices connect at once)."""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().keys()))
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
 class EmbeddedBroker:
     """amqtt in a thread of its own with its own event loop."""
 
@@ -74,6 +87,7 @@ class EmbeddedBroker:
 
         async def _start() -> None:
             self._broker = Broker(config)
+            self._broker._subscriptions = _SnapshotDict()
             await self._broker.start()
 
         asyncio.run_coroutine_threadsafe(_start(), self._loop).result(timeout=15)
