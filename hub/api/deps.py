@@ -86,3 +86,18 @@ async def principal(
 
 
 CurrentUser = Annotated[Principal, Depends(principal)]
+
+
+async def still_valid(
+    pool: AsyncConnectionPool[Any], token: str, s: HubSettings, p: Principal
+) -> bool:
+    """For long streams: is the token still good, the account active, its role and reach as
+    when the stream began? A database that cannot be reached now does not end a stream."""
+    try:
+        async with pool.connection() as conn:
+            now = await principal(token, conn, s)
+    except HTTPException:
+        return False
+    except (psycopg.Error, OSError):
+        return True
+    return now.role == p.role and now.scope == p.scope

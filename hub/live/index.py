@@ -22,12 +22,13 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from hub.live.model import ChangeListener, LiveDevice
+from hub.live.model import ChangeListener, Gone, LiveDevice
 from hub.repositories import live as repo
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,15 @@ def _epoch(t: datetime | None) -> int | None:
     return None if t is None else int(t.timestamp())
 
 
-def encode_row(d: LiveDevice) -> bytes:
+def encode_row(d: LiveDevice, *, redact: bool = False) -> bytes:
     """One device as a JSON array in the order of ``COLUMNS``. Coordinates to 1e-6 degree
-    (~0.1 m), gauges to one decimal: float4 columns otherwise print 17 digits of noise."""
+    (~0.1 m), gauges to one decimal: float4 columns otherwise print 17 digits of noise.
+
+    ``redact`` blanks where a device held by a person is and how it moves: where people are is
+    for those who may read their tracks (``Action.READ_TRACKS``), not for everyone who may
+    read the inventory."""
+    if redact and d.holder_staff_id is not None:
+        d = replace(d, lat=None, lon=None, speed_kmh=None, heading_deg=None)
     return _encode(
         [
             d.device_id,
@@ -93,19 +100,43 @@ def wrap(rows: bytes, count: int) -> bytes:
 
 
 class _Unit:
-    """The devices of one org unit, and their rows joined (rebuilt after a change)."""
+    """The devices of one org unit, their rows, the redacted rows of those held by a person,
+    and both joined (rebuilt after a change)."""
 
-    __slots__ = ("chunk", "devices", "rows")
+    __slots__ = ("chunk", "chunk_redacted", "devices", "redacted", "rows")
 
     def __init__(self) -> None:
         self.devices: dict[str, LiveDevice] = {}
         self.rows: dict[str, bytes] = {}
+        self.redacted: dict[str, bytes] = {}  # only where it differs from the row
         self.chunk: bytes | None = None
+        self.chunk_redacted: bytes | None = None
 
-    def joined(self) -> bytes:
-        if self.chunk is None:
-            self.chunk = b",".join(self.rows.values())
-        return self.chunk
+    def put(self, d: LiveDevice) -> None:
+        self.devices[d.device_id] = d
+        self.rows[d.device_id] = encode_row(d)
+        if d.holder_staff_id is not None:
+            self.redacted[d.device_id] = encode_row(d, redact=True)
+        else:
+            self.redacted.pop(d.device_id, None)
+        self.chunk = self.chunk_redacted = None
+
+    def drop(self, device_id: str) -> None:
+        del self.devices[device_id], self.rows[device_id]
+        self.redacted.pop(device_id, None)
+        self.chunk = self.chunk_redacted = None
+
+    def row(self, device_id: str, redact: bool) -> bytes:
+        return (redact and self.redacted.get(device_id)) or self.rows[device_id]
+
+    def joined(self, redact: bool) -> bytes:
+        if not redact:
+            if self.chunk is None:
+                self.chunk = b",".join(self.rows.values())
+            return self.chunk
+        if self.chunk_redacted is None:
+            self.chunk_redacted = b",".join(self.row(i, True) for i in self.rows)
+        return self.chunk_redacted
 
 
 class LiveIndex:
@@ -141,13 +172,16 @@ class LiveIndex:
         *,
         device_type: str | None = None,
         presence: str | None = None,
+        redact: bool = False,
     ) -> bytes:
-        """The JSON document of every device in ``scope`` (optionally of one type/presence)."""
+        """The JSON document of every device in ``scope`` (optionally of one type/presence);
+        ``redact``: without the positions of devices held by people (see ``encode_row``)."""
         units = [u for u in (self._units.get(s) for s in scope) if u is not None and u.rows]
         if device_type is None and presence is None:
-            return wrap(b",".join(u.joined() for u in units), sum(len(u.rows) for u in units))
+            joined = b",".join(u.joined(redact) for u in units)
+            return wrap(joined, sum(len(u.rows) for u in units))
         rows = [
-            u.rows[d.device_id]
+            u.row(d.device_id, redact)
             for u in units
             for d in u.devices.values()
             if (device_type is None or d.device_type == device_type)
@@ -155,9 +189,9 @@ class LiveIndex:
         ]
         return wrap(b",".join(rows), len(rows))
 
-    def row(self, device_id: str) -> bytes | None:
+    def row(self, device_id: str, *, redact: bool = False) -> bytes | None:
         unit = self._unit_of.get(device_id)
-        return None if unit is None else self._units[unit].rows[device_id]
+        return None if unit is None else self._units[unit].row(device_id, redact)
 
     # ------------------------------------------------------------------ writing ---------
     def subscribe(self, listener: ChangeListener) -> None:
@@ -167,9 +201,11 @@ class LiveIndex:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def apply(self, devices: Iterable[LiveDevice]) -> list[LiveDevice]:
-        """Take in fresh states; returns those that differ from what the index held."""
+    def apply(self, devices: Iterable[LiveDevice]) -> tuple[list[LiveDevice], list[Gone]]:
+        """Take in fresh states: those that differ from what the index held, and the units
+        that devices moved out of."""
         changed: list[LiveDevice] = []
+        gone: list[Gone] = []
         for d in devices:
             old_unit = self._unit_of.get(d.device_id)
             if old_unit is not None:
@@ -177,32 +213,38 @@ class LiveIndex:
                 if held.devices[d.device_id] == d:
                     continue
                 if old_unit != d.org_unit_id:  # moved to another team
-                    del held.devices[d.device_id], held.rows[d.device_id]
-                    held.chunk = None
+                    held.drop(d.device_id)
+                    gone.append(Gone(d.device_id, old_unit, moved=True))
             unit = self._units.get(d.org_unit_id) or _Unit()
             self._units[d.org_unit_id] = unit
-            unit.devices[d.device_id] = d
-            unit.rows[d.device_id] = encode_row(d)
-            unit.chunk = None
+            unit.put(d)
             self._unit_of[d.device_id] = d.org_unit_id
             changed.append(d)
-        return changed
+        return changed, gone
 
-    def replace_all(self, devices: Sequence[LiveDevice]) -> list[LiveDevice]:
+    def remove(self, device_ids: Iterable[str]) -> list[Gone]:
+        """Drop devices (out of every org unit, or deleted)."""
+        gone: list[Gone] = []
+        for device_id in device_ids:
+            unit_id = self._unit_of.pop(device_id, None)
+            if unit_id is not None:
+                self._units[unit_id].drop(device_id)
+                gone.append(Gone(device_id, unit_id, moved=False))
+        return gone
+
+    def replace_all(self, devices: Sequence[LiveDevice]) -> tuple[list[LiveDevice], list[Gone]]:
         """Take in a full load: devices missing from it are dropped."""
         present = {d.device_id for d in devices}
-        for device_id in [i for i in self._unit_of if i not in present]:
-            unit = self._units[self._unit_of.pop(device_id)]
-            del unit.devices[device_id], unit.rows[device_id]
-            unit.chunk = None
-        return self.apply(devices)
+        gone = self.remove([i for i in self._unit_of if i not in present])
+        changed, moved = self.apply(devices)
+        return changed, gone + moved
 
-    def _notify(self, changed: Sequence[LiveDevice]) -> None:
-        if not changed:
+    def _notify(self, changed: Sequence[LiveDevice], gone: Sequence[Gone] = ()) -> None:
+        if not changed and not gone:
             return
         for listener in list(self._listeners):
             try:
-                listener(changed)
+                listener(changed, gone)
             except Exception:  # one broken listener must not stop the index or the others
                 log.exception("live index listener failed")
 
@@ -217,17 +259,18 @@ class LiveIndex:
         now = time.monotonic()
         if self._snapshot is None or now - self._loaded_at >= self._full_reload_s:
             snap, devices = await repo.load_all(conn)
-            changed = self.replace_all(devices)
+            changed, gone = self.replace_all(devices)
             self._loaded_at = now
             await repo.prune_touches(conn)
         else:
-            snap, devices = await repo.load_changed(conn, self._snapshot)
-            changed = self.apply(devices)
+            snap, devices, removed = await repo.load_changed(conn, self._snapshot)
+            changed, gone = self.apply(devices)
+            gone += self.remove(removed)
         self._snapshot = snap
         self._finished = number
         self.refreshed_at = now
-        self._notify(changed)
-        return len(changed)
+        self._notify(changed, gone)
+        return len(changed) + sum(not g.moved for g in gone)
 
     async def current(self, conn: AConn, max_age_s: float) -> None:
         """Return once the index is no older than ``max_age_s`` (0: read-your-writes)."""

@@ -33,9 +33,19 @@ class LiveDevice:
     vehicle_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """A device that left an org unit's view: moved to another unit (``moved``: it is among
+    the changed too, under its new unit) or out of the index altogether."""
+
+    device_id: str
+    org_unit_id: str  # the unit it left
+    moved: bool
+
+
 class ChangeListener(Protocol):
     """Called from the index's refresh task with every device whose state changed (new,
-    moved, presence, battery, custody...), after the index itself is up to date. Must be quick
-    and must not raise: it runs on the event loop."""
+    moved, presence, battery, custody...) and every device that left a unit, after the index
+    itself is up to date. Must be quick and must not raise: it runs on the event loop."""
 
-    def __call__(self, changed: Sequence[LiveDevice]) -> None: ...
+    def __call__(self, changed: Sequence[LiveDevice], gone: Sequence[Gone] = ()) -> None: ...

@@ -1,12 +1,18 @@
 """SQL for the live index: every device's registry facts joined with its latest telemetry, and
 the devices whose rows changed since a snapshot.
 
-Change detection uses the writing transaction of each row (``xmin``) against the previous
-poll's snapshot: a row changed after that snapshot was written by a transaction that was still
-running then (in its ``xip`` list) or began after it (at or past its ``xmax``). Unlike a
-timestamp watermark this misses no row whose transaction commits late (a gateway batch held
-back by a database outage commits with old receive times). xids are 32-bit and wrap; the
-comparison is modular, and the index reloads everything every few minutes regardless.
+Change detection uses the transaction that wrote each row against the previous poll's
+snapshot: a row changed after that snapshot was written by a transaction that was still running
+then or began after it. Unlike a timestamp watermark this misses no row whose transaction
+commits late (a gateway batch held back by a database outage commits with old receive times).
+
+- ``live_touch`` (registry changes, mirrored by triggers) records the top-level transaction
+  (``pg_current_xact_id()``), compared exactly with ``pg_visible_in_snapshot``: the hub's
+  services nest transactions, and a row written in a savepoint has a subtransaction's id as
+  its ``xmin``, which a snapshot does not list as running.
+- ``device_latest`` is written by the gateway at top level only (one transaction per batch), so
+  its ``xmin`` serves: at or past the snapshot's ``xmax`` (``age()`` compares 32-bit xids
+  modulo wraparound) or in its running list.
 """
 
 from __future__ import annotations
@@ -26,17 +32,18 @@ _XID_MOD = 1 << 32
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What a poll could see: transactions at or past ``xmax`` and those in ``xip`` could not
-    (as 32-bit xids, the form a row's ``xmin`` takes)."""
+    """What a poll could see: the snapshot itself (``pg_snapshot`` text) and, for ``xmin``,
+    its ``xmax`` and running list as 32-bit xids."""
 
+    text: str
     xmax: int
     xip: tuple[int, ...]
 
 
-_SNAPSHOT = (
-    "SELECT pg_snapshot_xmax(s)::text AS xmax,"
-    " ARRAY(SELECT x::text FROM pg_snapshot_xip(s) AS x) AS xip FROM pg_current_snapshot() AS s"
+_SNAPSHOT_COLS = (
+    "x::text, pg_snapshot_xmax(x)::text, ARRAY(SELECT i::text FROM pg_snapshot_xip(x) AS i)"
 )
+_SNAPSHOT = f"SELECT {_SNAPSHOT_COLS} FROM pg_current_snapshot() AS x"
 
 _DEVICES = """
 SELECT d.device_id, d.device_type, d.org_unit_id, d.status,
@@ -49,31 +56,27 @@ LEFT JOIN custody c ON c.device_id = d.device_id AND c.checked_in_at IS NULL
 LEFT JOIN vehicles v ON v.tracker_id = d.device_id
 """
 
-# Written after the snapshot: by a transaction at or past its xmax (age() compares xids
-# modulo wraparound), or by one still running at the time.
-_CHANGED_SINCE = "age(xmin) <= age(%(xmax)s::text::xid) OR xmin = ANY(%(xip)s::text[]::xid[])"
 _CHANGED = (
-    f"SELECT device_id FROM device_latest WHERE {_CHANGED_SINCE}"
-    f" UNION SELECT device_id FROM live_touch WHERE {_CHANGED_SINCE}"
+    "SELECT device_id FROM device_latest"
+    " WHERE age(xmin) <= age(%(xmax)s::text::xid) OR xmin = ANY(%(xip)s::text[]::xid[])"
+    " UNION SELECT device_id FROM live_touch"
+    " WHERE NOT pg_visible_in_snapshot(txid, %(snap)s::pg_snapshot)"
 )
 # One statement, so one snapshot for the changes and for the snapshot itself. The rows are read
 # by id in a second statement: joined in the first, the planner hashes the whole fleet.
-_CHANGES = (
-    "SELECT pg_snapshot_xmax(x)::text, ARRAY(SELECT i::text FROM pg_snapshot_xip(x) AS i),"
-    f" ARRAY({_CHANGED}) FROM pg_current_snapshot() AS x"
-)
+_CHANGES = f"SELECT {_SNAPSHOT_COLS}, ARRAY({_CHANGED}) FROM pg_current_snapshot() AS x"
 _PRUNE_TOUCHES = "DELETE FROM live_touch WHERE touched_at < now() - interval '2 hours'"
 
 
-def _snap(xmax: str, xip: list[str]) -> Snapshot:
-    return Snapshot(int(xmax) % _XID_MOD, tuple(sorted({int(x) % _XID_MOD for x in xip})))
+def _snap(text: str, xmax: str, xip: list[str]) -> Snapshot:
+    return Snapshot(text, int(xmax) % _XID_MOD, tuple(sorted({int(x) % _XID_MOD for x in xip})))
 
 
 async def _snapshot(conn: AConn) -> Snapshot:
     cur = await conn.execute(_SNAPSHOT)
     row = await cur.fetchone()
     assert row is not None
-    return _snap(row[0], row[1])
+    return _snap(row[0], row[1], row[2])
 
 
 def _device(r: dict[str, Any]) -> LiveDevice:
@@ -89,21 +92,26 @@ async def load_all(conn: AConn) -> tuple[Snapshot, list[LiveDevice]]:
         return snap, [_device(r) for r in await cur.fetchall()]
 
 
-async def load_changed(conn: AConn, since: Snapshot) -> tuple[Snapshot, list[LiveDevice]]:
-    """The devices whose latest state or registry facts changed after ``since``, and the new
-    snapshot to ask from next time. Their rows are read after that snapshot, so they may be
-    newer still: what they show is read again next time, never lost."""
-    params = {"xmax": since.xmax, "xip": [str(x) for x in since.xip]}
+async def load_changed(
+    conn: AConn, since: Snapshot
+) -> tuple[Snapshot, list[LiveDevice], list[str]]:
+    """The devices whose latest state or registry facts changed after ``since``, the ids of
+    changed devices no longer in any org unit (or gone), and the new snapshot to ask from next
+    time. Rows are read after that snapshot, so they may be newer still: what they show is
+    read again next time, never lost."""
+    params = {"xmax": since.xmax, "xip": [str(x) for x in since.xip], "snap": since.text}
     cur = await conn.execute(_CHANGES, params)
     row = await cur.fetchone()
     assert row is not None
-    snap, ids = _snap(row[0], row[1]), row[2]
+    snap, ids = _snap(row[0], row[1], row[2]), row[3]
     if not ids:
-        return snap, []
+        return snap, [], []
     async with conn.cursor(row_factory=dict_row) as dcur:
         where = " WHERE d.device_id = ANY(%s) AND d.org_unit_id IS NOT NULL"
         await dcur.execute(_DEVICES + where, (ids,))
-        return snap, [_device(r) for r in await dcur.fetchall()]
+        devices = [_device(r) for r in await dcur.fetchall()]
+    found = {d.device_id for d in devices}
+    return snap, devices, [i for i in ids if i not in found]
 
 
 async def prune_touches(conn: AConn) -> None:

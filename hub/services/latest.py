@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from hub.domain.principal import Principal
-from hub.domain.roles import Action
+from hub.domain.roles import Action, allowed
 from hub.live.index import LiveIndex
 
 AConn = psycopg.AsyncConnection[Any]
@@ -24,7 +24,14 @@ async def snapshot(
     presence: str | None = None,
 ) -> bytes:
     """The JSON document itself, ready to send; no older than ``max_age_s`` (0: it holds every
-    change committed before the call)."""
+    change committed before the call); positions of held devices only for ``redacted``'s
+    roles."""
     p.require(Action.READ_INVENTORY)
     await index.current(conn, max_age_s)
-    return index.document(p.scope, device_type=device_type, presence=presence)
+    return index.document(p.scope, device_type=device_type, presence=presence, redact=redacted(p))
+
+
+def redacted(p: Principal) -> bool:
+    """Where people are (the positions of devices they hold) is for those who may read their
+    tracks; everyone else who may read the inventory sees those devices without a position."""
+    return not allowed(p.role, Action.READ_TRACKS)

@@ -30,7 +30,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from hub.domain.nearest import DEFAULT_CELL_DEG, UnitGrid
-from hub.live.model import LiveDevice
+from hub.live.model import Gone, LiveDevice
 from hub.periodic import every
 from hub.repositories import dispatch as repo
 
@@ -98,11 +98,16 @@ class UnitTracker:
         self.refreshed_at: datetime | None = None
 
     # ------------------------------------------------------------------- feeding ------
-    def __call__(self, changed: Sequence[LiveDevice]) -> None:
+    def __call__(self, changed: Sequence[LiveDevice], gone: Sequence[Gone] = ()) -> None:
         """The live index's listener: quick, never raises (it runs on the event loop)."""
         try:
             for dev in changed:
                 self._apply(dev)
+            for g in gone:
+                if not g.moved:  # out of the index: its officer or vehicle goes with it
+                    old = self._by_device.pop(g.device_id, None)
+                    if old is not None:
+                        self._drop(old)
         except Exception:  # a bad row must not break the live index's refresh
             log.exception("unit tracker: could not apply a change")
 

@@ -6,7 +6,6 @@ post to the small partial endpoints here (htmx) or call the API from the page's 
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -22,7 +21,8 @@ from hub.security import issue_token, verify_password
 from hub.services import alerts as alert_service
 from hub.services import personnel
 from hub.web import i18n
-from hub.web.render import PageUser, messages, page
+from hub.web.pages_equipment import FromPage
+from hub.web.render import PageUser, messages, page, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,7 +100,7 @@ async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) ->
         "messages": messages(request, "map.", "kind.", "presence.", "common."),
     }
     teams = [u for u in units if u["level"] == "street"]
-    return page(request, "map.html", p, teams=teams, config=json.dumps(config, ensure_ascii=False))
+    return page(request, "map.html", p, teams=teams, config=script_json(config))
 
 
 # ------------------------------------------------------------------------- alerts ------
@@ -123,9 +123,7 @@ async def alerts_inbox(
         offset=offset,
         page_size=PAGE,
         kinds=[k.value for k in AlertKind],
-        config=json.dumps(
-            {"messages": messages(request, "alerts.", "common.")}, ensure_ascii=False
-        ),
+        config=script_json({"messages": messages(request, "alerts.", "common.")}),
     )
 
 
@@ -138,7 +136,7 @@ async def alert_row(alert_id: int, request: Request, p: PageUser, conn: Conn) ->
     return _row(request, p, await alert_service.alert(conn, p, alert_id))
 
 
-@router.post("/ui/alerts/{alert_id}/ack")
+@router.post("/ui/alerts/{alert_id}/ack", dependencies=[FromPage])
 async def alert_ack(alert_id: int, request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
     try:
         row = await alert_service.ack(conn, p, alert_id)
@@ -148,7 +146,7 @@ async def alert_ack(alert_id: int, request: Request, p: PageUser, conn: Conn) ->
     return _row(request, p, row)
 
 
-@router.post("/ui/alerts/{alert_id}/resolve")
+@router.post("/ui/alerts/{alert_id}/resolve", dependencies=[FromPage])
 async def alert_resolve(
     alert_id: int,
     request: Request,

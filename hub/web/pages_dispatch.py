@@ -6,8 +6,6 @@ API; this module only serves the frame."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -16,7 +14,7 @@ from hub.domain.errors import HubError
 from hub.domain.roles import Action
 from hub.services import personnel
 from hub.web.pages_equipment import refused
-from hub.web.render import PageUser, messages, page
+from hub.web.render import PageUser, messages, page, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,6 +34,4 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
         "messages": messages(request, "dispatch.", "common.", "map."),
     }
     teams = [u for u in units if u["level"] == "street"]
-    return page(
-        request, "dispatch.html", p, teams=teams, config=json.dumps(config, ensure_ascii=False)
-    )
+    return page(request, "dispatch.html", p, teams=teams, config=script_json(config))

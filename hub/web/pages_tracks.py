@@ -4,8 +4,6 @@ GPX/GeoJSON/CSV links (stamped and audited there)."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -15,7 +13,7 @@ from hub.domain.roles import Action
 from hub.services import personnel
 from hub.services import vehicles as vehicle_service
 from hub.web.pages_equipment import refused
-from hub.web.render import PageUser, messages, page
+from hub.web.render import PageUser, messages, page, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,5 +41,5 @@ async def replay(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> H
         p,
         staff=staff,
         vehicles=fleet,
-        config=json.dumps(config, ensure_ascii=False),
+        config=script_json(config),
     )

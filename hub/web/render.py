@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -92,6 +94,11 @@ def page(
     return HTMLResponse(html, status_code=status)
 
 
+def script_json(data: object) -> str:
+    """JSON to embed in a ``<script type="application/json">``: no ``<`` left to close it."""
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+
+
 def messages(request: Request, *prefixes: str) -> Mapping[str, str]:
     return i18n.catalogue(lang_of(request), prefixes)
 
@@ -100,7 +107,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        query = f"next={target}" + ("&expired=1" if exc.expired else "")
+        query = urlencode({"next": target} | ({"expired": "1"} if exc.expired else {}))
         response = RedirectResponse(f"/login?{query}", status_code=303)
         if exc.expired:
             response.delete_cookie(SESSION_COOKIE)

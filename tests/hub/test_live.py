@@ -17,7 +17,7 @@ import pytest
 
 from hub.live.feed import RESYNC, LiveFeed
 from hub.live.index import COLUMNS, LiveIndex
-from hub.live.model import LiveDevice
+from hub.live.model import Gone, LiveDevice
 from hub.settings import HubSettings
 from tests.factories.hub import PASSWORD, seed_city
 from tests.factories.telemetry import Telemetry
@@ -57,8 +57,8 @@ def rows(doc: bytes) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------------- pure ------
 def test_index_scopes_filters_and_moves() -> None:
     ix = LiveIndex()
-    changed = ix.apply([dev("cam-1"), dev("cam-2", "team-b"), dev("trk-1", device_type="x")])
-    assert len(changed) == 3 and len(ix) == 3
+    changed, gone = ix.apply([dev("cam-1"), dev("cam-2", "team-b"), dev("trk-1", device_type="x")])
+    assert len(changed) == 3 and len(ix) == 3 and gone == []
     assert set(rows(ix.document({"team-a"}))) == {"cam-1", "trk-1"}
     assert set(rows(ix.document({"team-a", "team-b"}, device_type="body_camera"))) == {
         "cam-1",
@@ -66,15 +66,17 @@ def test_index_scopes_filters_and_moves() -> None:
     }
     assert rows(ix.document({"nowhere"})) == {}
     # The same state again changes nothing; a new one is re-encoded.
-    assert ix.apply([dev("cam-1")]) == []
+    assert ix.apply([dev("cam-1")]) == ([], [])
     ix.apply([dev("cam-1", presence="offline", battery_pct=12.345678)])
     assert rows(ix.document({"team-a"}, presence="offline"))["cam-1"]["battery_pct"] == 12.3
     # Transferred to team B: gone from A, there in B (and the joined chunks were rebuilt).
-    ix.apply([dev("cam-1", "team-b")])
+    assert ix.apply([dev("cam-1", "team-b")])[1] == [Gone("cam-1", "team-a", moved=True)]
     assert set(rows(ix.document({"team-a"}))) == {"trk-1"}
     assert set(rows(ix.document({"team-b"}))) == {"cam-1", "cam-2"}
     # A full reload drops what is no longer there.
-    ix.replace_all([dev("cam-2", "team-b")])
+    _, gone = ix.replace_all([dev("cam-2", "team-b")])
+    assert sorted(g.device_id for g in gone) == ["cam-1", "trk-1"]
+    assert not any(g.moved for g in gone)
     assert set(rows(ix.document({"team-a", "team-b"}))) == {"cam-2"}
     assert ix.get("cam-1") is None and ix.get("cam-2") is not None
 
@@ -94,7 +96,7 @@ def test_feed_encodes_once_per_scope_and_resyncs_a_slow_reader() -> None:
     a1, a2 = feed.subscribe(frozenset({"team-a"})), feed.subscribe(frozenset({"team-a"}))
     b = feed.subscribe(frozenset({"team-b"}))
     cams = feed.subscribe(frozenset({"team-a", "team-b"}), "vehicle_tracker")
-    ix._notify(ix.apply([dev("cam-1"), dev("cam-2", "team-b")]))
+    ix._notify(*ix.apply([dev("cam-1"), dev("cam-2", "team-b")]))
     assert feed.frames_built == 2  # one for team A's two readers, one for B; none for trackers
     frame = a1.queue.get_nowait()
     assert frame == a2.queue.get_nowait()
@@ -103,13 +105,47 @@ def test_feed_encodes_once_per_scope_and_resyncs_a_slow_reader() -> None:
     assert b.queue.qsize() == 1 and cams.queue.empty()
     # a2 stops reading: after its queue fills it gets one resync and nothing more.
     for i in range(6):
-        ix._notify(ix.apply([dev("cam-1", battery_pct=float(i))]))
+        ix._notify(*ix.apply([dev("cam-1", battery_pct=float(i))]))
         assert a1.queue.get_nowait().startswith(b"event: update")
     assert a2.overflowed and not a1.overflowed
     queued = [a2.queue.get_nowait() for _ in range(a2.queue.qsize())]
     assert queued[-1] == RESYNC and RESYNC not in queued[:-1]
     feed.unsubscribe(a1)
     assert feed.subscribers == 3
+
+
+def test_held_devices_lose_their_position_for_roles_that_may_not_read_tracks() -> None:
+    ix = LiveIndex()
+    ix.apply([dev("cam-1", holder_staff_id="sa1", speed_kmh=4.0), dev("cam-2")])
+    full, redacted = rows(ix.document({"team-a"})), rows(ix.document({"team-a"}, redact=True))
+    assert (full["cam-1"]["lat"], full["cam-1"]["speed_kmh"]) == (22.5, 4.0)
+    assert [redacted["cam-1"][c] for c in ("lat", "lon", "speed_kmh", "heading_deg")] == [None] * 4
+    assert redacted["cam-1"]["battery_pct"] == 50.0  # the rest stays
+    assert redacted["cam-2"]["lat"] == 22.5  # not held by anyone: where it lies is inventory
+    feed = LiveFeed(ix)
+    ix.subscribe(feed)
+    sub = feed.subscribe(frozenset({"team-a"}), redact=True)
+    ix._notify(*ix.apply([dev("cam-1", holder_staff_id="sa1", lat=22.6)]))
+    frame = sub.queue.get_nowait()
+    assert json.loads(frame.split(b"data: ", 1)[1])["rows"][0][5] is None
+
+
+def test_devices_leaving_a_reach_are_removed_from_its_streams() -> None:
+    ix = LiveIndex()
+    feed = LiveFeed(ix)
+    ix.subscribe(feed)
+    ix.apply([dev("cam-1"), dev("cam-2")])
+    a = feed.subscribe(frozenset({"team-a"}))
+    both = feed.subscribe(frozenset({"team-a", "team-b"}))
+    ix._notify(*ix.apply([dev("cam-1", "team-b")]))  # transferred
+    frames_a = a.queue.get_nowait().decode()
+    assert "event: update" not in frames_a
+    assert 'event: remove\ndata: {"ids": ["cam-1"]}' in frames_a
+    frames_both = both.queue.get_nowait().decode()  # still in reach: an update, no remove
+    assert "event: update" in frames_both and "event: remove" not in frames_both
+    ix._notify([], ix.remove(["cam-2"]))  # out of every unit
+    assert '"ids": ["cam-2"]' in a.queue.get_nowait().decode()
+    assert ix.get("cam-2") is None
 
 
 # -------------------------------------------------------------------- database ------
@@ -127,7 +163,7 @@ def test_incremental_refresh_sees_every_kind_of_change(db_url: str) -> None:
 
     async def run() -> None:
         ix, conn = await _index_over(db_url)
-        ix.subscribe(lambda changed: heard.extend(d.device_id for d in changed))
+        ix.subscribe(lambda changed, gone=(): heard.extend(d.device_id for d in changed))
         assert len(ix) == 5 and ix.get("cam-a1") is not None
         assert await ix.refresh(conn) == 0  # nothing changed, nothing re-read as a change
         with psycopg.connect(db_url, autocommit=True) as c:
@@ -185,6 +221,50 @@ def test_a_transaction_committing_after_a_refresh_is_not_missed(db_url: str) -> 
         await ix.refresh(conn)
         cam = ix.get("cam-a1")
         assert cam is not None and cam.battery_pct == 11
+        await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.integration
+def test_a_change_made_in_a_savepoint_is_not_missed(db_url: str) -> None:
+    """Services nest transactions: a row written in a savepoint carries a subtransaction's id
+    as its xmin, which a snapshot does not list as running."""
+    seed_city(db_url)
+
+    async def run() -> None:
+        ix, conn = await _index_over(db_url)
+        with psycopg.connect(db_url) as slow:
+            slow.execute("SELECT 1")  # the outer transaction is open: what follows nests
+            with slow.transaction():  # a savepoint inside the outer transaction
+                slow.execute("UPDATE devices SET status = 'in_repair' WHERE device_id = 'cam-a1'")
+            assert slow.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+            await ix.refresh(conn)  # sees nothing yet; the outer transaction is running
+            with psycopg.connect(db_url, autocommit=True) as c:
+                Telemetry(c).latest("cam-b1", "body_camera", last_seen=SEEN, battery_pct=70)
+            await ix.refresh(conn)
+            slow.commit()
+        await ix.refresh(conn)
+        cam = ix.get("cam-a1")
+        assert cam is not None and cam.status == "in_repair"
+        await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.integration
+def test_a_device_taken_out_of_its_unit_leaves_the_index(db_url: str) -> None:
+    seed_city(db_url)
+    heard: list[Gone] = []
+
+    async def run() -> None:
+        ix, conn = await _index_over(db_url)
+        ix.subscribe(lambda changed, gone=(): heard.extend(gone))
+        with psycopg.connect(db_url, autocommit=True) as c:
+            c.execute("UPDATE devices SET org_unit_id = NULL WHERE device_id = 'cam-a2'")
+        await ix.refresh(conn)
+        assert ix.get("cam-a2") is None
+        assert heard == [Gone("cam-a2", "team-a", moved=False)]
         await conn.close()
 
     asyncio.run(run())

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -149,7 +150,48 @@ def world(db_url: str) -> Iterator[World]:
 def test_pages_need_a_login(world):
     r = world.client.get("/devices/cam-a1?days=7", follow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["location"].startswith("/login?next=/devices/cam-a1")
+    where = urlsplit(r.headers["location"])
+    assert where.path == "/login"
+    assert parse_qs(where.query)["next"] == ["/devices/cam-a1?days=7"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        ("/devices/cam-a1?days=7", "/devices/cam-a1?days=7"),
+        ("//evil.example/x", "/map"),  # another site: no
+        ("https://evil.example/", "/map"),
+        ("/\\evil.example", "/map"),
+    ],
+)
+def test_login_goes_back_only_to_a_page_of_this_hub(world, asked, lands):
+    data = {"username": "a-equipment_manager", "password": PASSWORD, "next": asked}
+    r = world.client.post("/login", data=data, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == lands
+    r = world.client.get("/lang/en", params={"back": asked}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == lands
+
+
+def test_a_session_cookie_changes_nothing_without_the_pages_header(world, db_url):
+    """CSRF: another site's form can carry the cookie, not the header."""
+    login(world.client, "a-maintenance")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO alerts (device_id, kind, severity, state, opened_at, last_seen_at)"
+            " VALUES ('cam-a1', 'low_battery', 'warning', 'active', now(), now())"
+        )
+        alert_id = conn.execute("SELECT max(id) FROM alerts").fetchone()[0]
+    for path in (f"/api/v1/alerts/{alert_id}/ack", f"/ui/alerts/{alert_id}/ack"):
+        r = world.client.post(path)
+        assert r.status_code == 403, (path, r.text)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT state FROM alerts").fetchone()[0] == "active"
+    r = world.client.post(f"/ui/alerts/{alert_id}/ack", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "a-maintenance" in r.text
+    r = world.client.post(
+        f"/api/v1/alerts/{alert_id}/resolve", json={}, headers={"X-Requested-With": "ehub"}
+    )
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize(

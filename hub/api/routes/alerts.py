@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal
+from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal, still_valid
 from hub.api.export import tabular
 from hub.domain.alerts import AlertKind, Notification, Severity
 from hub.domain.principal import Principal
@@ -27,6 +28,7 @@ DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 UnitId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 StateFilter = Literal["open", "active", "acked", "resolved"]
 HEARTBEAT_S = 15.0
+RECHECK_S = 60.0  # a stream re-checks its token and account this often
 
 
 class AlertPublic(BaseModel):
@@ -154,9 +156,15 @@ async def stream_alerts(
 
     async def events() -> AsyncIterator[str]:
         sub = broadcaster.subscribe()
+        check_at = time.monotonic() + RECHECK_S
         try:
             yield ": subscribed\n\n"
             while True:
+                if time.monotonic() >= check_at:
+                    if not await still_valid(request.app.state.pool, bearer, s, p):
+                        yield "event: expired\ndata: {}\n\n"
+                        return
+                    check_at = time.monotonic() + RECHECK_S
                 try:
                     n = await asyncio.wait_for(sub.get(), HEARTBEAT_S)
                 except TimeoutError:

@@ -4,6 +4,7 @@ the same rows pushed as they change (server-sent events) for the live map."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal
+from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal, still_valid
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
 from hub.live.feed import LiveFeed
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["devices"])
 Presence = Literal["unknown", "online", "stale", "offline"]
 Cell = str | int | float | None
 HEARTBEAT_S = 15.0
+RECHECK_S = 60.0  # a stream re-checks its token and account this often
 
 
 class LatestDevices(BaseModel):
@@ -75,30 +77,40 @@ async def live_stream(
 ) -> StreamingResponse:
     """Server-sent events for the live map: first ``event: snapshot`` (the document of
     ``/devices-latest``), then ``event: update`` with ``{"rows": [...]}`` (same columns) for
-    the devices in reach whose state changed; ``event: resync`` asks the client to reconnect
-    (it fell behind); a comment every 15 s. Updates flow while the hub runs its background
-    jobs (``ehub hub``)."""
+    the devices in reach whose state changed and ``event: remove`` with ``{"ids": [...]}`` for
+    those that left it; ``event: resync`` asks the client to reconnect (it fell behind) and
+    ``event: expired`` to log in again (the token ran out, or the account or its reach
+    changed: checked every minute); a comment every 15 s. Updates flow while the hub runs its
+    background jobs (``ehub hub``)."""
     index = _index(request)
     kind = device_type.value if device_type else None
+    pool = request.app.state.pool
     # A connection only for the start: a stream may stay open for hours.
-    async with request.app.state.pool.connection() as conn:
+    async with pool.connection() as conn:
         p: Principal = await principal(bearer, conn, s)
         p.require(Action.READ_INVENTORY)
         feed: LiveFeed = request.app.state.live_feed
+        redact = latest.redacted(p)
         # Subscribed before the snapshot is read: an update in between arrives twice at
         # worst (rows are keyed by device), never not at all.
-        sub = feed.subscribe(p.scope, kind)
+        sub = feed.subscribe(p.scope, kind, redact=redact)
         try:
             await index.fresh(conn)
         except BaseException:
             feed.unsubscribe(sub)
             raise
-    first = index.document(p.scope, device_type=kind)
+    first = index.document(p.scope, device_type=kind, redact=redact)
 
     async def frames() -> AsyncIterator[bytes]:
+        check_at = time.monotonic() + RECHECK_S
         try:
             yield b"event: snapshot\ndata: " + first + b"\n\n"
             while True:
+                if time.monotonic() >= check_at:
+                    if not await still_valid(pool, bearer, s, p):
+                        yield b"event: expired\ndata: {}\n\n"
+                        return
+                    check_at = time.monotonic() + RECHECK_S
                 try:
                     frame = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
                 except TimeoutError:

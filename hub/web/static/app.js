@@ -55,6 +55,10 @@
         es.addEventListener(name, (ev) => fn(JSON.parse(ev.data)));
       }
       es.addEventListener("resync", () => { es.close(); open(); });
+      es.addEventListener("expired", () => {
+        es.close();
+        location.href = "/login?expired=1&next=" + encodeURIComponent(location.pathname);
+      });
     }
     open();
     return { close: () => es.close() };
@@ -65,5 +69,12 @@
     if (el) { el.textContent = ""; setTimeout(() => { el.textContent = text; }, 50); }
   }
 
-  window.ehub = { lang, config, fmtTime, api, stream, announce };
+  // Text for Leaflet tooltips and popups, which take a string as HTML: never pass them data.
+  function text(s) {
+    const span = document.createElement("span");
+    span.textContent = s;
+    return span;
+  }
+
+  window.ehub = { lang, config, fmtTime, api, stream, announce, text };
 })();

@@ -65,7 +65,7 @@
       if (inc.lat !== null) {
         L.circleMarker([inc.lat, inc.lon], { radius: inc.priority === 1 ? 11 : 8, color: "#222", weight: 1,
           fillColor: inc.priority === 1 ? "#d7191c" : "#f28e2b", fillOpacity: 0.9, className: "incident incident-" + inc.id })
-          .bindTooltip("#" + inc.id + " " + inc.category).on("click", () => select(inc.id)).addTo(incidentLayer);
+          .bindTooltip(ehub.text("#" + inc.id + " " + inc.category)).on("click", () => select(inc.id)).addTo(incidentLayer);
       }
     }
     if (selected !== null) await showIncident(false);
@@ -107,7 +107,7 @@
         b.addEventListener("click", () => send(inc.id, c));
         td.append(b); tr.append(td); tbody.append(tr);
         L.circleMarker([c.lat, c.lon], { radius: 7, color: "#222", weight: 1, fillColor: "#1a9641", fillOpacity: 0.9 })
-          .bindTooltip(c.unit_id + " · " + metres(c.distance_m)).addTo(unitLayer);
+          .bindTooltip(ehub.text(c.unit_id + " · " + metres(c.distance_m))).addTo(unitLayer);
       }
       for (const c of prop.skipped) {
         skipped.append(el("li", t("dispatch.kind." + c.kind) + " " + c.unit_id + ": " + t("dispatch.reason." + c.reason) + " · " + metres(c.distance_m)));

@@ -58,7 +58,7 @@
     if (!m) {
       m = L.circleMarker(at, style).addTo(map);
       m.on("click", () => detail(id));
-      m.bindTooltip(id);
+      m.bindTooltip(ehub.text(id));
       markers.set(id, m);
     } else {
       m.setLatLng(at);
@@ -128,6 +128,14 @@
       if (placed.length) map.fitBounds(L.latLngBounds(placed), { maxZoom: 15, padding: [20, 20] });
     },
     update: (doc) => take(doc.rows),
+    remove: (doc) => {
+      for (const id of doc.ids) {
+        rows.delete(id);
+        const m = markers.get(id);
+        if (m) { m.remove(); markers.delete(id); }
+      }
+      count();
+    },
   }, document.getElementById("live-state"), msgs);
 
   // Who is on an order (orange) and which devices raised an SOS still open (red): from the

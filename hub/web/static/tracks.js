@@ -100,7 +100,7 @@
       const line = L.polyline(points.map((p) => [p[1], p[2]]), { color: "#0b5cad", weight: 4, className: "track-line" }).addTo(layer);
       for (const s of tr.stops) {
         L.circleMarker([s.lat, s.lon], { radius: 6, color: "#9a6700", fillColor: "#ffd166", fillOpacity: 1, className: "track-stop" })
-          .bindTooltip(t("tracks.stop_at", { min: Math.round(s.duration_s / 60) }) + " · " + ehub.fmtTime(s.start))
+          .bindTooltip(ehub.text(t("tracks.stop_at", { min: Math.round(s.duration_s / 60) }) + " · " + ehub.fmtTime(s.start)))
           .addTo(layer);
       }
       map.fitBounds(line.getBounds(), { padding: [20, 20] });
