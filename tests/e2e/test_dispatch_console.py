@@ -156,3 +156,27 @@ def test_dispatch_an_incident_to_a_simulated_terminal(
         " FROM dispatch_orders o JOIN device_commands c USING (cmd_id)",
     )
     assert rows == [("closed", True, True, "dispatch")]
+
+
+def test_an_incidents_text_is_shown_as_text_never_run(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page]
+) -> None:
+    hub = start_hub()
+    page = login(hub, "a-dispatcher", "en", "/dispatch")
+    evil = '<img src=x onerror="window.__pwned = 1">'
+    r = page.request.post(
+        hub.url + "/api/v1/incidents",
+        headers={"X-Requested-With": "ehub"},
+        data={"org_unit_id": "team-a", "category": evil, "lat": SCENE[0], "lon": SCENE[1]},
+    )
+    assert r.status == 201, r.text()
+    marker = page.locator("path.incident").first
+    expect(marker).to_be_attached(timeout=10_000)  # the console's next poll
+    page.evaluate(
+        "([lat, lon]) => window.ehubDispatch.map.setView([lat, lon], 16, {animate: false})",
+        list(SCENE),
+    )
+    marker.hover(force=True)
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(evil)
+    expect(page.locator("#incidents")).to_contain_text(evil)
+    assert page.evaluate("window.__pwned") is None
