@@ -384,8 +384,15 @@ async def vehicle(conn: AConn, vehicle_id: str) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------ worker (sync) ------
 def order_by_cmd_sync(conn: Conn, cmd_id: str) -> dict[str, Any] | None:
+    """The order a command carried, locked after its incident (incident first, everywhere)."""
     cur = conn.cursor(row_factory=dict_row)
-    cur.execute(f"SELECT {ORDER_COLS} FROM dispatch_orders WHERE cmd_id = %s FOR UPDATE", (cmd_id,))
+    cur.execute(f"SELECT {ORDER_COLS} FROM dispatch_orders WHERE cmd_id = %s", (cmd_id,))
+    found = cur.fetchone()
+    if found is None:
+        return None
+    conn.execute("SELECT 1 FROM incidents WHERE id = %s FOR UPDATE", (found["incident_id"],))
+    locked = f"SELECT {ORDER_COLS} FROM dispatch_orders WHERE id = %s FOR UPDATE"
+    cur.execute(locked, (found["id"],))
     return cur.fetchone()
 
 

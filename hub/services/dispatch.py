@@ -291,7 +291,7 @@ async def dispatch(
             staff_id = body.get("staff_id")
             if staff_id is None:
                 crew = tracker or await UnitTracker.load(conn, now, p.scope)
-                staff_id = crew.crew(v["lat"], v["lon"])
+                staff_id = crew.crew(v["lat"], v["lon"], scope=p.scope)
             if staff_id is None:
                 raise Conflict(
                     f"no available officer is with vehicle {unit_id}: say who drives it",
@@ -396,6 +396,11 @@ async def _apply(
     """Move an order by ``event`` (in the caller's transaction): history, audit, and the
     incident back to open when its last active order failed. The row after, or None when
     the event changed nothing."""
+    # Locks go incident first, then its orders, everywhere (cancel and close take them in that
+    # order too): the other order could deadlock two transactions.
+    first = await repo.order(conn, order_id)
+    assert first is not None
+    await repo.incident(conn, first["incident_id"], lock=True)
     o = await repo.lock_order(conn, order_id)
     assert o is not None
     before = rules.Order.from_row(o)
@@ -445,7 +450,8 @@ async def close_order(
     p.require(Action.DISPATCH)
     now = _now(now)
     async with conn.transaction():
-        o = p.visible(await repo.order(conn, order_id, lock=True), f"order {order_id}")
+        # Not locked here: _apply takes the incident's lock, then the order's.
+        o = p.visible(await repo.order(conn, order_id), f"order {order_id}")
         row = await _apply(
             conn, order_id, rules.Close(now, outcome), actor=p.username, detail={"outcome": outcome}
         )

@@ -9,6 +9,7 @@ the range they held it; a vehicle's is its tracker's (the one fitted now).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from hub.repositories import audit
 from hub.repositories import tracks as repo
 
 AConn = psycopg.AsyncConnection[Any]
+# Tracks longer than this are computed in a worker thread, off the event loop (a day at 10 s
+# is 8,640 fixes and takes a few milliseconds: not worth the hand-over).
+OFF_LOOP_FIXES = 20_000
 
 
 class Subject(StrEnum):
@@ -116,16 +120,11 @@ async def track(
             for r in await repo.fixes(conn, seg.device_id, seg.start, seg.end):
                 fixes.append((r[0], r[1], r[2], r[3], r[4]))
                 skewed.append(r[5])
-    return TrackView(
-        subject,
-        subject_id,
-        label,
-        unit,
-        start,
-        end,
-        segments,
-        rules.compute(fixes, skewed, params),
-    )
+    if len(fixes) > OFF_LOOP_FIXES:  # a week at 1 Hz would hold every request for 0.5 s
+        computed = await asyncio.to_thread(rules.compute, fixes, skewed, params)
+    else:
+        computed = rules.compute(fixes, skewed, params)
+    return TrackView(subject, subject_id, label, unit, start, end, segments, computed)
 
 
 async def export(
@@ -144,7 +143,7 @@ async def export(
     view = await track(conn, p, subject, subject_id, start=start, end=end)
     now = now or datetime.now(UTC)
     stamp = track_files.Stamp(uuid.uuid4().hex, p.username, now, view.label, start, end)
-    body = track_files.render(fmt, view.track, stamp)
+    body = await asyncio.to_thread(track_files.render, fmt, view.track, stamp)
     async with conn.transaction():
         await audit.record(
             conn,

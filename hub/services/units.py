@@ -215,9 +215,20 @@ class UnitTracker:
             return f"busy: order {av.busy_vehicles[unit.unit_id]}"
         return None
 
-    def crew(self, lat: float, lon: float, radius_m: float = CREW_RADIUS_M) -> str | None:
-        """The available officer nearest (lat, lon) within ``radius_m``: a vehicle's driver."""
-        got = self.grid.nearest(lat, lon, 1, radius_m, lambda k: k.startswith("officer:"))
+    def crew(
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float = CREW_RADIUS_M,
+        scope: frozenset[str] | None = None,
+    ) -> str | None:
+        """The available officer nearest (lat, lon) within ``radius_m`` and in ``scope`` (any
+        team when None): a vehicle's driver."""
+
+        def candidate(k: str) -> bool:
+            return k.startswith("officer:") and (scope is None or self.team(self.units[k]) in scope)
+
+        got = self.grid.nearest(lat, lon, 1, radius_m, candidate)
         return self.units[got[0][0]].unit_id if got else None
 
     def propose(
@@ -238,7 +249,7 @@ class UnitTracker:
         def crew_of(unit_key: str, unit: Unit) -> str | None:
             if unit_key not in crews:
                 assert unit.lat is not None and unit.lon is not None
-                crews[unit_key] = self.crew(unit.lat, unit.lon)
+                crews[unit_key] = self.crew(unit.lat, unit.lon, scope=scope)
             return crews[unit_key]
 
         def in_reach(unit_key: str) -> Unit | None:

@@ -47,6 +47,11 @@ async def write(
             old = await repo.entry(conn, corrects)
             if old is None or old["shift_id"] != shift_id:
                 raise NotFound(f"work log entry {corrects} not found on shift {shift_id}")
+            if old["author"] != p.username and not allowed(p.role, Action.CORRECT_ATTENDANCE):
+                raise Forbidden(
+                    f"entry {corrects} is {old['author']}'s: only its author or a supervisor"
+                    " may correct it"
+                )
         row = await repo.insert(
             conn,
             {

@@ -58,7 +58,12 @@ def test_entries_are_written_by_those_on_the_shift_corrected_by_new_entries_and_
     fix = {"text": "更正：劝离占道经营 4 处", "corrects": first["id"]}
     second = client.post(url, json=fix, headers=officer).json()
     # A supervisor writes on any shift in reach; times outside the shift are refused.
-    assert client.post(url, json={"text": "已复核"}, headers=sup).status_code == 201
+    reviewed = client.post(url, json={"text": "已复核"}, headers=sup)
+    assert reviewed.status_code == 201
+    # An officer corrects only their own entries.
+    theirs = {"text": "x", "corrects": reviewed.json()["id"]}
+    r = client.post(url, json=theirs, headers=officer)
+    assert r.status_code == 403 and "only its author" in r.json()["detail"]
     late = {"text": "x", "at": (now + timedelta(hours=1)).isoformat()}
     assert client.post(url, json=late, headers=sup).status_code == 422
     r = client.post(url, json={"text": "x", "lat": 22.5}, headers=sup)
