@@ -61,6 +61,8 @@ async def update(
     p.require(Action.MANAGE_DEVICES)
     async with conn.transaction():
         before = p.visible(await repo.get(conn, vehicle_id, lock=True), f"vehicle {vehicle_id}")
+        if not changes:  # an empty PATCH changes nothing, and records nothing
+            return before
         if "org_unit_id" in changes:
             p.reach(changes["org_unit_id"], f"org unit {changes['org_unit_id']}")
         if changes.get("tracker_id"):

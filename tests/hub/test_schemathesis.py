@@ -51,7 +51,10 @@ def test_generated_requests_never_get_a_server_error(db_url, tmp_path):
                 "--checks",
                 "not_a_server_error",
                 "--phases",
-                "examples,coverage,fuzzing",
+                # Not "coverage": its schema walk trips a CPython 3.11.7 bug inside Hypothesis
+                # ("SystemError: AST constructor recursion depth mismatch", seen in a fresh-
+                # clone run), which fails the run without any finding about the hub.
+                "examples,fuzzing",
                 "--max-examples",
                 "5",
                 "--seed",
