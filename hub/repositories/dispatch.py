@@ -70,13 +70,14 @@ def _set(table: str, settable: frozenset[str], changes: dict[str, Any]) -> sql.C
 
 
 # ------------------------------------------------------------------------ incidents ------
-async def insert_incident(conn: AConn, row: dict[str, Any]) -> int:
+async def _insert(conn: AConn, table: str, columns: tuple[str, ...], row: dict[str, Any]) -> int:
+    """INSERT the named columns of ``row``; the new id."""
     cur = await conn.execute(
-        "INSERT INTO incidents (org_unit_id, priority, category, description, lat, lon, address,"
-        " source, reporter_name, reporter_phone, created_by, reported_at) VALUES"
-        " (%(org_unit_id)s, %(priority)s, %(category)s, %(description)s, %(lat)s, %(lon)s,"
-        " %(address)s, %(source)s, %(reporter_name)s, %(reporter_phone)s, %(created_by)s,"
-        " %(reported_at)s) RETURNING id",
+        sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(map(sql.Placeholder, columns)),
+        ),
         row,
     )
     got = await cur.fetchone()
@@ -84,13 +85,27 @@ async def insert_incident(conn: AConn, row: dict[str, Any]) -> int:
     return int(got[0])
 
 
-async def incident(conn: AConn, incident_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+async def _by_id(
+    conn: AConn, table: str, cols: str, row_id: int, lock: bool
+) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        f"SELECT {INCIDENT_COLS} FROM incidents WHERE id = %s" + (" FOR UPDATE" if lock else ""),
-        (incident_id,),
-    )
+    query = f"SELECT {cols} FROM {table} WHERE id = %s" + (" FOR UPDATE" if lock else "")
+    await cur.execute(query, (row_id,))
     return await cur.fetchone()
+
+
+_INCIDENT_INSERT = (
+    "org_unit_id", "priority", "category", "description", "lat", "lon", "address", "source",
+    "reporter_name", "reporter_phone", "created_by", "reported_at",
+)  # fmt: skip
+
+
+async def insert_incident(conn: AConn, row: dict[str, Any]) -> int:
+    return await _insert(conn, "incidents", _INCIDENT_INSERT, row)
+
+
+async def incident(conn: AConn, incident_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    return await _by_id(conn, "incidents", INCIDENT_COLS, incident_id, lock)
 
 
 async def incidents(
@@ -181,27 +196,18 @@ async def mark_command_failed(conn: AConn, cmd_id: str, at: datetime, detail: st
     )
 
 
+_ORDER_INSERT = (
+    "incident_id", "org_unit_id", "unit_kind", "unit_id", "staff_id", "vehicle_id",
+    "terminal_id", "cmd_id", "distance_m", "dispatched_by", "note", "sent_at",
+)  # fmt: skip
+
+
 async def insert_order(conn: AConn, row: dict[str, Any]) -> int:
-    cur = await conn.execute(
-        "INSERT INTO dispatch_orders (incident_id, org_unit_id, unit_kind, unit_id, staff_id,"
-        " vehicle_id, terminal_id, cmd_id, distance_m, dispatched_by, note, sent_at) VALUES"
-        " (%(incident_id)s, %(org_unit_id)s, %(unit_kind)s, %(unit_id)s, %(staff_id)s,"
-        " %(vehicle_id)s, %(terminal_id)s, %(cmd_id)s, %(distance_m)s, %(dispatched_by)s,"
-        " %(note)s, %(sent_at)s) RETURNING id",
-        row,
-    )
-    got = await cur.fetchone()
-    assert got is not None
-    return int(got[0])
+    return await _insert(conn, "dispatch_orders", _ORDER_INSERT, row)
 
 
 async def order(conn: AConn, order_id: int, *, lock: bool = False) -> dict[str, Any] | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        f"SELECT {ORDER_COLS} FROM dispatch_orders WHERE id = %s" + (" FOR UPDATE" if lock else ""),
-        (order_id,),
-    )
-    return await cur.fetchone()
+    return await _by_id(conn, "dispatch_orders", ORDER_COLS, order_id, lock)
 
 
 async def orders(

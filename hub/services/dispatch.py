@@ -10,6 +10,7 @@ entry for every step of an incident. A dispatch order is committed (with its com
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -134,39 +135,24 @@ async def cancel_incident(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Cancel with a reason (kept in the history); active orders end as cancelled."""
-    p.require(Action.DISPATCH)
     now = _now(now)
-    async with conn.transaction():
-        before = await _incident(conn, p, incident_id, lock=True)
+    why = reason.strip()
+
+    def cancelled(before: dict[str, Any]) -> tuple[rules.IncidentState, dict[str, Any]]:
         state = rules.cancel_incident(rules.IncidentState(before["state"]), reason)
-        ended = await _end_orders(conn, p, incident_id, rules.Cancel(now, reason.strip()))
-        await repo.update_incident(
-            conn,
-            incident_id,
-            {
-                "state": state.value,
-                "cancelled_at": now,
-                "cancelled_by": p.username,
-                "cancel_reason": reason.strip(),
-            },
-        )
-        await repo.add_event(
-            conn, incident_id, p.username, "cancelled", now, detail={"reason": reason.strip()}
-        )
-        after = await repo.incident(conn, incident_id)
-        assert after is not None
-        await audit.record(
-            conn,
-            p.username,
-            "incident.cancel",
-            "incident",
-            str(incident_id),
-            org_unit_id=before["org_unit_id"],
-            before=audit.jsonable(before),
-            after=audit.jsonable(after),
-        )
-    _free(tracker, ended)
-    return after
+        return state, {"cancelled_at": now, "cancelled_by": p.username, "cancel_reason": why}
+
+    return await _end_incident(
+        conn,
+        p,
+        incident_id,
+        decide=cancelled,
+        event=rules.Cancel(now, why),
+        names=("cancelled", "incident.cancel"),
+        detail={"reason": why},
+        tracker=tracker,
+        now=now,
+    )
 
 
 async def close_incident(
@@ -179,24 +165,53 @@ async def close_incident(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Close with an outcome; orders still active close with it."""
-    p.require(Action.DISPATCH)
     now = _now(now)
+
+    def closed(before: dict[str, Any]) -> tuple[rules.IncidentState, dict[str, Any]]:
+        state = rules.close_incident(rules.IncidentState(before["state"]))
+        return state, {"closed_at": now, "outcome": outcome}
+
+    return await _end_incident(
+        conn,
+        p,
+        incident_id,
+        decide=closed,
+        event=rules.Close(now, outcome),
+        names=("closed", "incident.close"),
+        detail={"outcome": outcome},
+        tracker=tracker,
+        now=now,
+    )
+
+
+async def _end_incident(
+    conn: AConn,
+    p: Principal,
+    incident_id: int,
+    *,
+    decide: Callable[[dict[str, Any]], tuple[rules.IncidentState, dict[str, Any]]],
+    event: rules.Close | rules.Cancel,
+    names: tuple[str, str],
+    detail: dict[str, Any],
+    tracker: UnitTracker | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Cancel or close: the incident (locked first), its active orders with ``event``, and
+    ``names``: the history entry's kind and the audit record's action, in one transaction."""
+    p.require(Action.DISPATCH)
+    kind, action = names
     async with conn.transaction():
         before = await _incident(conn, p, incident_id, lock=True)
-        state = rules.close_incident(rules.IncidentState(before["state"]))
-        ended = await _end_orders(conn, p, incident_id, rules.Close(now, outcome))
-        await repo.update_incident(
-            conn, incident_id, {"state": state.value, "closed_at": now, "outcome": outcome}
-        )
-        await repo.add_event(
-            conn, incident_id, p.username, "closed", now, detail={"outcome": outcome}
-        )
+        state, changes = decide(before)
+        ended = await _end_orders(conn, p, incident_id, event)
+        await repo.update_incident(conn, incident_id, {"state": state.value, **changes})
+        await repo.add_event(conn, incident_id, p.username, kind, now, detail=detail)
         after = await repo.incident(conn, incident_id)
         assert after is not None
         await audit.record(
             conn,
             p.username,
-            "incident.close",
+            action,
             "incident",
             str(incident_id),
             org_unit_id=before["org_unit_id"],

@@ -1,13 +1,18 @@
 -- 011: change tracking for the hub's live index (hub/live/index.py).
 --
--- The index polls for rows changed since its last snapshot by their xmin (the writing
--- transaction), which needs no timestamp the writer might commit late. device_latest is small
--- (one row per device) and scanned as is; the registry tables it joins (devices, custody,
--- vehicles) grow or are wide, so their changes are mirrored here as one row per device whose
--- registry facts moved: the poll then scans at most one row per device.
+-- The index polls for rows changed since its last snapshot by the transaction that wrote them,
+-- which needs no timestamp the writer might commit late. device_latest is small (one row per
+-- device) and scanned as is, by xmin (the gateway writes it at top level). The registry tables
+-- it joins (devices, custody, vehicles) grow or are wide, so their changes are mirrored here as
+-- one row per device whose registry facts moved: the poll then scans at most one row per
+-- device. A touch records its top-level transaction (pg_current_xact_id()): services nest
+-- transactions, a row written in a savepoint has a subtransaction's id as its xmin, and a
+-- snapshot does not list those as running; pg_visible_in_snapshot() compares the 64-bit id
+-- exactly.
 CREATE TABLE live_touch (
     device_id  text PRIMARY KEY,
-    touched_at timestamptz NOT NULL DEFAULT now()
+    touched_at timestamptz NOT NULL DEFAULT now(),
+    txid       xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 
 CREATE FUNCTION ehub_live_touch() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -25,7 +30,7 @@ BEGIN
     END IF;
     INSERT INTO live_touch (device_id)
         SELECT DISTINCT i FROM unnest(ids) AS i WHERE i IS NOT NULL
-        ON CONFLICT (device_id) DO UPDATE SET touched_at = now();
+        ON CONFLICT (device_id) DO UPDATE SET touched_at = now(), txid = pg_current_xact_id();
     RETURN NULL;
 END $$;
 
