@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hub.domain import dispatch as d
 from hub.domain.errors import Invalid, InvalidTransition
 from hub.domain.nearest import UnitGrid, brute_force
-from hub.live.model import LiveDevice
+from hub.live.model import Gone, LiveDevice
 from hub.services.units import Availability, UnitTracker
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -239,3 +239,40 @@ def test_tracker_proposes_available_units_and_says_why_others_were_skipped():
     t([live("t1", "mobile_terminal", 22.5441, 114.0850)])
     assert "s1" not in [c.unit_id for c in t.propose(*here, k=5).proposed]
     assert [c.unit_id for c in t.propose(*here, k=1, max_m=100).proposed] == []
+
+
+def test_a_vehicles_crew_is_found_in_reach_and_removed_devices_take_their_unit():
+    t = UnitTracker()
+    t(
+        [
+            live(
+                "tb",
+                "mobile_terminal",
+                22.5480,
+                114.0850,
+                holder_staff_id="sb",
+                org_unit_id="team-b",
+            ),
+            live("v3", "vehicle_tracker", 22.54802, 114.0850, vehicle_id="car-3"),  # team a's car
+            live("t5", "mobile_terminal", 22.5600, 114.0850, holder_staff_id="s5"),
+        ]
+    )
+    t.apply_availability(
+        Availability(
+            on_shift=frozenset({"sb", "s5"}),
+            staff={"sb": ("team-b", "on_duty"), "s5": ("team-a", "on_duty")},
+            vehicles={"car-3": ("team-a", "assigned")},
+        )
+    )
+    # Team b's officer stands by team a's car: for a team-a dispatcher it has no crew, and the
+    # out-of-reach officer is named nowhere.
+    got = t.propose(22.5440, 114.0850, k=5, scope=frozenset({"team-a"}))
+    assert [c.unit_id for c in got.proposed] == ["s5"]
+    assert {c.unit_id: c.reason for c in got.skipped} == {"car-3": "no_crew"}
+    assert all(c.staff_id != "sb" for c in [*got.proposed, *got.skipped])
+    # A district dispatcher reaches both: the car is crewed by sb.
+    wide = t.propose(22.5440, 114.0850, k=5, scope=frozenset({"team-a", "team-b"}))
+    assert ("car-3", "sb") in [(c.unit_id, c.staff_id) for c in wide.proposed]
+    # The live index drops t5 (out of every unit): its officer is no longer a unit.
+    t([], [Gone("t5", "team-a", moved=False)])
+    assert "s5" not in [c.unit_id for c in t.propose(22.5440, 114.0850, k=5).proposed]
