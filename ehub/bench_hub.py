@@ -133,7 +133,11 @@ def bare_app() -> Starlette:
     return Starlette(routes=[Route("/latest/{which}", latest)], lifespan=lifespan)
 
 
-def start_server(factory: str, db: str, log: Any) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    factory: str, db: str, log: Any, **settings: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``factory`` of this module under uvicorn on a free port, with fresh secrets and
+    ``settings`` as ``EHUB_*`` variables; its output to ``log``."""
     port = free_port()
     env = {
         **os.environ,
@@ -143,6 +147,7 @@ def start_server(factory: str, db: str, log: Any) -> tuple[subprocess.Popen[byte
         # The hub's other loops run one cycle at start (waited out below), not during the runs.
         "EHUB_HUB_ALERT_INTERVAL_S": "3600",
         "EHUB_HUB_USAGE_INTERVAL_S": "3600",
+        **settings,
     }
     cmd = [sys.executable, "-m", "uvicorn", f"ehub.bench_hub:{factory}", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]

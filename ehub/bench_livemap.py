@@ -23,7 +23,6 @@ import logging
 import os
 import random
 import re
-import secrets
 import statistics
 import subprocess
 import sys
@@ -33,10 +32,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from ehub.pgcluster import free_port, wait_for_port
-from hub.api.app import create_app
+from ehub.bench_hub import start_server
 from hub.security import hash_password
-from hub.settings import HubSettings
 from schemas.db import migrate
 
 CITY = "bench-city"
@@ -59,11 +56,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _say(msg: str) -> None:
     print(msg, flush=True)
-
-
-def hub_app() -> Any:
-    """``uvicorn --factory`` entry point: the hub as ``ehub hub`` runs it."""
-    return create_app(HubSettings(), background=True)
 
 
 def _now_stamp() -> float:
@@ -250,21 +242,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         migrate(db)
         seed(db, args.devices, args.teams)
-        port = free_port()
-        env = {
-            **os.environ,
-            "EHUB_DATABASE_URL": db,
-            "EHUB_HUB_JWT_SECRET": secrets.token_hex(32),
-            "EHUB_HUB_ID_HASH_KEY": secrets.token_hex(32),
-            "EHUB_HUB_LIVE_INTERVAL_S": str(args.interval),
-            "EHUB_HUB_ALERT_INTERVAL_S": "3600",
-            "EHUB_HUB_USAGE_INTERVAL_S": "3600",
-        }
-        cmd = [sys.executable, "-m", "uvicorn", "ehub.bench_livemap:hub_app", "--factory"]
-        cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-        hub = subprocess.Popen(cmd, env=env)
-        wait_for_port("127.0.0.1", port, 60)
-        url = f"http://127.0.0.1:{port}"
+        # The hub as ``ehub hub`` runs it, its output shown (a crash should be seen).
+        hub, url = start_server(
+            "hub_app", db, sys.stderr, EHUB_HUB_LIVE_INTERVAL_S=str(args.interval)
+        )
         with httpx.Client(base_url=url, timeout=60) as c:
             tokens = [
                 c.post("/api/v1/auth/token", data={"username": u, "password": PASSWORD}).json()[

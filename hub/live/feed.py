@@ -53,7 +53,7 @@ class LiveFeed:
         self._index = index
         self._subscribers: set[FeedSubscriber] = set()
         self._size = queue_size
-        self.frames_built = 0  # distinct frames encoded (for the fan-out benchmark)
+        self.frames_built = 0  # distinct frames encoded: shared by subscribers of one reach
 
     def subscribe(
         self, scope: frozenset[str], device_type: str | None = None, *, redact: bool = False

@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -160,12 +160,6 @@ class LiveIndex:
         unit = self._unit_of.get(device_id)
         return None if unit is None else self._units[unit].devices[device_id]
 
-    def devices(self, scope: Iterable[str]) -> Iterator[LiveDevice]:
-        for unit_id in scope:
-            unit = self._units.get(unit_id)
-            if unit is not None:
-                yield from unit.devices.values()
-
     def document(
         self,
         scope: Iterable[str],
@@ -196,10 +190,6 @@ class LiveIndex:
     # ------------------------------------------------------------------ writing ---------
     def subscribe(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
-
-    def unsubscribe(self, listener: ChangeListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     def apply(self, devices: Iterable[LiveDevice]) -> tuple[list[LiveDevice], list[Gone]]:
         """Take in fresh states: those that differ from what the index held, and the units
