@@ -178,7 +178,8 @@ class UnitGrid:
                 if found[-1][0] < bound:  # strict: an unvisited tie could sort first
                     break
             cells: Iterator[tuple[int, int]]
-            if 8 * r > len(self._cells):
+            sparse = 8 * r > len(self._cells)
+            if sparse:
                 # Sparse: a ring would hold more cells than are occupied. Measure every unit
                 # in the occupied cells not visited yet, and stop.
                 ci, cj = centre
@@ -197,7 +198,7 @@ class UnitGrid:
                     dist = haversine_m(lat, lon, ulat, ulon)
                     if dist <= limit:
                         found.append((dist, unit_id))
-            if 8 * r > len(self._cells):
+            if sparse:
                 break
             r += 1
         found.sort()

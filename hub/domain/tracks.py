@@ -25,13 +25,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
 
-from hub.domain.duty import EARTH_RADIUS_M
+from hub.domain.duty import EARTH_RADIUS_M, haversine_m
 from hub.domain.errors import Invalid
 
 MAX_RANGE = timedelta(days=7)
@@ -83,14 +83,6 @@ def check_range(start: datetime, end: datetime) -> None:
             f"a track covers at most {MAX_RANGE.days} days: ask for a shorter range "
             f"(asked {(end - start).total_seconds() / 86400:.1f} days)"
         )
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    # The same formula as hub.domain.duty.haversine_m, inlined in the loops below for speed.
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
 
 
 def clean(
@@ -376,7 +368,3 @@ def _stay_spans(
             spans.append((i, j))
             nxt = j
     return spans
-
-
-def when(t: float) -> datetime:
-    return datetime.fromtimestamp(t, UTC)

@@ -85,6 +85,42 @@ async def _insert(conn: AConn, table: str, columns: tuple[str, ...], row: dict[s
     return int(got[0])
 
 
+async def _listing(
+    conn: AConn,
+    scope: frozenset[str],
+    *,
+    columns: str,
+    source: str,
+    order: str,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of ``source`` in ``scope``, ``column = value`` for each filter not None."""
+    where: list[sql.Composable] = [sql.SQL("org_unit_id = ANY(%(scope)s)")]
+    params: dict[str, Any] = {"scope": list(scope), "limit": limit, "offset": offset}
+    for col, value in filters.items():
+        if value is not None:
+            where.append(sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)))
+            params[col] = value
+    return await paging.page(
+        conn, columns=columns, source=source, where=where, order=sql.SQL(order), params=params
+    )
+
+
+def _event_params(
+    incident_id: int,
+    actor: str,
+    kind: str,
+    at: datetime,
+    *,
+    order_id: int | None,
+    detail: dict[str, Any] | None,
+) -> tuple[Any, ...]:
+    """The parameters of ``_INSERT_EVENT``."""
+    return (incident_id, order_id, at, actor, kind, Jsonb(detail) if detail is not None else None)
+
+
 async def _by_id(
     conn: AConn, table: str, cols: str, row_id: int, lock: bool
 ) -> dict[str, Any] | None:
@@ -117,21 +153,15 @@ async def incidents(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    where: list[sql.Composable] = [sql.SQL("org_unit_id = ANY(%(scope)s)")]
-    params: dict[str, Any] = {"scope": list(scope), "limit": limit, "offset": offset}
-    if state is not None:
-        where.append(sql.SQL("state = %(state)s"))
-        params["state"] = state
-    if org_unit_id is not None:
-        where.append(sql.SQL("org_unit_id = %(unit)s"))
-        params["unit"] = org_unit_id
-    return await paging.page(
+    return await _listing(
         conn,
+        scope,
         columns=INCIDENT_COLS,
         source="incidents",
-        where=where,
-        order=sql.SQL("priority, created_at DESC, id DESC"),
-        params=params,
+        order="priority, created_at DESC, id DESC",
+        filters={"state": state, "org_unit_id": org_unit_id},
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -152,8 +182,7 @@ async def add_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
-        _INSERT_EVENT,
-        (incident_id, order_id, at, actor, kind, Jsonb(detail) if detail is not None else None),
+        _INSERT_EVENT, _event_params(incident_id, actor, kind, at, order_id=order_id, detail=detail)
     )
 
 
@@ -220,19 +249,15 @@ async def orders(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    where: list[sql.Composable] = [sql.SQL("org_unit_id = ANY(%(scope)s)")]
-    params: dict[str, Any] = {"scope": list(scope), "limit": limit, "offset": offset}
-    for col, value in (("incident_id", incident_id), ("staff_id", staff_id), ("state", state)):
-        if value is not None:
-            where.append(sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)))
-            params[col] = value
-    return await paging.page(
+    return await _listing(
         conn,
+        scope,
         columns=ORDER_COLS,
         source="dispatch_orders",
-        where=where,
-        order=sql.SQL("sent_at DESC, id DESC"),
-        params=params,
+        order="sent_at DESC, id DESC",
+        filters={"incident_id": incident_id, "staff_id": staff_id, "state": state},
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -279,10 +304,6 @@ async def due_orders(conn: AConn) -> list[dict[str, Any]]:
         " WHERE o.state IN ('sent', 'acknowledged') ORDER BY o.id"
     )
     return await cur.fetchall()
-
-
-async def lock_order(conn: AConn, order_id: int) -> dict[str, Any] | None:
-    return await order(conn, order_id, lock=True)
 
 
 async def try_sweep_lock(conn: AConn) -> bool:
@@ -417,22 +438,21 @@ def add_event_sync(
     detail: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        _INSERT_EVENT,
-        (incident_id, order_id, at, actor, kind, Jsonb(detail) if detail is not None else None),
+        _INSERT_EVENT, _event_params(incident_id, actor, kind, at, order_id=order_id, detail=detail)
     )
 
 
-def incident_state_sync(conn: Conn, incident_id: int) -> tuple[str, str, int]:
-    """(state, org_unit_id, active orders) of an incident, locked."""
+def incident_state_sync(conn: Conn, incident_id: int) -> tuple[str, int]:
+    """(state, active orders) of an incident, locked."""
     row = conn.execute(
-        "SELECT state, org_unit_id FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)
+        "SELECT state FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)
     ).fetchone()
     assert row is not None
     left = conn.execute(
         "SELECT count(*) FROM dispatch_orders WHERE incident_id = %s AND state = ANY(%s)",
         (incident_id, _ACTIVE),
     ).fetchone()
-    return row[0], row[1], int(left[0]) if left else 0
+    return row[0], int(left[0]) if left else 0
 
 
 def set_incident_state_sync(conn: Conn, incident_id: int, state: str) -> None:

@@ -9,6 +9,7 @@ from psycopg.rows import dict_row
 
 AConn = psycopg.AsyncConnection[Any]
 COLS = "id, shift_id, author, staff_id, at, text, lat, lon, corrects, created_at"
+_E_COLS = ", ".join("e." + c.strip() for c in COLS.split(","))
 
 
 async def insert(conn: AConn, row: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +35,7 @@ async def of_shift(conn: AConn, shift_id: int) -> list[dict[str, Any]]:
     """The shift's entries in time order, each with the ids of later entries correcting it."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT {', '.join('e.' + c.strip() for c in COLS.split(','))},"
+        f"SELECT {_E_COLS},"
         " coalesce(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}')"
         " AS corrected_by"
         " FROM work_log_entries e LEFT JOIN work_log_entries c ON c.corrects = e.id"

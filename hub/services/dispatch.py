@@ -272,6 +272,31 @@ async def _officer_ready(conn: AConn, p: Principal, staff_id: str, now: datetime
     return o
 
 
+async def _vehicle_ready(conn: AConn, p: Principal, vehicle_id: str) -> dict[str, Any]:
+    v = await repo.vehicle(conn, vehicle_id)
+    if v is None or v["org_unit_id"] not in p.scope:
+        raise NotFound(f"vehicle {vehicle_id} not found")
+    if v["status"] != "assigned":
+        raise Conflict(f"vehicle {vehicle_id} is {v['status']}", reason="not_in_service")
+    if v["presence"] != "online" or v["lat"] is None:
+        raise Conflict(f"vehicle {vehicle_id}'s tracker is {v['presence']}", reason="offline")
+    return v
+
+
+async def _crew(
+    conn: AConn, p: Principal, v: dict[str, Any], tracker: UnitTracker | None, now: datetime
+) -> str:
+    """The available officer with the vehicle, in the caller's reach: its driver."""
+    units = tracker or await UnitTracker.load(conn, now, p.scope)
+    staff_id = units.crew(v["lat"], v["lon"], scope=p.scope)
+    if staff_id is None:
+        raise Conflict(
+            f"no available officer is with vehicle {v['vehicle_id']}: say who drives it",
+            reason="no_crew",
+        )
+    return staff_id
+
+
 async def dispatch(
     conn: AConn,
     p: Principal,
@@ -296,22 +321,10 @@ async def dispatch(
         rules.may_dispatch(rules.IncidentState(inc["state"]))
         vehicle_id: str | None = None
         if kind == VEHICLE:
-            v = await repo.vehicle(conn, unit_id)
-            if v is None or v["org_unit_id"] not in p.scope:
-                raise NotFound(f"vehicle {unit_id} not found")
-            if v["status"] != "assigned":
-                raise Conflict(f"vehicle {unit_id} is {v['status']}", reason="not_in_service")
-            if v["presence"] != "online" or v["lat"] is None:
-                raise Conflict(f"vehicle {unit_id}'s tracker is {v['presence']}", reason="offline")
+            v = await _vehicle_ready(conn, p, unit_id)
             staff_id = body.get("staff_id")
             if staff_id is None:
-                crew = tracker or await UnitTracker.load(conn, now, p.scope)
-                staff_id = crew.crew(v["lat"], v["lon"], scope=p.scope)
-            if staff_id is None:
-                raise Conflict(
-                    f"no available officer is with vehicle {unit_id}: say who drives it",
-                    reason="no_crew",
-                )
+                staff_id = await _crew(conn, p, v, tracker, now)
             vehicle_id, pos = unit_id, (v["lat"], v["lon"])
         else:
             staff_id = unit_id
@@ -415,9 +428,9 @@ async def _apply(
     # order too): the other order could deadlock two transactions.
     first = await repo.order(conn, order_id)
     assert first is not None
-    await repo.incident(conn, first["incident_id"], lock=True)
-    o = await repo.lock_order(conn, order_id)
-    assert o is not None
+    inc = await repo.incident(conn, first["incident_id"], lock=True)
+    o = await repo.order(conn, order_id, lock=True)
+    assert inc is not None and o is not None
     before = rules.Order.from_row(o)
     after = rules.transition(before, event)
     kind = rules.history_kind(before, after)
@@ -440,8 +453,7 @@ async def _apply(
         after=audit.jsonable(row),
     )
     if after.state is rules.OrderState.FAILED:
-        inc = await repo.incident(conn, o["incident_id"], lock=True)
-        assert inc is not None
+        # The incident is locked above and this transaction has not changed it since.
         left = len(await repo.active_orders(conn, o["incident_id"]))
         state = rules.after_order_ended(rules.IncidentState(inc["state"]), left)
         if state.value != inc["state"]:
@@ -476,7 +488,9 @@ async def close_order(
         left = await repo.active_orders(conn, o["incident_id"])
         if resolve_incident and not left and inc["state"] in rules.LIVE_INCIDENT:
             await repo.update_incident(
-                conn, inc["id"], {"state": "closed", "closed_at": now, "outcome": outcome}
+                conn,
+                inc["id"],
+                {"state": rules.IncidentState.CLOSED.value, "closed_at": now, "outcome": outcome},
             )
             await repo.add_event(
                 conn,
@@ -500,6 +514,16 @@ async def close_order(
     return with_durations(row, now)
 
 
+def _own_orders_only(p: Principal) -> bool:
+    """False for a dispatcher (every order in reach); True for an officer (their own only)."""
+    try:
+        p.require(Action.DISPATCH)
+    except Forbidden:
+        p.require(Action.READ_OWN_ORDERS)
+        return True
+    return False
+
+
 async def orders(
     conn: AConn,
     p: Principal,
@@ -511,14 +535,10 @@ async def orders(
     now: datetime | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Orders with their timings: a dispatcher's within reach, an officer's own."""
-    staff_id: str | None = None
-    try:
-        p.require(Action.DISPATCH)
-    except Forbidden:
-        p.require(Action.READ_OWN_ORDERS)
-        if p.staff_id is None:
-            return 0, []
-        staff_id = p.staff_id
+    own = _own_orders_only(p)
+    if own and p.staff_id is None:
+        return 0, []
+    staff_id = p.staff_id if own else None
     total, rows = await repo.orders(
         conn,
         p.scope,
@@ -534,12 +554,8 @@ async def orders(
 
 async def order(conn: AConn, p: Principal, order_id: int) -> dict[str, Any]:
     row = await repo.order(conn, order_id)
-    try:
-        p.require(Action.DISPATCH)
-    except Forbidden:
-        p.require(Action.READ_OWN_ORDERS)
-        if row is not None and row["staff_id"] != p.staff_id:
-            row = None  # not theirs: as if it did not exist
+    if _own_orders_only(p) and row is not None and row["staff_id"] != p.staff_id:
+        row = None  # not theirs: as if it did not exist
     return with_durations(p.visible(row, f"order {order_id}"), datetime.now(UTC))
 
 
@@ -555,19 +571,18 @@ async def sweep(
         if not await repo.try_sweep_lock(conn):
             return done
         for o in await repo.due_orders(conn):
-            if o["incident_lat"] is not None:
-                near = _nearest_fix(o)
-                if near is not None and rules.arrived_by_position(near, radius_m):
-                    row = await _apply(
-                        conn,
-                        o["id"],
-                        rules.Arrive(now, "position"),
-                        actor=HUB,
-                        detail={"distance_m": round(near, 1)},
-                    )
-                    if row is not None:
-                        done["arrived"].append(row)
-                        continue
+            near = _nearest_fix(o) if o["incident_lat"] is not None else None
+            if near is not None and rules.arrived_by_position(near, radius_m):
+                row = await _apply(
+                    conn,
+                    o["id"],
+                    rules.Arrive(now, "position"),
+                    actor=HUB,
+                    detail={"distance_m": round(near, 1)},
+                )
+                if row is not None:
+                    done["arrived"].append(row)
+                    continue
             if rules.due_for_escalation(rules.Order.from_row(o), now, ack_timeout):
                 row = await _apply(
                     conn,

@@ -70,7 +70,7 @@ def on_cmd_result(conn: Conn, device_id: str, msg: CmdResult, now: datetime) -> 
         ),
     )
     if after.state is rules.OrderState.FAILED:
-        state, _unit, left = repo.incident_state_sync(conn, o["incident_id"])
+        state, left = repo.incident_state_sync(conn, o["incident_id"])
         new = rules.after_order_ended(rules.IncidentState(state), left)
         if new.value != state:
             repo.set_incident_state_sync(conn, o["incident_id"], new.value)

@@ -125,12 +125,9 @@ async def fence_events(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    p.require(Action.READ_TRACKS)
-    _check_range(start, end)
-    p.visible(await repo.get(conn, geofence_id), f"geofence {geofence_id}")
-    return await repo.events(
+    return await _events(
         conn,
-        p.scope,
+        p,
         geofence_id=geofence_id,
         device_id=None,
         start=start,
@@ -151,14 +148,40 @@ async def device_events(
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Crossings of one device (or of every device in reach), geofences and shift zones."""
+    return await _events(
+        conn,
+        p,
+        geofence_id=None,
+        device_id=device_id,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def _events(
+    conn: AConn,
+    p: Principal,
+    *,
+    geofence_id: int | None,
+    device_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Crossings filtered by a geofence and/or a device, each checked to be in reach first."""
     p.require(Action.READ_TRACKS)
     _check_range(start, end)
+    if geofence_id is not None:
+        p.visible(await repo.get(conn, geofence_id), f"geofence {geofence_id}")
     if device_id is not None:
         p.visible(await tracks_repo.device(conn, device_id), f"device {device_id}")
     return await repo.events(
         conn,
         p.scope,
-        geofence_id=None,
+        geofence_id=geofence_id,
         device_id=device_id,
         start=start,
         end=end,
@@ -189,11 +212,9 @@ async def process(
             return BatchResult(0, 0, False)
         fences = await repo.active_fences(conn)
         parents = await repo.unit_parents(conn) if fences else {}
+        shift_ids = sorted({r["shift_id"] for r in rows if r["shift_id"]})
         shift_zones = {
-            sid: zone_from_json(z)
-            for sid, z in (
-                await repo.shift_zones(conn, sorted({r["shift_id"] for r in rows if r["shift_id"]}))
-            ).items()
+            sid: zone_from_json(z) for sid, z in (await repo.shift_zones(conn, shift_ids)).items()
         }
         fixes = _fixes(rows, fences, parents, shift_zones)
         devices = sorted({r["device_id"] for r in rows})

@@ -46,6 +46,9 @@ def key(kind: str, unit_id: str) -> str:
     return f"{kind}:{unit_id}"
 
 
+_OFFICER_PREFIX = key(OFFICER, "")
+
+
 @dataclass(slots=True)
 class Unit:
     kind: str  # officer | vehicle
@@ -112,14 +115,13 @@ class UnitTracker:
             log.exception("unit tracker: could not apply a change")
 
     def _apply(self, dev: LiveDevice) -> None:
-        if dev.device_type == "mobile_terminal" and dev.holder_staff_id and dev.status != "retired":
-            k = key(OFFICER, dev.holder_staff_id)
-            kind, unit_id = OFFICER, dev.holder_staff_id
-        elif dev.device_type == "vehicle_tracker" and dev.vehicle_id and dev.status != "retired":
-            k = key(VEHICLE, dev.vehicle_id)
-            kind, unit_id = VEHICLE, dev.vehicle_id
-        else:
-            k = ""
+        kind, unit_id = "", ""
+        if dev.status != "retired":
+            if dev.device_type == "mobile_terminal" and dev.holder_staff_id:
+                kind, unit_id = OFFICER, dev.holder_staff_id
+            elif dev.device_type == "vehicle_tracker" and dev.vehicle_id:
+                kind, unit_id = VEHICLE, dev.vehicle_id
+        k = key(kind, unit_id) if kind else ""
         old = self._by_device.get(dev.device_id)
         if old is not None and old != k:  # handed in, or moved to someone else
             self._drop(old)
@@ -226,7 +228,9 @@ class UnitTracker:
         team when None): a vehicle's driver."""
 
         def candidate(k: str) -> bool:
-            return k.startswith("officer:") and (scope is None or self.team(self.units[k]) in scope)
+            return k.startswith(_OFFICER_PREFIX) and (
+                scope is None or self.team(self.units[k]) in scope
+            )
 
         got = self.grid.nearest(lat, lon, 1, radius_m, candidate)
         return self.units[got[0][0]].unit_id if got else None

@@ -31,10 +31,12 @@ async def write(
     at = data.get("at") or now
     async with conn.transaction():
         sh = p.visible(await duty_repo.shift(conn, shift_id), f"shift {shift_id}")
-        on_shift = p.staff_id is not None and (
-            await duty_repo.attendance_of(conn, shift_id, p.staff_id) is not None
+        # A supervisor may write on any shift in reach: only others need to be on it.
+        may_write = allowed(p.role, Action.CORRECT_ATTENDANCE) or (
+            p.staff_id is not None
+            and await duty_repo.attendance_of(conn, shift_id, p.staff_id) is not None
         )
-        if not (on_shift or allowed(p.role, Action.CORRECT_ATTENDANCE)):
+        if not may_write:
             raise Forbidden(f"{p.username} is not on shift {shift_id}")
         opens = sh["starts_at"] - timedelta(minutes=sh["early_min"])
         if at < opens or at > now + CLOCK_SLACK:

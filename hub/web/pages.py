@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep
 from hub.domain.alerts import AlertKind, Notification
 from hub.domain.errors import HubError
+from hub.domain.principal import Principal
 from hub.notify import app_broadcaster
 from hub.repositories import org
 from hub.security import issue_token, verify_password
@@ -22,7 +23,7 @@ from hub.services import alerts as alert_service
 from hub.services import personnel
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage
-from hub.web.render import PageUser, messages, page, script_json
+from hub.web.render import PageUser, map_config, messages, page, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,15 +93,14 @@ async def switch_language(code: str, request: Request, back: str | None = None) 
 @router.get("/map")
 async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> HTMLResponse:
     units = await personnel.org_units(conn, p)
-    config = {
-        "tiles": s.hub_map_tiles_url,
-        "attribution": s.hub_map_tiles_attribution,
-        "center": [22.5431, 114.0579],  # Shenzhen civic centre
-        "units": {u["id"]: u["name"] for u in units},
-        "messages": messages(request, "map.", "kind.", "presence.", "common."),
-    }
+    config = map_config(
+        request,
+        s,
+        ("map.", "kind.", "presence.", "common."),
+        units={u["id"]: u["name"] for u in units},
+    )
     teams = [u for u in units if u["level"] == "street"]
-    return page(request, "map.html", p, teams=teams, config=script_json(config))
+    return page(request, "map.html", p, teams=teams, config=config)
 
 
 # ------------------------------------------------------------------------- alerts ------
@@ -127,7 +127,9 @@ async def alerts_inbox(
     )
 
 
-def _row(request: Request, p: Any, row: dict[str, Any], error: str | None = None) -> HTMLResponse:
+def _row(
+    request: Request, p: Principal, row: dict[str, Any], error: str | None = None
+) -> HTMLResponse:
     return page(request, "_alert_row.html", p, a=row, error=error)
 
 

@@ -14,7 +14,7 @@ from hub.domain.errors import HubError
 from hub.domain.roles import Action
 from hub.services import personnel
 from hub.web.pages_equipment import refused
-from hub.web.render import PageUser, messages, page, script_json
+from hub.web.render import PageUser, map_config, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,12 +26,8 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
     except HubError as exc:
         return refused(request, p, exc, "common.none")
     units = await personnel.org_units(conn, p)
-    config = {
-        "tiles": s.hub_map_tiles_url,
-        "attribution": s.hub_map_tiles_attribution,
-        "center": [22.5431, 114.0579],
-        "units": {u["id"]: u["name"] for u in units},
-        "messages": messages(request, "dispatch.", "common.", "map."),
-    }
+    config = map_config(
+        request, s, ("dispatch.", "common.", "map."), units={u["id"]: u["name"] for u in units}
+    )
     teams = [u for u in units if u["level"] == "street"]
-    return page(request, "dispatch.html", p, teams=teams, config=script_json(config))
+    return page(request, "dispatch.html", p, teams=teams, config=config)

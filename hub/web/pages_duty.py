@@ -18,7 +18,7 @@ from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.services import duty
 from hub.web import i18n
-from hub.web.pages_equipment import FromPage, refused, teams, unit_names
+from hub.web.pages_equipment import FromPage, refused, teams_and_units
 from hub.web.render import SHANGHAI, PageUser, lang_of, page
 
 router = APIRouter(include_in_schema=False)
@@ -61,7 +61,6 @@ async def rosters(
         boards = [await duty.board(conn, p, s["id"]) for s in shifts]
     except HubError as exc:
         return refused(request, p, exc, "duty.no_shifts")
-    lang = lang_of(request)
     return page(
         request,
         "duty.html",
@@ -71,13 +70,12 @@ async def rosters(
         next_day=d + timedelta(days=1),
         today=datetime.now(SHANGHAI).date(),
         org_unit_id=org_unit_id,
-        teams=await teams(conn, p, lang),
-        units=await unit_names(conn, p, lang),
         boards=boards,
         total=total,
         max_shifts=MAX_SHIFTS,
         can_correct=allowed(p.role, Action.CORRECT_ATTENDANCE),
         corrections=CORRECTIONS,
+        **await teams_and_units(conn, p, lang_of(request)),
     )
 
 

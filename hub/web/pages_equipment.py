@@ -52,19 +52,24 @@ def from_page(request: Request) -> None:
 FromPage = Depends(from_page)
 
 
+def _name(unit: Mapping[str, Any], lang: str) -> str:
+    """A unit's name in the page's language (the Chinese name when it has no English one)."""
+    return str(unit["name_en"] if lang == "en" and unit["name_en"] else unit["name"])
+
+
 async def unit_names(conn: Conn, p: Principal, lang: str) -> dict[str, str]:
-    """Org unit id -> its name in the page's language (the Chinese name when no English)."""
-    units = await personnel.org_units(conn, p)
-    return {u["id"]: (u["name_en"] if lang == "en" and u["name_en"] else u["name"]) for u in units}
+    """Org unit id -> its name in the page's language."""
+    return {u["id"]: _name(u, lang) for u in await personnel.org_units(conn, p)}
 
 
-async def teams(conn: Conn, p: Principal, lang: str) -> list[tuple[str, str]]:
+async def teams_and_units(conn: Conn, p: Principal, lang: str) -> dict[str, Any]:
+    """A page's team picker (``teams``: the street-level units as (id, name)) and ``units``
+    (as ``unit_names``), from one read of the units in reach."""
     units = await personnel.org_units(conn, p)
-    return [
-        (u["id"], u["name_en"] if lang == "en" and u["name_en"] else u["name"])
-        for u in units
-        if u["level"] == "street"
-    ]
+    return {
+        "teams": [(u["id"], _name(u, lang)) for u in units if u["level"] == "street"],
+        "units": {u["id"]: _name(u, lang) for u in units},
+    }
 
 
 def refused(request: Request, p: Principal, exc: HubError, not_found_key: str) -> HTMLResponse:
@@ -98,7 +103,6 @@ async def devices(
         )
     except HubError as exc:
         return refused(request, p, exc, "device.not_found")
-    lang = lang_of(request)
     return page(
         request,
         "equipment_devices.html",
@@ -108,11 +112,10 @@ async def devices(
         offset=offset,
         page_size=PAGE,
         filters=filters,
-        teams=await teams(conn, p, lang),
-        units=await unit_names(conn, p, lang),
         kinds=[k.value for k in DeviceType],
         statuses=[s.value for s in DeviceStatus],
         query=query(filters),
+        **await teams_and_units(conn, p, lang_of(request)),
     )
 
 
@@ -139,7 +142,6 @@ async def device_detail(
         _n, alerts = await alert_service.listing(
             conn, p, {"state": "open", "device_id": device_id}, 20, 0
         )
-    lang = lang_of(request)
     return page(
         request,
         "equipment_device.html",
@@ -156,7 +158,7 @@ async def device_detail(
         custody=custody,
         repairs=repairs,
         alerts=alerts,
-        units=await unit_names(conn, p, lang),
+        units=await unit_names(conn, p, lang_of(request)),
         can_tickets=allowed(p.role, Action.TICKETS),
     )
 

@@ -13,7 +13,7 @@ from hub.domain.roles import Action
 from hub.services import personnel
 from hub.services import vehicles as vehicle_service
 from hub.web.pages_equipment import refused
-from hub.web.render import PageUser, messages, page, script_json
+from hub.web.render import PageUser, map_config, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,17 +29,5 @@ async def replay(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> H
         _, fleet = await vehicle_service.listing(conn, p, None, MAX_CHOICES, 0)
     except HubError as exc:
         return refused(request, p, exc, "common.none")
-    config = {
-        "tiles": s.hub_map_tiles_url,
-        "attribution": s.hub_map_tiles_attribution,
-        "center": [22.5431, 114.0579],
-        "messages": messages(request, "tracks.", "common.", "map."),
-    }
-    return page(
-        request,
-        "tracks.html",
-        p,
-        staff=staff,
-        vehicles=fleet,
-        config=script_json(config),
-    )
+    config = map_config(request, s, ("tracks.", "common.", "map."))
+    return page(request, "tracks.html", p, staff=staff, vehicles=fleet, config=config)

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep, principal
 from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
+from hub.settings import HubSettings
 from hub.web import i18n
 
 HERE = Path(__file__).parent
@@ -101,6 +102,24 @@ def script_json(data: object) -> str:
 
 def messages(request: Request, *prefixes: str) -> Mapping[str, str]:
     return i18n.catalogue(lang_of(request), prefixes)
+
+
+# Where a map opens before it has anything to fit: Shenzhen civic centre.
+MAP_CENTRE = [22.5431, 114.0579]
+
+
+def map_config(request: Request, s: HubSettings, prefixes: tuple[str, ...], **extra: object) -> str:
+    """The ``<script>`` config of a page with a map (read by ``ehub.baseMap``): base tiles,
+    where to open, the messages under ``prefixes`` and the page's ``extra`` keys."""
+    return script_json(
+        {
+            "tiles": s.hub_map_tiles_url,
+            "attribution": s.hub_map_tiles_attribution,
+            "center": MAP_CENTRE,
+            "messages": messages(request, *prefixes),
+            **extra,
+        }
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -20,9 +20,10 @@ from playwright.sync_api import Page, expect
 from device_drivers.simulator.fleet import SimTerminal
 from device_drivers.simulator.geo import Route
 from device_drivers.simulator.runner import FleetRunner
+from ehub.services import drop_session
 from gateway.settings import MqttEndpoint
 from tests.e2e.conftest import screenshot
-from tests.helpers import RunningHub, query, wait_until
+from tests.helpers import RunningHub, clear_retained, query, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -149,6 +150,9 @@ def test_dispatch_an_incident_to_a_simulated_terminal(
     finally:
         stop.set()
         thread.join(15)
+        # Leave the broker as found: no session, no retained state for a later test's gateway.
+        drop_session(mqtt_url, terminal.device_id)
+        clear_retained(mqtt_url, [f"ehub/v1/mobile_terminal/{terminal.device_id}/state"])
 
     rows = query(
         db_url,

@@ -159,7 +159,7 @@ def test_incident_proposals_dispatch_acknowledge_arrive_close(
     assert r.status_code == 409 and r.json()["reason"] == "busy"
 
     # Dispatch sa1: a real ``dispatch`` command reaches the terminal's topic.
-    start_hub_worker(db_url)
+    worker = start_hub_worker(db_url)
     publisher.subscribe("ehub/v1/mobile_terminal/term-a1/cmd")
     r = client.post(
         f"/api/v1/incidents/{inc['id']}/dispatch",
@@ -207,8 +207,11 @@ def test_incident_proposals_dispatch_acknowledge_arrive_close(
         )
     done = sweep(db_url, datetime.now(UTC))
     assert [o["id"] for o in done["arrived"]] == [order["id"]]
-    # A late ``done`` from the terminal changes nothing: already arrived.
+    # A late ``done`` from the terminal changes nothing: already arrived. Wait for the worker
+    # to take it, so the history checked below would show it if it did.
+    seen = worker.handled
     publisher.publish(result_topic, msg(102, cmd_id=cmd["cmd_id"], status="done"))
+    wait_until(lambda: worker.handled > seen)
 
     r = client.post(
         f"/api/v1/dispatch-orders/{order['id']}/close",

@@ -236,35 +236,38 @@ def left_zone(db_url: str) -> list[tuple[Any, ...]]:
     )
 
 
-def test_an_officer_outside_the_shift_zone_raises_left_zone_until_back(client, db_url):
-    now = datetime.now(UTC)
-    m = timedelta(minutes=1)
+def sa1_on_shift(client: TestClient, db_url: str, now: datetime, ends_in: timedelta) -> int:
+    """A shift in CIRCLE from an hour ago, sa1 assigned (not signed in) and holding term-a1."""
     h = login(client, "a-supervisor")
     body = {
         "org_unit_id": "team-a",
         "name": "华强北早班",
-        "starts_at": (now - 60 * m).isoformat(),
-        "ends_at": (now + 180 * m).isoformat(),
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + ends_in).isoformat(),
         "zone": CIRCLE,
     }
     r = client.post("/api/v1/shifts", json=body, headers=h)
     assert r.status_code == 201, r.text
-    shift = r.json()["id"]
-    assert (
-        client.post(
-            f"/api/v1/shifts/{shift}/assignments", json={"staff_id": "sa1"}, headers=h
-        ).status_code
-        == 201
-    )
+    shift = int(r.json()["id"])
+    r = client.post(f"/api/v1/shifts/{shift}/assignments", json={"staff_id": "sa1"}, headers=h)
+    assert r.status_code == 201, r.text
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
+            " VALUES ('term-a1', 'sa1', %s, 'a-equipment_manager')",
+            (now - timedelta(hours=2),),
+        )
+    return shift
+
+
+def test_an_officer_outside_the_shift_zone_raises_left_zone_until_back(client, db_url):
+    now = datetime.now(UTC)
+    m = timedelta(minutes=1)
+    shift = sa1_on_shift(client, db_url, now, 180 * m)
     with psycopg.connect(db_url) as conn:
         conn.execute(
             "UPDATE attendance SET signed_in_at = %s WHERE shift_id = %s AND staff_id = 'sa1'",
             (now - 50 * m, shift),
-        )
-        conn.execute(
-            "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
-            " VALUES ('term-a1', 'sa1', %s, 'a-equipment_manager')",
-            (now - 120 * m,),
         )
     # Inside at -40 min, 1.1 km away from -20 min on.
     put_fixes(
@@ -303,22 +306,7 @@ def test_an_officer_outside_the_shift_zone_raises_left_zone_until_back(client, d
 def test_left_zone_needs_a_signed_in_holder_and_minutes_outside(client, db_url):
     now = datetime.now(UTC)
     m = timedelta(minutes=1)
-    h = login(client, "a-supervisor")
-    body = {
-        "org_unit_id": "team-a",
-        "name": "华强北早班",
-        "starts_at": (now - 60 * m).isoformat(),
-        "ends_at": (now + 60 * m).isoformat(),
-        "zone": CIRCLE,
-    }
-    shift = client.post("/api/v1/shifts", json=body, headers=h).json()["id"]
-    client.post(f"/api/v1/shifts/{shift}/assignments", json={"staff_id": "sa1"}, headers=h)
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
-            " VALUES ('term-a1', 'sa1', %s, 'a-equipment_manager')",
-            (now - 120 * m,),
-        )
+    shift = sa1_on_shift(client, db_url, now, 60 * m)
     # Not signed in: outside the zone is nobody's business.
     put_fixes(db_url, "term-a1", "mobile_terminal", [(1, now - 30 * m, *north(2000))])
     process(db_url)

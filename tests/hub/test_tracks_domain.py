@@ -289,8 +289,12 @@ ZONE = Circle(LAT, LON, 100)
 FENCE, SHIFT = gf.ZoneKey(geofence_id=1), gf.ZoneKey(shift_id=7)
 
 
+def fixes_time(minutes: float) -> datetime:
+    return datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
 def fix(seq: int, minutes: float, north_m: float, zones=((FENCE, ZONE),)) -> gf.Fix:
-    at = datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(minutes=minutes)
+    at = fixes_time(minutes)
     return gf.Fix("term-a1", seq, at, LAT + north_m / M_PER_DEG_LAT, LON, "sa1", zones)
 
 
@@ -311,10 +315,6 @@ def test_a_shift_zone_starts_inside_and_a_geofence_outside():
     assert [(c.key, c.edge) for c in crossings] == [(SHIFT, gf.Edge.EXIT)]
     assert states[("term-a1", FENCE)].inside is False
     assert states[("term-a1", SHIFT)].since == fixes_time(0)
-
-
-def fixes_time(minutes: float) -> datetime:
-    return datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(minutes=minutes)
 
 
 def test_ancestors_walk_up_the_org_tree():

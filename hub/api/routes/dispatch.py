@@ -24,6 +24,8 @@ Lat = Annotated[float, Field(ge=-90, le=90)]
 Lon = Annotated[float, Field(ge=-180, le=180)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{4,30}$")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 def command_publisher(request: Request, s: SettingsDep) -> dispatch.Publisher:
@@ -199,8 +201,8 @@ async def list_incidents(
     conn: Conn,
     state: Literal["open", "dispatched", "closed", "cancelled"] | None = None,
     org_unit_id: UnitId | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> IncidentPage:
     total, rows = await dispatch.incidents(
         conn, p, state=state, org_unit_id=org_unit_id, limit=limit, offset=offset
@@ -271,8 +273,8 @@ async def list_orders(
     incident_id: RowId | None = None,
     state: Literal["sent", "acknowledged", "arrived", "closed", "failed", "cancelled"]
     | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> OrderPage:
     total, rows = await dispatch.orders(
         conn, p, incident_id=incident_id, state=state, limit=limit, offset=offset

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from hub.api.deps import Conn, CurrentUser
+from hub.api.routes.duty import StaffId
 from hub.domain.principal import Principal
 from hub.domain.track_files import Format
 from hub.services import tracks as service
@@ -20,7 +21,6 @@ from schemas.topics import DEVICE_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/tracks", tags=["tracks"])
 
-StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 From = Annotated[AwareDatetime, Query(alias="from", description="start (inclusive)")]
 To = Annotated[AwareDatetime, Query(alias="to", description="end (exclusive); at most 7 days on")]

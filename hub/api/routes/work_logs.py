@@ -9,11 +9,10 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hub.api.deps import Conn, CurrentUser
+from hub.api.routes.duty import RowId
 from hub.services import work_logs as service
 
 router = APIRouter(prefix="/api/v1", tags=["duty"])
-
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class EntryCreate(BaseModel):

@@ -76,5 +76,26 @@
     return span;
   }
 
-  window.ehub = { lang, config, fmtTime, api, stream, announce, text };
+  // A Leaflet map in #map with the page config's base tiles (cfg from `map_config` on the
+  // server). Without tiles, or when they fail to load, the box gets `no-tiles` (a plain grid);
+  // `noTilesNote`, if given, is also shown on the map when none are configured.
+  function baseMap(cfg, zoom, noTilesNote) {
+    const box = document.getElementById("map");
+    const map = L.map(box).setView(cfg.center, zoom);
+    if (cfg.tiles) {
+      const layer = L.tileLayer(cfg.tiles, { attribution: cfg.attribution, maxZoom: 19 });
+      layer.on("tileerror", () => box.classList.add("no-tiles"));
+      layer.addTo(map);
+    } else {
+      box.classList.add("no-tiles");
+      if (noTilesNote) {
+        const note = L.control({ position: "bottomleft" });
+        note.onAdd = () => { const d = L.DomUtil.create("div", "map-note"); d.textContent = noTilesNote; return d; };
+        note.addTo(map);
+      }
+    }
+    return map;
+  }
+
+  window.ehub = { lang, config, fmtTime, api, stream, announce, text, baseMap };
 })();

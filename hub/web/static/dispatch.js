@@ -4,9 +4,7 @@
   const cfg = ehub.config("dispatch-config");
   const msgs = cfg.messages || {};
   const t = (k) => msgs[k] || k;
-  const map = L.map("map").setView(cfg.center, 13);
-  if (cfg.tiles) L.tileLayer(cfg.tiles, { attribution: cfg.attribution, maxZoom: 19 }).addTo(map);
-  else document.getElementById("map").classList.add("no-tiles");
+  const map = ehub.baseMap(cfg, 13);
   const incidentLayer = L.layerGroup().addTo(map);
   const unitLayer = L.layerGroup().addTo(map);
   const errorBox = document.getElementById("dispatch-error");

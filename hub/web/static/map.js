@@ -11,18 +11,8 @@
   const sos = new Set();  // device ids with an open SOS incident
   const filter = { team: "", kind: "" };
 
-  const map = L.map("map", { preferCanvas: false, zoomControl: true }).setView(cfg.center, 12);
-  if (cfg.tiles) {
-    const layer = L.tileLayer(cfg.tiles, { attribution: cfg.attribution, maxZoom: 19 });
-    layer.on("tileerror", () => document.getElementById("map").classList.add("no-tiles"));
-    layer.addTo(map);
-  } else {
-    // No base map configured (or reachable): positions on a plain grid still tell the story.
-    document.getElementById("map").classList.add("no-tiles");
-    const note = L.control({ position: "bottomleft" });
-    note.onAdd = () => { const d = L.DomUtil.create("div", "map-note"); d.textContent = t("map.no_tiles"); return d; };
-    note.addTo(map);
-  }
+  // No base map configured (or reachable): positions on a plain grid still tell the story.
+  const map = ehub.baseMap(cfg, 12, t("map.no_tiles"));
 
   const get = (row, col) => row[COL[col]];
 

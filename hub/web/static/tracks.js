@@ -4,9 +4,7 @@
   const cfg = ehub.config("tracks-config");
   const msgs = cfg.messages || {};
   const t = (k, fmt) => { let s = msgs[k] || k; for (const [a, b] of Object.entries(fmt || {})) s = s.replace("{" + a + "}", b); return s; };
-  const map = L.map("map").setView(cfg.center, 12);
-  if (cfg.tiles) L.tileLayer(cfg.tiles, { attribution: cfg.attribution, maxZoom: 19 }).addTo(map);
-  else document.getElementById("map").classList.add("no-tiles");
+  const map = ehub.baseMap(cfg, 12);
   const form = document.getElementById("track-form");
   const layer = L.layerGroup().addTo(map);
   let points = [], marker = null, timer = null, query = "";
