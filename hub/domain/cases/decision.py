@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import replace
 
 from hub.domain.cases.approvals import ApprovalAct
-from hub.domain.cases.case import Case, Env
+from hub.domain.cases.case import Case, Env, Record
 from hub.domain.cases.commands import (
     Approve,
     DecisionKind,
@@ -49,7 +49,7 @@ from hub.domain.cases.guards import (
     within_statutory_range,
 )
 from hub.domain.cases.law import Penalty, PenaltyType
-from hub.domain.cases.outcome import Outcome, request_approval, require_state
+from hub.domain.cases.outcome import Outcome, fresh_ref, request_approval, require_state
 from hub.domain.cases.refusals import PenaltyRefused, Rule, RuleRefused
 from hub.domain.cases.states import CaseState
 
@@ -150,9 +150,20 @@ def deliver_notice(case: Case, cmd: DeliverNotice, now: dt.datetime, env: Env) -
 
 
 def record_statement(case: Case, cmd: RecordStatement, now: dt.datetime, env: Env) -> Outcome:
+    day = local_day(now)
     require_state(case, frozenset({S.STATEMENT}), "a 陈述申辩笔录")
-    two_certified_officers(cmd.officers, local_day(now), "the 陈述申辩笔录")
-    out = Outcome(replace(case, statements=case.statements + 1, reexamined=False))
+    fresh_ref(case, cmd.ref)
+    two_certified_officers(cmd.officers, day, "the 陈述申辩笔录")
+    ids = tuple(sorted({o.staff_id for o in cmd.officers}))
+    record = Record(cmd.ref, "statement", cmd.sha256, day, ids)
+    out = Outcome(
+        replace(
+            case,
+            statements=case.statements + 1,
+            reexamined=False,
+            records=(*case.records, record),
+        )
+    )
     out.signed_by(cmd.officers)
     out.effects.append(IssueDocument(DocumentType.STATEMENT_RECORD, cmd.ref))
     out.refs.update(ref=cmd.ref, sha256=cmd.sha256)

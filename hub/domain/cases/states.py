@@ -3,18 +3,22 @@
 Ordinary procedure (普通程序, Art. 54-65), every edge marked [A] waits for an approval chain
 (``approvals.py``), every edge marked * needs >= 2 certified officers (Art. 42, Art. 55)::
 
-    clue ──立案 [A]──> filed ──调查终结报告 *──> reported ──告知书──> notified
-     │  (Art. 54)      │ 询问/检查 *, evidence *,     (Art. 57)   (Art. 44)   │ 告知 delivered *
-     │                 │ 先行登记保存 [A] * (Art. 56)                         v
-     │                 │ 查封扣押 [A] * (强制法 Art. 18, 24)             statement
-     │                 │                                       陈述申辩 recorded * + 复核 *,
-     │                 v                                       or the period ran out (Art. 45)
-     ├──不予立案 [A]──> not_filed (final)                              │ 决定 [A] (Art. 57-60;
-     │                                                              v 法制审核 Art. 58)
-     │                      archived <──归档── closed <──结案 [A]── decided ──送达 *──> served
-     │                       (final)            ^                  (Art. 61)            │
-     │                                          └──────── performed <──履行/执行─────────┘
-     │                                                                   (Art. 67, 72)
+    clue ──立案 [A] (Art. 54)──> filed ──调查终结报告 *──> reported ──告知书 * (Art. 44)──> notified
+     │                          │ 询问/检查笔录 * (Art. 55)       │                        │
+     │                          │ evidence *                     │                      │ delivered
+     │                          │ 先行登记保存 [A] * (Art. 56)    │                        v
+     │                          │ 查封扣押 [A] * (强制法 18, 24)   │                    statement
+     │                          │ 责令改正 * (also as a clue)     │   陈述申辩 * + 复核 *, a waiver,
+     │                          └─────────────────────────────── │   or the period ran out (Art. 45)
+     │                                  不予处罚 [A] (Art. 57) ──┤                        │
+     │                                                           v                        │
+     │                                                        decided <──决定 [A]──────────┘
+     │                                                           │       (Art. 57-60; 法制审核 58)
+     ├──不予立案 [A]──> not_filed (final)                        送达 * (Art. 61)
+     │                                                           v
+     │        archived <──归档── closed <──结案 [A]── performed <──履行/执行 (Art. 67, 72)── served
+     │        (final)              ^                                                      │
+     │                             └───────────── 结案 [A]: nothing to perform ────────────┘
      └── any open state (clue .. statement) ──撤案 [A] with a reason──> withdrawn (final)
 
 Simple procedure (简易程序 / 当场处罚, Art. 51-52)::
@@ -69,6 +73,7 @@ EDGES: frozenset[tuple[CaseState, CaseState]] = frozenset(
         (S.CLUE, S.NOT_FILED),
         (S.FILED, S.REPORTED),
         (S.REPORTED, S.NOTIFIED),
+        (S.REPORTED, S.DECIDED),  # no penalty (Art. 57 (2)(3)): nothing to notify
         (S.NOTIFIED, S.STATEMENT),
         (S.STATEMENT, S.DECIDED),
         (S.DECIDED, S.SERVED),

@@ -21,11 +21,11 @@ from hub.domain.cases.commands import (
     Matter,
     OnSpotDecision,
     OpenClue,
+    Performance,
     RecordDelivery,
     RecordInquiry,
     RecordInspection,
     RecordPerformance,
-    Performance,
     RequestClosing,
     RequestDecision,
     RequestFiling,
@@ -71,7 +71,9 @@ class WeekdayCalendar:
         return Due(day, day >= self.provisional_from)
 
 
-def officer(sid: str, *roles: str, cert: str | None = "粤执01", expires: str | None = "2030-12-31") -> Officer:
+def officer(
+    sid: str, *roles: str, cert: str | None = "粤执01", expires: str | None = "2030-12-31"
+) -> Officer:
     return Officer(sid, f"officer {sid}", cert, expires, roles=frozenset(roles))
 
 
@@ -89,8 +91,9 @@ REVIEWER = officer("rev", "legal_reviewer")
 REGISTRAR = officer("reg")
 TWO = (A, B)
 
-SUBJECT = LegalSubject("futian", "深圳市福田区城市管理和综合执法局", "福田区城管执法局印", "深福执罚")
-ONSPOT_SUBJECT = SUBJECT
+SUBJECT = LegalSubject(
+    "futian", "深圳市福田区城市管理和综合执法局", "福田区城管执法局印", "深福执罚"
+)
 
 GENERAL = Matter(
     "SZ-SR-007",
@@ -120,6 +123,10 @@ def fine(amount: int | str) -> Penalty:
     return Penalty(frozenset({PenaltyType.FINE}), Decimal(amount))
 
 
+FINE_100 = fine(100)
+FINE_500 = fine(500)
+
+
 WARNING = Penalty(frozenset({PenaltyType.WARNING}))
 NONE = Penalty(frozenset())
 
@@ -145,7 +152,7 @@ def clue_cmd(matter: Matter = GENERAL, **kw: object) -> OpenClue:
     return OpenClue(**args)  # type: ignore[arg-type]
 
 
-def on_spot_cmd(penalty: Penalty = fine(100), **kw: object) -> OnSpotDecision:
+def on_spot_cmd(penalty: Penalty = FINE_100, **kw: object) -> OnSpotDecision:
     args: dict[str, object] = {
         "case_id": "spot-1",
         "subject": SUBJECT,
@@ -179,7 +186,7 @@ class Driver:
         return cls(case, effects, env, now)
 
     @classmethod
-    def on_spot(cls, penalty: Penalty = fine(100), env: Env | None = None, **kw: object) -> Driver:
+    def on_spot(cls, penalty: Penalty = FINE_100, env: Env | None = None, **kw: object) -> Driver:
         env = env or Env(WeekdayCalendar())
         case, effects = open_on_spot(on_spot_cmd(penalty, **kw), T0, env)
         return cls(case, effects, env, T0)
@@ -197,7 +204,9 @@ class Driver:
         self.effects += effects
         return effects
 
-    def approve(self, act: ApprovalAct, *approvers: Officer, case_number: str | None = None) -> None:
+    def approve(
+        self, act: ApprovalAct, *approvers: Officer, case_number: str | None = None
+    ) -> None:
         for i, who in enumerate(approvers):
             last = i == len(approvers) - 1
             self.do(Approve(act, who, "ee" * 32, case_number if last else None))
@@ -217,7 +226,7 @@ class Driver:
         self.do(SubmitReport(TWO, "03" * 32, reasons))
         return self
 
-    def notify(self, penalty: Penalty = fine(500), **kw: object) -> Driver:
+    def notify(self, penalty: Penalty = FINE_500, **kw: object) -> Driver:
         self.do(IssueNotice(TWO, penalty, "04" * 32, **kw))  # type: ignore[arg-type]
         return self
 
@@ -225,7 +234,7 @@ class Driver:
         self.do(DeliverNotice(TWO, "05" * 32))
         return self
 
-    def decide(self, penalty: Penalty = fine(500), *approvers: Officer, **kw: object) -> Driver:
+    def decide(self, penalty: Penalty = FINE_500, *approvers: Officer, **kw: object) -> Driver:
         self.do(RequestDecision(A, DecisionKind.PENALTY, penalty, **kw))  # type: ignore[arg-type]
         self.approve(ApprovalAct.DECISION, *(approvers or (LEADER, HEAD)))
         return self

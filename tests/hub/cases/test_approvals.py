@@ -73,7 +73,9 @@ def test_the_most_specific_rule_wins() -> None:
             ApprovalRule(ApprovalAct.CLOSING, (lead,)),
             ApprovalRule(ApprovalAct.CLOSING, (head,), procedure=Procedure.ORDINARY),
             ApprovalRule(ApprovalAct.CLOSING, (lead, head), category="城市管理"),
-            ApprovalRule(ApprovalAct.CLOSING, (head, lead), category="城市管理", min_fine=Decimal(5)),
+            ApprovalRule(
+                ApprovalAct.CLOSING, (head, lead), category="城市管理", min_fine=Decimal(5)
+            ),
         )
     )
     case = Driver.clue().case
@@ -102,7 +104,7 @@ def test_steps_are_approved_in_order_by_the_right_role() -> None:
     assert e.value.rule == Rule.APPROVER_ROLE  # the team leader signed: now the head
     d.do(Approve(ApprovalAct.FILING, HEAD, "ee" * 32, number(1)))
     assert d.case.state == CaseState.FILED
-    (act, signed), = d.case.completed
+    ((act, signed),) = d.case.completed
     assert act == ApprovalAct.FILING
     assert [(s.step.role, s.approver_id) for s in signed] == [
         (TEAM_LEADER, "lead"),

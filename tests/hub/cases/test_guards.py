@@ -175,7 +175,9 @@ def test_decision_not_heavier_than_the_notice() -> None:
     refused(
         d,
         RequestDecision(
-            A, DecisionKind.PENALTY, Penalty(frozenset({PenaltyType.FINE, PenaltyType.WARNING}), Decimal(500))
+            A,
+            DecisionKind.PENALTY,
+            Penalty(frozenset({PenaltyType.FINE, PenaltyType.WARNING}), Decimal(500)),
         ),
         Rule.HEAVIER_THAN_NOTIFIED,
         "adds penalties the 告知 did not notify after the party's statements: warning",
@@ -308,18 +310,22 @@ def test_the_filing_approval_needs_a_well_formed_case_number() -> None:
     d.do(RequestFiling(A, TWO))
     d.approve(ApprovalAct.FILING, LEADER)
     for bad in (None, "深福执罚〔2025〕第000001号", "深南执罚〔2026〕第000001号", "000001"):
-        refused(d, Approve(ApprovalAct.FILING, HEAD, "ee" * 32, bad), Rule.CASE_NUMBER, "case number")
+        refused(
+            d, Approve(ApprovalAct.FILING, HEAD, "ee" * 32, bad), Rule.CASE_NUMBER, "case number"
+        )
     assert d.case.pending is not None and len(d.case.pending.approvals) == 1
 
 
 @pytest.mark.parametrize("final", ["archived", "withdrawn", "not_filed"])
 def test_nothing_leaves_a_final_state(final: str) -> None:
-    from tests.hub.cases.kit import REGISTRAR
     from hub.domain.cases.commands import RequestNoFiling, RequestWithdrawal
+    from tests.hub.cases.kit import REGISTRAR
 
     d = Driver.clue()
     if final == "archived":
-        d.file().investigate().report().notify().deliver().later(days=5).decide().serve().pay().close()
+        d.file().investigate().report().notify().deliver().later(
+            days=5
+        ).decide().serve().pay().close()
         d.do(Archive(REGISTRAR))
     elif final == "withdrawn":
         d.do(RequestWithdrawal(A, "duplicate of case-0"))

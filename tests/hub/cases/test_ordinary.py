@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -14,9 +15,9 @@ from hub.domain.cases.commands import (
     Archive,
     DecisionKind,
     EndPreservation,
-    ReExamine,
     RecordDelivery,
     RecordStatement,
+    ReExamine,
     ReleaseSeizure,
     RequestClosing,
     RequestDecision,
@@ -97,7 +98,7 @@ def test_happy_path_clue_to_archive() -> None:
         S.ARCHIVED,
     ]
     # every state change taken is an edge of the documented diagram
-    assert all((a, b) in EDGES for a, b in zip(seen, seen[1:], strict=False))
+    assert all((a, b) in EDGES for a, b in itertools.pairwise(seen))
     assert d.case.number == number(1)
     assert docs(d) == [
         DocumentType.CASE_SOURCE,
