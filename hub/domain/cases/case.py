@@ -21,8 +21,8 @@ from hub.domain.cases.approvals import (
     ApprovalConfig,
     PendingApproval,
 )
-from hub.domain.cases.commands import DecisionKind, Matter, Performance
-from hub.domain.cases.effects import TimerCode, WorkingDays
+from hub.domain.cases.commands import DecisionKind, MatterTerms, Performance
+from hub.domain.cases.effects import Calendar, TimerCode
 from hub.domain.cases.law import LegalSubject, PartyType, Penalty, PenaltyType, Procedure
 from hub.domain.cases.states import CaseState
 
@@ -82,7 +82,7 @@ class LifecycleConfig:
 class Env:
     """What a transition needs besides the case, the command and the time."""
 
-    calendar: WorkingDays
+    calendar: Calendar
     config: LifecycleConfig = field(default_factory=LifecycleConfig)
 
 
@@ -132,7 +132,7 @@ class Case:
     procedure: Procedure
     state: CaseState
     subject: LegalSubject
-    matter: Matter
+    matter: MatterTerms
     party_type: PartyType
     party_id: str
     act_date: dt.date

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from hub.domain.cases.approvals import ApprovalAct
 from hub.domain.cases.law import LegalSubject, Officer, PartyType, Penalty, StatutoryRange
@@ -32,22 +33,38 @@ class Performance(StrEnum):
     ENFORCED = "enforced"  # 强制执行 (detail in issue II)
 
 
+class MatterTerms(Protocol):
+    """What the lifecycle reads of the catalog matter a case is about. The catalog's
+    ``hub.domain.cases.catalog.Matter`` has these fields, so the service passes the version in
+    force when the case was opened (a later revision does not change a case in progress)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def range(self) -> StatutoryRange: ...
+    @property
+    def correction_first(self) -> bool:
+        """A 责令改正 must come first (e.g. 占道经营, 深圳市容条例 2023 Art. 18)."""
+        ...
+
+
 @dataclass(frozen=True)
-class Matter:
-    """The catalog matter a case is about, as the lifecycle needs it (a snapshot taken when the
-    case is opened: a later catalog revision does not change a case in progress)."""
+class MatterSnapshot:
+    """A minimal ``MatterTerms`` (tests, and callers without the catalog at hand)."""
 
     code: str
     category: str
     range: StatutoryRange
-    order_first: bool = False  # 责令改正 must come first (e.g. 占道经营, 市容条例 Art. 18)
+    correction_first: bool = False
 
 
 @dataclass(frozen=True)
 class OpenClue:
     case_id: str
     subject: LegalSubject
-    matter: Matter
+    matter: MatterTerms
     party_type: PartyType
     party_id: str  # an identifier of the party record, never a name
     source: str  # patrol / incident / citizen / referral / 12345 / camera
@@ -63,7 +80,7 @@ class OnSpotDecision:
 
     case_id: str
     subject: LegalSubject
-    matter: Matter
+    matter: MatterTerms
     party_type: PartyType
     party_id: str
     act_date: dt.date

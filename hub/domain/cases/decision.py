@@ -341,7 +341,7 @@ def record_delivery(case: Case, cmd: RecordDelivery, now: dt.datetime, env: Env)
     out.signed_by(cmd.officers)
     out.effects.append(IssueDocument(DocumentType.DELIVERY_RECEIPT, f"{case.case_id}:decision"))
     if case.decided is not None and case.decided.fine > 0:
-        out.start_calendar(TimerCode.PAYMENT, case.case_id, day, env.config.payment_days)
+        out.start_calendar(env, TimerCode.PAYMENT, case.case_id, day, env.config.payment_days)
     out.refs.update(method=cmd.method, receipt=cmd.receipt_sha256)
     return out
 

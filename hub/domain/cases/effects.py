@@ -51,9 +51,10 @@ class DocumentType(StrEnum):
 
 
 class TimerCode(StrEnum):
-    """The deadlines of CASES.md §2 this lifecycle starts and stops."""
+    """The deadlines of CASES.md §2 this lifecycle starts and stops; the values are the rule
+    codes of ``hub.domain.cases.deadlines`` (which computes their warning dates)."""
 
-    FILING = "filing"  # clue -> 立案 decision (Art. 54 "及时"; default 15 days, config)
+    FILING = "clue_filing"  # clue -> 立案 decision (Art. 54 "及时"; default 15 days, config)
     DECISION = "decision"  # 90 days from 立案 (Art. 60)
     PRESERVATION = "preservation"  # 先行登记保存 -> 处理决定, 7 working days (Art. 56)
     SEIZURE = "seizure"  # 查封/扣押 <= 30 days (强制法 Art. 25)
@@ -69,10 +70,10 @@ class DayUnit(StrEnum):
 
 
 class DueDate(Protocol):
-    """A due date as the working-day calendar returns it (``hub.domain.workdays``)."""
+    """A due date as the working-day calendar returns it (``hub.domain.workdays.Deadline``)."""
 
     @property
-    def date(self) -> dt.date: ...
+    def due(self) -> dt.date: ...
 
     @property
     def provisional(self) -> bool:
@@ -81,10 +82,20 @@ class DueDate(Protocol):
         ...
 
 
-class WorkingDays(Protocol):
-    """The one thing the lifecycle needs from the holiday calendar."""
+class Calendar(Protocol):
+    """What the lifecycle needs from the holiday calendar (``hub.domain.workdays``)."""
 
-    def add_working_days(self, start: dt.date, n: int) -> DueDate: ...
+    def add_working_days(self, start: dt.date, n: int) -> DueDate:
+        """The n-th working day after ``start`` (Art. 85: 二日、三日、五日、七日 are working
+        days; ``start`` itself is not counted)."""
+        ...
+
+    def add_calendar_days(
+        self, start: dt.date, n: int, *, roll_to_working_day: bool = True
+    ) -> DueDate:
+        """n days after ``start``; a last day that is a day off rolls to the next working day
+        (民事诉讼法 Art. 85 ¶3, the rule courts apply to administrative periods too)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 from decimal import Decimal
 
-from hub.domain.cases.commands import Matter
+from hub.domain.cases.commands import MatterTerms
 from hub.domain.cases.law import Officer, PartyType, Penalty, simple_procedure_refusal
 from hub.domain.cases.refusals import PenaltyRefused, Rule, RuleRefused
 
@@ -94,7 +94,7 @@ def not_time_barred(act_date: dt.date, discovered: dt.date, severe_harm: bool) -
 
 
 def within_statutory_range(
-    matter: Matter, penalty: Penalty, quantity: Decimal | None, base_value: Decimal | None
+    matter: MatterTerms, penalty: Penalty, quantity: Decimal | None, base_value: Decimal | None
 ) -> None:
     """A penalty only within what the matter's penalty provision allows."""
     problems = matter.range.violations(penalty, quantity, base_value)
@@ -112,11 +112,11 @@ def within_simple_limits(party: PartyType, penalty: Penalty) -> None:
         raise PenaltyRefused(Rule.SIMPLE_LIMITS, why)
 
 
-def order_came_first(matter: Matter, penalty: Penalty, order_refused: bool | None) -> None:
+def order_came_first(matter: MatterTerms, penalty: Penalty, order_refused: bool | None) -> None:
     """Where the matter's provision says "责令改正; 拒不改正的, 处…" (e.g. 占道经营, 深圳市容条例
     Art. 18), a penalty needs an order first that was not complied with. ``order_refused`` is
     None when no order was issued, False when the party corrected."""
-    if not matter.order_first or penalty.is_none:
+    if not matter.correction_first or penalty.is_none:
         return
     if order_refused is None:
         raise RuleRefused(

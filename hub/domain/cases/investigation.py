@@ -99,7 +99,7 @@ def issue_order(case: Case, cmd: IssueOrder, now: dt.datetime, env: Env) -> Outc
     out = Outcome(replace(case, order=Order(cmd.ref, day, cmd.due)))
     out.signed_by(cmd.officers)
     out.effects.append(IssueDocument(DocumentType.ORDER_TO_CORRECT, cmd.ref))
-    out.start_calendar(TimerCode.ORDER, cmd.ref, day, (cmd.due - day).days)
+    out.start_until(TimerCode.ORDER, cmd.ref, day, cmd.due)
     out.refs.update(ref=cmd.ref, sha256=cmd.sha256, due=cmd.due.isoformat())
     return out
 
@@ -153,8 +153,7 @@ def apply_measure(
         kind, doc = ApprovalAct.PRESERVATION, DocumentType.PRESERVATION_NOTICE
     else:
         days = env.config.seizure_days
-        out.start_calendar(TimerCode.SEIZURE, cmd.ref, day, days)
-        due = day + dt.timedelta(days=days)
+        due = out.start_calendar(env, TimerCode.SEIZURE, cmd.ref, day, days)
         kind, doc = ApprovalAct.SEIZURE, DocumentType.SEIZURE_DECISION
     out.case = replace(out.case, measures=(*out.case.measures, Measure(cmd.ref, kind, day, due)))
     out.effects.append(IssueDocument(doc, cmd.ref))

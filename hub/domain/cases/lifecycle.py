@@ -111,7 +111,7 @@ def open_clue(cmd: OpenClue, now: dt.datetime, env: Env) -> tuple[Case, list[Eff
     )
     out = Outcome(case)
     out.effects.append(IssueDocument(DocumentType.CASE_SOURCE, cmd.case_id))
-    out.start_calendar(TimerCode.FILING, cmd.case_id, day, env.config.filing_days)
+    out.start_calendar(env, TimerCode.FILING, cmd.case_id, day, env.config.filing_days)
     out.refs.update(
         matter=cmd.matter.code,
         subject=cmd.subject.code,
@@ -146,7 +146,7 @@ def _apply_filing(
     out = Outcome(replace(case, state=S.FILED, number=number, filed_on=day))
     out.signed_by(cmd.officers)
     out.stop(TimerCode.FILING, case.case_id, "filed")
-    out.start_calendar(TimerCode.DECISION, case.case_id, day, env.config.decision_days)
+    out.start_calendar(env, TimerCode.DECISION, case.case_id, day, env.config.decision_days)
     out.effects.append(IssueDocument(DocumentType.FILING_APPROVAL, case.case_id))
     out.refs.update(number=number)
     return out

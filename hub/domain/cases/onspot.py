@@ -77,7 +77,7 @@ def open_on_spot(cmd: OnSpotDecision, now: dt.datetime, env: Env) -> tuple[Case,
         IssueDocument(DocumentType.ON_SPOT_DECISION, cmd.number, printed_at_scene=True)
     )
     if cmd.penalty.fine > 0:
-        out.start_calendar(TimerCode.PAYMENT, cmd.case_id, day, env.config.payment_days)
+        out.start_calendar(env, TimerCode.PAYMENT, cmd.case_id, day, env.config.payment_days)
     out.refs.update(
         number=cmd.number,
         terminal=cmd.terminal_id,

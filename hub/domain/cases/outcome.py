@@ -36,16 +36,23 @@ class Outcome:
     kind: str = "transition"
     refs: dict[str, str] = field(default_factory=dict)
 
-    def start_calendar(self, code: TimerCode, ref: str, start: dt.date, days: int) -> None:
-        due = start + dt.timedelta(days=days)
-        self._start(StartTimer(code, ref, start, due, DayUnit.CALENDAR, days))
+    def start_calendar(
+        self, env: Env, code: TimerCode, ref: str, start: dt.date, days: int
+    ) -> dt.date:
+        due = env.calendar.add_calendar_days(start, days)
+        self._start(StartTimer(code, ref, start, due.due, DayUnit.CALENDAR, days, due.provisional))
+        return due.due
+
+    def start_until(self, code: TimerCode, ref: str, start: dt.date, due: dt.date) -> None:
+        """A timer whose end the act itself states (a 责令改正's period)."""
+        self._start(StartTimer(code, ref, start, due, DayUnit.CALENDAR, (due - start).days))
 
     def start_working(self, env: Env, code: TimerCode, ref: str, start: dt.date, n: int) -> dt.date:
         # Art. 85: the period counts working days from the day after the event; the calendar
         # says whether the date is provisional (past the last schedule loaded, CASES.md §1).
         due = env.calendar.add_working_days(start, n)
-        self._start(StartTimer(code, ref, start, due.date, DayUnit.WORKING, n, due.provisional))
-        return due.date
+        self._start(StartTimer(code, ref, start, due.due, DayUnit.WORKING, n, due.provisional))
+        return due.due
 
     def _start(self, timer: StartTimer) -> None:
         self.case = replace(self.case, timers=self.case.timers | {(timer.code, timer.ref)})

@@ -18,7 +18,7 @@ from hub.domain.cases.commands import (
     DecisionKind,
     DeliverNotice,
     IssueNotice,
-    Matter,
+    MatterSnapshot,
     OnSpotDecision,
     OpenClue,
     Performance,
@@ -49,7 +49,7 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=BJ)  # a Tuesday
 
 @dataclass(frozen=True)
 class Due:
-    date: dt.date
+    due: dt.date
     provisional: bool = False
 
 
@@ -68,6 +68,12 @@ class WeekdayCalendar:
             day += dt.timedelta(days=1)
             if day.weekday() < 5:
                 counted += 1
+        return Due(day, day >= self.provisional_from)
+
+    def add_calendar_days(self, start: dt.date, n: int, *, roll_to_working_day: bool = True) -> Due:
+        day = start + dt.timedelta(days=n)
+        while roll_to_working_day and day.weekday() >= 5:  # a last day off rolls on
+            day += dt.timedelta(days=1)
         return Due(day, day >= self.provisional_from)
 
 
@@ -95,14 +101,14 @@ SUBJECT = LegalSubject(
     "futian", "深圳市福田区城市管理和综合执法局", "福田区城管执法局印", "深福执罚"
 )
 
-GENERAL = Matter(
+GENERAL = MatterSnapshot(
     "SZ-SR-007",
     "城市管理",
     StatutoryRange(
         frozenset({PenaltyType.WARNING, PenaltyType.FINE}), Decimal(100), Decimal(20000)
     ),
 )
-STALLS = Matter(  # 占道经营: 责令改正 first, then 1,000 yuan per m2 (市容条例 2023 Art. 18)
+STALLS = MatterSnapshot(  # 占道经营: 责令改正 first, then 1,000 yuan per m2 (市容条例 2023 Art. 18)
     "SZ-SR-018",
     "占道",
     StatutoryRange(
@@ -110,9 +116,9 @@ STALLS = Matter(  # 占道经营: 责令改正 first, then 1,000 yuan per m2 (�
         per_unit_rate=Decimal(1000),
         unit="m2",
     ),
-    order_first=True,
+    correction_first=True,
 )
-GAS = Matter(
+GAS = MatterSnapshot(
     "SZ-RQ-003",
     "燃气",
     StatutoryRange(frozenset({PenaltyType.FINE}), Decimal(1000), Decimal(50000)),
@@ -135,7 +141,7 @@ def number(n: int, year: int = 2026) -> str:
     return format_number(SUBJECT.number_prefix, year, n)
 
 
-def clue_cmd(matter: Matter = GENERAL, **kw: object) -> OpenClue:
+def clue_cmd(matter: MatterSnapshot = GENERAL, **kw: object) -> OpenClue:
     args: dict[str, object] = {
         "case_id": "case-1",
         "subject": SUBJECT,

@@ -234,3 +234,37 @@ def test_per_unit_fine_for_stalls_after_a_refused_order() -> None:
     d.notify(fine(2500), quantity=Decimal("2.5"))  # 1,000 yuan per m2 x 2.5 m2
     d.deliver().later(days=7).decide(fine(2500), quantity=Decimal("2.5"))
     assert d.case.decided == fine(2500)
+
+
+def test_a_calendar_deadline_ending_on_a_day_off_rolls_to_the_next_working_day() -> None:
+    friday = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    d = Driver.clue(now=friday)
+    t = started(d)[TimerCode.FILING]
+    # 15 days after Friday 12-04 is Saturday 12-19: the period ends on Monday 12-21
+    assert t.due == dt.date(2026, 12, 21)
+
+
+def test_the_legal_day_is_the_beijing_day() -> None:
+    late_utc = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)  # 01:00 on 12-02 in Beijing
+    d = Driver.clue(now=late_utc)
+    assert d.case.discovered == dt.date(2026, 12, 2)
+    with pytest.raises(ValueError, match="aware datetimes"):
+        Driver.clue(now=dt.datetime(2026, 12, 1, 9, 0))
+
+
+def test_every_document_the_lifecycle_must_issue_has_a_type() -> None:
+    required = {
+        "filing_approval",  # 立案审批表
+        "inquiry_record",  # 询问笔录
+        "inspection_record",  # 现场检查笔录
+        "investigation_report",  # 调查终结报告
+        "prior_notice",  # 事先告知书
+        "decision",  # 决定书
+        "delivery_receipt",  # 送达回证
+        "closing_approval",  # 结案审批表
+        "withdrawal_approval",  # 撤案审批表
+        "on_spot_decision",  # 当场行政处罚决定书
+        "order_to_correct",  # 责令改正通知书
+        "preservation_notice",  # 先行登记保存通知书 + 清单
+    }
+    assert required <= {t.value for t in DocumentType}
