@@ -171,9 +171,12 @@ def check_approver(
             f"{approver.name} is an officer of this case and may not approve its "
             f"{pending.act.value} ({step.label})",
         )
-    if approver.staff_id == pending.requested_by or any(
-        a.approver_id == approver.staff_id for a in pending.approvals
-    ):
+    if approver.staff_id == pending.requested_by:
+        raise ApprovalRefused(
+            Rule.APPROVER_OWN_CASE,
+            f"{approver.name} asked for this {pending.act.value}: someone else approves it",
+        )
+    if any(a.approver_id == approver.staff_id for a in pending.approvals):
         raise ApprovalRefused(
             Rule.APPROVER_TWICE,
             f"{approver.name} already signed this {pending.act.value}: each step of a chain "

@@ -259,6 +259,9 @@ def _recheck(act: ApprovalAct, case: Case, request: Any, day: dt.date, env: Env)
     _APPLY[act][0](case, request, day, env)
 
 
+Handler = Callable[[Case, Any, dt.datetime, Env], Outcome]
+
+
 def _involved(case: Case, request: object) -> frozenset[str]:
     """The case's officers, with those the pending request names (立案's 承办人)."""
     named = getattr(request, "officers", ())
@@ -303,15 +306,12 @@ def _reject(case: Case, cmd: Reject, now: dt.datetime, env: Env) -> Outcome:
     return out
 
 
-def _requesting(
-    act: ApprovalAct, amount_of: Callable[[Any], Any] | None = None
-) -> Callable[..., Outcome]:
+def _requesting(act: ApprovalAct) -> Handler:
+    """The handler of a request for ``act``: its guards now, then the chain opens."""
+
     def handler(case: Case, cmd: Any, now: dt.datetime, env: Env) -> Outcome:
         _recheck(act, case, cmd, local_day(now), env)
-        amount = amount_of(cmd) if amount_of else None
-        out = request_approval(
-            case, act, request=cmd, requester=cmd.requested_by, env=env, amount=amount
-        )
+        out = request_approval(case, act, request=cmd, requester=cmd.requested_by, env=env)
         if isinstance(cmd, RequestWithdrawal | RequestNoFiling | RequestCorrection):
             out.refs["reason"] = sha256_text(cmd.reason)
         return out
@@ -328,7 +328,6 @@ def _archive(case: Case, cmd: Archive, now: dt.datetime, env: Env) -> Outcome:
     return out
 
 
-Handler = Callable[[Case, Any, dt.datetime, Env], Outcome]
 _HANDLERS: dict[type, Handler] = {
     RequestFiling: _requesting(ApprovalAct.FILING),
     RequestNoFiling: _requesting(ApprovalAct.NO_FILING),
@@ -392,5 +391,5 @@ def transition(
     return log_event(case, handler(case, command, now, env), command, now)
 
 
+open_on_spot = onspot.open_on_spot  # 当场处罚 opens a case too; one import for the services
 __all__ = ["open_clue", "open_on_spot", "transition"]
-open_on_spot = onspot.open_on_spot

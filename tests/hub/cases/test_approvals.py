@@ -171,3 +171,12 @@ def test_a_configured_chain_is_what_the_machine_waits_for() -> None:
     d.do(RequestFiling(A, TWO))
     d.do(Approve(ApprovalAct.FILING, LEADER, "ee" * 32, number(1)))
     assert d.case.state == CaseState.FILED
+
+
+def test_who_asked_for_an_act_does_not_approve_it() -> None:
+    d = Driver.clue()
+    d.do(RequestFiling(LEADER, TWO))  # a team leader files it for the team
+    with pytest.raises(ApprovalRefused, match="asked for this filing") as e:
+        d.do(Approve(ApprovalAct.FILING, LEADER, "ee" * 32))
+    assert e.value.rule == Rule.APPROVER_OWN_CASE
+    d.do(Approve(ApprovalAct.FILING, LEADER2, "ee" * 32))
