@@ -19,6 +19,19 @@ from hub.domain.cases.law import LegalSubject, Officer, PartyType, Penalty, Stat
 Officers = tuple[Officer, ...]
 
 
+class EvidenceType(StrEnum):
+    """The kinds of evidence (行政处罚法 Art. 46), as codes."""
+
+    DOCUMENTARY = "documentary"  # 书证
+    PHYSICAL = "physical"  # 物证
+    AUDIOVISUAL = "audiovisual"  # 视听资料
+    ELECTRONIC = "electronic"  # 电子数据
+    WITNESS = "witness"  # 证人证言
+    PARTY_STATEMENT = "party_statement"  # 当事人的陈述
+    EXPERT_OPINION = "expert_opinion"  # 鉴定意见
+    SITE_RECORD = "site_record"  # 勘验笔录、现场笔录
+
+
 class DecisionKind(StrEnum):
     """What a 决定 can be (Art. 57; transfer to another agency is issue II)."""
 
@@ -173,7 +186,7 @@ class RecordInspection:
 @dataclass(frozen=True)
 class AddEvidence:
     ref: str
-    evidence_type: str  # 书证, 物证, 视听资料, 电子数据, ...
+    evidence_type: EvidenceType
     officers: Officers
     sha256: str
 

@@ -77,7 +77,7 @@ def submit_report(case: Case, cmd: SubmitReport, now: dt.datetime, env: Env) -> 
     out = Outcome(replace(case, state=S.REPORTED, report_sha256=cmd.sha256, review_reasons=reasons))
     out.signed_by(cmd.officers)
     out.effects.append(IssueDocument(DocumentType.INVESTIGATION_REPORT, case.case_id))
-    out.refs.update(sha256=cmd.sha256, review=",".join(sorted(reasons)))
+    out.refs.update(sha256=cmd.sha256, review=tuple(sorted(reasons)))
     return out
 
 
@@ -93,8 +93,9 @@ def review_passed(case: Case, cmd: RecordReviewPassed, now: dt.datetime, env: En
         raise RuleRefused(
             Rule.APPROVER_ROLE, f"{cmd.reviewer.name} is not a legal reviewer (法制审核人员)"
         )
-    out = Outcome(replace(case, review_covers=case.review_reasons), kind="review")
+    out = Outcome(replace(case, review_covers=case.review_reasons))
     out.refs.update(reviewer=cmd.reviewer.staff_id, sha256=cmd.opinion_sha256)
+    out.refs.update(review=tuple(sorted(case.review_reasons)))
     return out
 
 
@@ -302,7 +303,7 @@ def request_decision(case: Case, cmd: RequestDecision, now: dt.datetime, env: En
         env=env,
         amount=cmd.penalty.fine,
     )
-    out.refs.update(kind=cmd.kind.value, penalty=penalty_digest(cmd.penalty))
+    out.refs.update(decision_kind=cmd.kind.value, penalty=penalty_digest(cmd.penalty))
     return out
 
 
@@ -329,7 +330,7 @@ def apply_decision(
         IssueDocument(DocumentType.DECISION_APPROVAL, case.case_id),
         IssueDocument(doc, case.case_id),
     ]
-    out.refs.update(kind=cmd.kind.value, penalty=penalty_digest(cmd.penalty))
+    out.refs.update(decision_kind=cmd.kind.value, penalty=penalty_digest(cmd.penalty))
     return out
 
 
@@ -361,5 +362,5 @@ def record_performance(case: Case, cmd: RecordPerformance, now: dt.datetime, env
         raise RuleRefused(Rule.NOT_PERFORMED, "the decision has no fine to pay")
     out = Outcome(replace(case, state=S.PERFORMED, performance=cmd.kind))
     out.stop(TimerCode.PAYMENT, case.case_id, cmd.kind.value)
-    out.refs.update(kind=cmd.kind.value, sha256=cmd.sha256, actor=cmd.actor.staff_id)
+    out.refs.update(performance=cmd.kind.value, sha256=cmd.sha256, actor=cmd.actor.staff_id)
     return out

@@ -130,6 +130,11 @@ class AwaitApproval:
     step: Step
 
 
+# A reference value: an identifier, code, hash, ISO date or document number, or a list of them
+# (the transparency log's entry rules, hub/transparency/entries.py: no free text, no spaces).
+Ref = str | tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One accepted event of one case, as the transparency log records it (CASES.md §8).
@@ -142,12 +147,12 @@ class LogEntry:
 
     case_id: str
     seq: int
-    kind: str  # transition | approval | evidence_added | correction | ... (translog's kinds)
+    kind: str  # transition | approval | evidence_added: the transparency log's entry kinds
     event: str  # the command that was accepted, e.g. "request_filing"
     state_from: str
     state_to: str
     at: str  # ISO 8601 with offset
-    refs: tuple[tuple[str, str], ...]
+    refs: tuple[tuple[str, Ref], ...]
 
 
 Effect = IssueDocument | StartTimer | StopTimer | AwaitApproval | LogEntry

@@ -72,7 +72,7 @@ def record_act(
     elif isinstance(cmd, RecordInspection):
         kind, what, doc = "inspection", "现场检查笔录", DocumentType.INSPECTION_RECORD
     else:
-        kind, what, doc = f"evidence:{cmd.evidence_type}", "evidence", None
+        kind, what, doc = "evidence", "evidence", None
     investigating(case, what)
     fresh_ref(case, cmd.ref)
     two_certified_officers(cmd.officers, day, what)
@@ -84,6 +84,8 @@ def record_act(
     else:
         out.kind = "evidence_added"
     out.refs.update(ref=cmd.ref, sha256=cmd.sha256, record=kind)
+    if isinstance(cmd, AddEvidence):
+        out.refs["evidence_type"] = cmd.evidence_type.value
     return out
 
 

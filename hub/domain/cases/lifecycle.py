@@ -63,7 +63,14 @@ from hub.domain.cases.commands import (
     SubmitReport,
     WaiveStatement,
 )
-from hub.domain.cases.effects import AwaitApproval, DocumentType, Effect, IssueDocument, TimerCode
+from hub.domain.cases.effects import (
+    AwaitApproval,
+    DocumentType,
+    Effect,
+    IssueDocument,
+    Ref,
+    TimerCode,
+)
 from hub.domain.cases.guards import (
     local_day,
     not_time_barred,
@@ -207,7 +214,8 @@ def _apply_correction(
     case: Case, cmd: RequestCorrection, ok: Approve, now: dt.datetime, env: Env
 ) -> Outcome:
     fix = Correction(cmd.target_seq, cmd.new_sha256, sha256_text(cmd.reason), case.seq + 1)
-    out = Outcome(replace(case, corrections=(*case.corrections, fix)), kind="correction")
+    out = Outcome(replace(case, corrections=(*case.corrections, fix)))
+    out.refs["correction"] = "true"
     out.effects.append(
         IssueDocument(DocumentType.CORRECTION_APPROVAL, f"{case.case_id}:{fix.at_seq}")
     )
@@ -279,7 +287,8 @@ def _approve(case: Case, cmd: Approve, now: dt.datetime, env: Env) -> Outcome:
     signed = Approval(step, cmd.approver.staff_id, cmd.opinion_sha256, now.isoformat())
     pending = replace(pending, approvals=(*pending.approvals, signed))
     index = len(pending.approvals) - 1
-    refs = {"act": cmd.act.value, "step": str(index), "role": step.role}
+    refs: dict[str, Ref] = {"act": cmd.act.value, "step": str(index), "role": step.role}
+    refs["decision"] = "approved"
     refs.update(approver=cmd.approver.staff_id, opinion=cmd.opinion_sha256)
     nxt = pending.next_step
     if nxt is not None:
@@ -289,8 +298,8 @@ def _approve(case: Case, cmd: Approve, now: dt.datetime, env: Env) -> Outcome:
     base = replace(case, pending=None, completed=(*case.completed, (cmd.act, pending.approvals)))
     _recheck(cmd.act, base, pending.request, local_day(now), env)
     out = _APPLY[cmd.act][1](base, pending.request, cmd, now, env)
-    out.kind = "approval" if out.kind == "transition" else out.kind
-    out.refs = {**refs, **out.refs, "approved": "true"}
+    out.kind = "approval"
+    out.refs = {**refs, **out.refs, "chain": "complete"}
     return out
 
 
@@ -300,7 +309,8 @@ def _reject(case: Case, cmd: Reject, now: dt.datetime, env: Env) -> Outcome:
         raise ApprovalRefused(Rule.NO_APPROVAL_PENDING, f"no {cmd.act.value} is waiting")
     step = check_approver(pending, cmd.approver, _involved(case, pending.request))
     reason_given(cmd.reason, f"rejecting {cmd.act.value}")
-    out = Outcome(replace(case, pending=None), kind="approval_rejected")
+    out = Outcome(replace(case, pending=None), kind="approval")
+    out.refs["decision"] = "rejected"
     out.refs.update(act=cmd.act.value, role=step.role, approver=cmd.approver.staff_id)
     out.refs.update(reason=sha256_text(cmd.reason))
     return out

@@ -20,6 +20,7 @@ from hub.domain.cases.effects import (
     DayUnit,
     Effect,
     LogEntry,
+    Ref,
     StartTimer,
     StopTimer,
     TimerCode,
@@ -34,7 +35,7 @@ class Outcome:
     case: Case
     effects: list[Effect] = field(default_factory=list)
     kind: str = "transition"
-    refs: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, Ref] = field(default_factory=dict)
 
     def start_calendar(
         self, env: Env, code: TimerCode, ref: str, start: dt.date, days: int
@@ -73,7 +74,7 @@ class Outcome:
         approve its steps later."""
         ids = frozenset(o.staff_id for o in officers)
         self.case = replace(self.case, officers=self.case.officers | ids)
-        self.refs["officers"] = ",".join(sorted(ids))
+        self.refs["officers"] = tuple(sorted(ids))
 
 
 def require_state(case: Case, allowed: frozenset[CaseState], what: str) -> None:
@@ -108,9 +109,9 @@ def request_approval(
     """Open the chain for ``act``: the case waits, the first approver is told."""
     steps = required_approvals(env.config.approvals, case, act, amount)
     pending = PendingApproval(act, tuple(steps), request, requester.staff_id)
-    out = Outcome(replace(case, pending=pending), kind="approval_requested")
+    out = Outcome(replace(case, pending=pending))
     out.effects.append(AwaitApproval(act, 0, steps[0]))
-    out.refs.update(act=act.value, steps=",".join(s.role for s in steps))
+    out.refs.update(act=act.value, steps=tuple(s.role for s in steps))
     return out
 
 

@@ -7,6 +7,7 @@ engineer's; the lifecycle only needs ``add_working_days``, so a weekday-only fak
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -273,7 +274,7 @@ def every_command() -> list[Command]:
             c.RequestFiling(A, officers),
             c.RecordInquiry(f"inq-{len(pool)}", officers, "01" * 32),
             c.RecordInspection(f"insp-{len(pool)}", officers, "02" * 32),
-            c.AddEvidence(f"ev-{len(pool)}", "物证", officers, "0a" * 32),
+            c.AddEvidence(f"ev-{len(pool)}", c.EvidenceType.PHYSICAL, officers, "0a" * 32),
             c.SubmitReport(officers, "03" * 32),
             c.DeliverNotice(officers, "05" * 32),
             c.RecordStatement(f"st-{len(pool)}", officers, "10" * 32),
@@ -320,3 +321,24 @@ def every_command() -> list[Command]:
             pool.append(c.Approve(act, who, "ee" * 32, number(1)))
         pool += [c.Approve(act, HEAD, "ee" * 32, None), c.Reject(act, LEADER, "incomplete file")]
     return pool
+
+
+# The transparency log's entry rules (hub/transparency/entries.py, another engineer's): keys
+# snake_case, values identifiers / codes / hashes (ASCII, no spaces), numbers may hold CJK.
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+\-]{0,127}")
+_NUMBER = re.compile(r"[0-9A-Za-z\u4e00-\u9fff〔〕\[\]()（）._/\-]{1,64}")
+PUBLIC_KINDS = frozenset({"transition", "approval", "evidence_added"})
+
+
+def entry_problems(entry: LogEntry) -> list[str]:
+    """Why ``entry`` could not go into the public log as it is (empty when it can)."""
+    problems = [] if entry.kind in PUBLIC_KINDS else [f"kind {entry.kind}"]
+    for key, value in entry.refs:
+        if not _KEY.fullmatch(key) or key in {"v", "kind", "at"}:
+            problems.append(f"key {key!r}")
+        pattern = _NUMBER if key == "number" else _IDENT
+        for v in value if isinstance(value, tuple) else (value,):
+            if not pattern.fullmatch(v):
+                problems.append(f"{key}={v!r}")
+    return problems

@@ -157,7 +157,7 @@ def test_a_rejection_ends_the_chain_and_the_case_stays() -> None:
         d.do(Reject(ApprovalAct.FILING, HEAD, ""))
     d.do(Reject(ApprovalAct.FILING, HEAD, "evidence of the act is missing"))
     assert d.case.state == CaseState.CLUE and d.case.pending is None
-    assert d.log[-1].kind == "approval_rejected"
+    assert (d.log[-1].kind, dict(d.log[-1].refs)["decision"]) == ("approval", "rejected")
     assert "evidence of the act" not in repr(d.log)  # only its hash is public
     d.file()  # asked again, approved
     assert d.case.state == CaseState.FILED

@@ -14,6 +14,7 @@ from hub.domain.cases.commands import (
     Archive,
     Command,
     DecisionKind,
+    EvidenceType,
     IssueNotice,
     IssueOrder,
     RecordInquiry,
@@ -74,7 +75,12 @@ def test_no_investigation_act_before_filing_is_approved() -> None:
     assert isinstance(e, Conflict)  # 409
     # still not while the 立案 waits for its chain
     d.do(RequestFiling(A, TWO))
-    refused(d, AddEvidence("ev", "书证", TWO, "02" * 32), Rule.PENDING, "filing is waiting")
+    refused(
+        d,
+        AddEvidence("ev", EvidenceType.DOCUMENTARY, TWO, "02" * 32),
+        Rule.PENDING,
+        "filing is waiting",
+    )
 
 
 def test_no_investigation_act_after_the_report() -> None:

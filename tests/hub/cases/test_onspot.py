@@ -34,6 +34,7 @@ from tests.hub.cases.kit import (
     A,
     Driver,
     WeekdayCalendar,
+    entry_problems,
     fine,
     on_spot_cmd,
 )
@@ -60,6 +61,7 @@ def test_on_spot_decision_filed_paid_closed_archived() -> None:
     assert d.case.state == S.ARCHIVED
     assert d.case.approved(ApprovalAct.CLOSING)
     assert [e.seq for e in d.log] == [1, 2, 3, 4, 5, 6]
+    assert [p for e in d.log for p in entry_problems(e)] == []
 
 
 def test_a_warning_on_the_spot_has_nothing_to_perform() -> None:

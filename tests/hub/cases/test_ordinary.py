@@ -15,6 +15,7 @@ from hub.domain.cases.commands import (
     Archive,
     DecisionKind,
     EndPreservation,
+    EvidenceType,
     RecordDelivery,
     RecordStatement,
     ReExamine,
@@ -45,6 +46,7 @@ from tests.hub.cases.kit import (
     A,
     Driver,
     WeekdayCalendar,
+    entry_problems,
     fine,
     number,
 )
@@ -118,6 +120,9 @@ def test_happy_path_clue_to_archive() -> None:
     assert [e.seq for e in log] == list(range(1, d.case.seq + 1))
     assert isinstance(d.effects[-1], LogEntry) and d.effects[-1].state_to == "archived"
     assert {e.case_id for e in log} == {"case-1"}
+    # each entry is fit for the public transparency log: identifiers and hashes only
+    assert [p for e in log for p in entry_problems(e)] == []
+    assert "party-77" not in repr(log)
     # the case ends with no timer running
     assert d.case.timers == frozenset()
 
@@ -155,7 +160,7 @@ def test_measures_preservation_and_seizure() -> None:
     d = Driver.clue().file()
     d.do(RequestPreservation("pres-1", A, TWO, "09" * 32))
     # while the preservation waits for its approval the investigation goes on
-    d.do(AddEvidence("ev-1", "物证", TWO, "0a" * 32))
+    d.do(AddEvidence("ev-1", EvidenceType.PHYSICAL, TWO, "0a" * 32))
     d.approve(ApprovalAct.PRESERVATION, LEADER, HEAD)
     t = started(d)[TimerCode.PRESERVATION]
     assert (t.unit, t.length, t.due) == (DayUnit.WORKING, 7, dt.date(2026, 12, 10))  # Art. 56

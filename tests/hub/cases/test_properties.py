@@ -34,6 +34,7 @@ from tests.hub.cases.kit import (
     A,
     WeekdayCalendar,
     clue_cmd,
+    entry_problems,
     every_command,
     fine,
     number,
@@ -161,6 +162,7 @@ def drive(data: st.DataObject, case: Case, effects: list[Effect], env: Env, step
         assert len(entries) == 1 and out[-1] is entries[0]  # exactly one, and last
         assert entries[0].seq == before.seq + 1 == case.seq
         assert (entries[0].state_from, entries[0].state_to) == (before.state, case.state)
+        assert entry_problems(entries[0]) == []  # identifiers and hashes only
         log.append(entries[0])
         check_invariants(case, before)
     assert [e.seq for e in log] == list(range(1, case.seq + 1))

@@ -54,7 +54,7 @@ def test_withdrawal_from_every_open_state(state: CaseState) -> None:
     last = d.log[-1]
     assert (last.state_from, last.state_to) == (state.value, "withdrawn")
     assert "张三" not in repr(d.log)  # the reason is public only as its hash
-    assert dict(last.refs)["approved"] == "true"
+    assert dict(last.refs)["chain"] == "complete"
 
 
 @pytest.mark.parametrize("state", sorted(IN_EFFECT & set(TO_STATE)))
@@ -93,7 +93,7 @@ def test_correction_adds_a_superseding_entry_in_any_non_final_state(state: CaseS
     assert d.case.records == records  # and never edits what was recorded
     (fix,) = d.case.corrections
     assert (fix.target_seq, fix.new_sha256, fix.at_seq) == (1, "ff" * 32, d.case.seq)
-    assert d.log[-1].kind == "correction"
+    assert dict(d.log[-1].refs)["correction"] == "true"
     assert DocumentType.CORRECTION_APPROVAL in [
         e.doc_type for e in d.effects if isinstance(e, IssueDocument)
     ]
