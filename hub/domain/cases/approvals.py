@@ -39,6 +39,8 @@ class ApprovalAct(StrEnum):
     WITHDRAWAL = "withdrawal"  # 撤案
     PRESERVATION = "preservation"  # 先行登记保存
     SEIZURE = "seizure"  # 查封 / 扣押
+    SEIZURE_EXTENSION = "seizure_extension"  # 延长查封扣押 (强制法 Art. 25)
+    DECISION_EXTENSION = "decision_extension"  # 延长办案期限 (Art. 60, where a rule allows)
     DECISION = "decision"  # 行政处罚决定
     CLOSING = "closing"  # 结案
     CORRECTION = "correction"  # 更正 a recorded entry
@@ -98,6 +100,9 @@ DEFAULT_APPROVALS = ApprovalConfig(
         ApprovalRule(ApprovalAct.WITHDRAWAL, (_LEADER, _HEAD)),
         ApprovalRule(ApprovalAct.PRESERVATION, (_LEADER, _HEAD)),
         ApprovalRule(ApprovalAct.SEIZURE, (_LEADER, _HEAD)),
+        # 强制法 Art. 25: "情况复杂的，经行政机关负责人批准，可以延长"
+        ApprovalRule(ApprovalAct.SEIZURE_EXTENSION, (_LEADER, _HEAD)),
+        ApprovalRule(ApprovalAct.DECISION_EXTENSION, (_LEADER, _HEAD)),
         ApprovalRule(ApprovalAct.DECISION, (_LEADER, _HEAD)),
         # Large fines: the legal office signs between the team and the head (local lists put
         # fines >= 10,000 for a citizen under 法制审核; the amount is the decision's).

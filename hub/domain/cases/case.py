@@ -44,6 +44,10 @@ class LifecycleConfig:
     approvals: ApprovalConfig = DEFAULT_APPROVALS
     filing_days: int = 15  # clue -> 立案 (Art. 54 "及时"), calendar (config)
     decision_days: int = 90  # Art. 60, calendar
+    # Art. 60 "法律、法规、规章另有规定的，从其规定": an extension only where a rule allows it;
+    # 0 = none. Once, approved, with a reason (config).
+    decision_extension_days: int = 30
+    seizure_extension_days: int = 30  # 强制法 Art. 25: once, at most 30 days
     preservation_working_days: int = 7  # Art. 56
     seizure_days: int = 30  # 强制法 Art. 25
     statement_working_days: int = 3  # practice, stated on the 告知书 (config)
@@ -106,6 +110,7 @@ class Measure:
     started: dt.date
     due: dt.date
     ended: bool = False
+    extended: bool = False  # 查封扣押 may be extended once (强制法 Art. 25)
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,8 @@ class Case:
     completed: tuple[tuple[ApprovalAct, tuple[Approval, ...]], ...] = ()
     corrections: tuple[Correction, ...] = ()
     timers: frozenset[tuple[TimerCode, str]] = frozenset()  # running (code, ref)
+    decision_due: dt.date | None = None  # Art. 60 (and its one approved extension)
+    decision_extended: bool = False
 
     @property
     def category(self) -> str:

@@ -222,6 +222,24 @@ class ReleaseSeizure:
 
 
 @dataclass(frozen=True)
+class ExtendSeizure:
+    """延长查封扣押: once, at most 30 days, approved, the party told (强制法 Art. 25)."""
+
+    ref: str
+    requested_by: Officer
+    days: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExtendDecisionPeriod:
+    """延长办案期限 (Art. 60 where a rule allows it; the length is config)."""
+
+    requested_by: Officer
+    reason: str
+
+
+@dataclass(frozen=True)
 class SubmitReport:
     officers: Officers
     sha256: str  # 调查终结报告
@@ -339,6 +357,8 @@ Command = (
     | EndPreservation
     | RequestSeizure
     | ReleaseSeizure
+    | ExtendSeizure
+    | ExtendDecisionPeriod
     | SubmitReport
     | RecordReviewPassed
     | IssueNotice

@@ -36,6 +36,8 @@ class DocumentType(StrEnum):
     PRESERVATION_DECISION = "preservation_decision"  # 先行登记保存物品处理决定书 (Art. 56)
     SEIZURE_DECISION = "seizure_decision"  # 查封(扣押)决定书 + 清单 (强制法 Art. 24)
     SEIZURE_RELEASE = "seizure_release"  # 解除查封(扣押)决定书 (强制法 Art. 28)
+    SEIZURE_EXTENSION = "seizure_extension"  # 延长查封(扣押)期限决定书 (强制法 Art. 25)
+    DECISION_EXTENSION_APPROVAL = "decision_extension_approval"  # 延长办案期限审批表
     INVESTIGATION_REPORT = "investigation_report"  # 调查终结报告
     PRIOR_NOTICE = "prior_notice"  # 行政处罚事先告知书 (Art. 44)
     STATEMENT_RECORD = "statement_record"  # 陈述申辩笔录

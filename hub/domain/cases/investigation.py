@@ -4,6 +4,7 @@
       │──先行登记保存 [A] (Art. 56: 经行政机关负责人批准; decided within 7 working days)
       │       └──处理决定──> ended
       └──查封扣押 [A] (行政强制法 Art. 18, 24; <= 30 days, Art. 25)
+              ├──延长 [A] once, <= 30 days, with a reason (Art. 25)
               └──解除 (Art. 28)──> ended
     clue | filed ──责令改正 (at the scene, may precede 立案)──> 复查: corrected or not
 
@@ -23,6 +24,7 @@ from hub.domain.cases.commands import (
     AddEvidence,
     Approve,
     EndPreservation,
+    ExtendSeizure,
     IssueOrder,
     RecordInquiry,
     RecordInspection,
@@ -32,7 +34,7 @@ from hub.domain.cases.commands import (
     RequestSeizure,
 )
 from hub.domain.cases.effects import DocumentType, IssueDocument, TimerCode
-from hub.domain.cases.guards import local_day, two_certified_officers
+from hub.domain.cases.guards import local_day, reason_given, two_certified_officers
 from hub.domain.cases.outcome import Outcome, fresh_ref, request_approval, require_state
 from hub.domain.cases.refusals import Rule, RuleRefused
 from hub.domain.cases.states import FINAL, CaseState
@@ -155,11 +157,45 @@ def apply_measure(
         kind, doc = ApprovalAct.PRESERVATION, DocumentType.PRESERVATION_NOTICE
     else:
         days = env.config.seizure_days
-        due = out.start_calendar(env, TimerCode.SEIZURE, cmd.ref, day, days)
+        # A limit on holding the party's property: it never rolls past a day off.
+        due = out.start_calendar(env, TimerCode.SEIZURE, cmd.ref, day, days, roll=False)
         kind, doc = ApprovalAct.SEIZURE, DocumentType.SEIZURE_DECISION
     out.case = replace(out.case, measures=(*out.case.measures, Measure(cmd.ref, kind, day, due)))
     out.effects.append(IssueDocument(doc, cmd.ref))
     out.refs.update(ref=cmd.ref, sha256=cmd.sha256, due=due.isoformat())
+    return out
+
+
+def check_extension(case: Case, cmd: ExtendSeizure, day: dt.date, env: Env) -> None:
+    """强制法 Art. 25: "情况复杂的，经行政机关负责人批准，可以延长，但是延长期限不得超过三十日"
+    — once, and the party is told in writing with the reason."""
+    require_state(case, _NOT_FINAL, "extending a 查封扣押")
+    reason_given(cmd.reason, "extending a 查封扣押")
+    found = [m for m in case.measures if m.ref == cmd.ref and m.kind == ApprovalAct.SEIZURE]
+    if not found or found[0].ended:
+        raise RuleRefused(Rule.UNKNOWN_REF, f"there is no open seizure '{cmd.ref}'")
+    if found[0].extended:
+        raise RuleRefused(
+            Rule.STATE, f"seizure '{cmd.ref}' was already extended once (强制法 Art. 25)"
+        )
+    limit = env.config.seizure_extension_days
+    if not 1 <= cmd.days <= limit:
+        raise RuleRefused(
+            Rule.STATE, f"an extension is 1 to {limit} days (强制法 Art. 25), not {cmd.days}"
+        )
+
+
+def apply_extension(
+    case: Case, cmd: ExtendSeizure, ok: Approve, now: dt.datetime, env: Env
+) -> Outcome:
+    (old,) = [m for m in case.measures if m.ref == cmd.ref and m.kind == ApprovalAct.SEIZURE]
+    out = Outcome(case)
+    out.stop(TimerCode.SEIZURE, cmd.ref, "extended")
+    due = out.start_calendar(env, TimerCode.SEIZURE, cmd.ref, old.due, cmd.days, roll=False)
+    new = replace(old, due=due, extended=True)
+    out.case = replace(out.case, measures=tuple(new if m is old else m for m in case.measures))
+    out.effects.append(IssueDocument(DocumentType.SEIZURE_EXTENSION, cmd.ref))
+    out.refs.update(ref=cmd.ref, due=due.isoformat())
     return out
 
 

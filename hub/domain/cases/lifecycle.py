@@ -36,6 +36,8 @@ from hub.domain.cases.commands import (
     Command,
     DeliverNotice,
     EndPreservation,
+    ExtendDecisionPeriod,
+    ExtendSeizure,
     FileOnSpot,
     IssueNotice,
     IssueOrder,
@@ -92,6 +94,8 @@ _ALONGSIDE_MEASURES = (
     RecordInspection,
     AddEvidence,
     EndPreservation,
+    ExtendDecisionPeriod,
+    ExtendSeizure,
     ReleaseSeizure,
     IssueOrder,
     RecordOrderOutcome,
@@ -153,7 +157,8 @@ def _apply_filing(
     out = Outcome(replace(case, state=S.FILED, number=number, filed_on=day))
     out.signed_by(cmd.officers)
     out.stop(TimerCode.FILING, case.case_id, "filed")
-    out.start_calendar(env, TimerCode.DECISION, case.case_id, day, env.config.decision_days)
+    due = out.start_calendar(env, TimerCode.DECISION, case.case_id, day, env.config.decision_days)
+    out.case = replace(out.case, decision_due=due)
     out.effects.append(IssueDocument(DocumentType.FILING_APPROVAL, case.case_id))
     out.refs.update(number=number)
     return out
@@ -223,6 +228,33 @@ def _apply_correction(
     return out
 
 
+def _check_decision_extension(
+    case: Case, cmd: ExtendDecisionPeriod, day: dt.date, env: Env
+) -> None:
+    require_state(case, OPEN - {S.CLUE}, "延长办案期限")
+    reason_given(cmd.reason, "延长办案期限")
+    if env.config.decision_extension_days <= 0:
+        raise RuleRefused(
+            Rule.STATE, "no rule here allows extending the 90-day decision period (Art. 60)"
+        )
+    if case.decision_extended:
+        raise RuleRefused(Rule.STATE, "the decision period was already extended once")
+
+
+def _apply_decision_extension(
+    case: Case, cmd: ExtendDecisionPeriod, ok: Approve, now: dt.datetime, env: Env
+) -> Outcome:
+    assert case.decision_due is not None  # set at 立案
+    out = Outcome(replace(case, decision_extended=True))
+    out.stop(TimerCode.DECISION, case.case_id, "extended")
+    n = env.config.decision_extension_days
+    due = out.start_calendar(env, TimerCode.DECISION, case.case_id, case.decision_due, n)
+    out.case = replace(out.case, decision_due=due)
+    out.effects.append(IssueDocument(DocumentType.DECISION_EXTENSION_APPROVAL, case.case_id))
+    out.refs.update(due=due.isoformat(), reason=sha256_text(cmd.reason))
+    return out
+
+
 def _check_closing(case: Case, cmd: RequestClosing, day: dt.date, env: Env) -> None:
     require_state(case, frozenset({S.SERVED, S.PERFORMED, S.ON_SPOT_FILED}), "结案")
     if case.state != S.PERFORMED and dec.to_perform(case):
@@ -259,6 +291,8 @@ _APPLY: dict[ApprovalAct, tuple[Check, Apply]] = {
     ApprovalAct.CLOSING: (_check_closing, _apply_closing),
     ApprovalAct.PRESERVATION: (_check_measure, inv.apply_measure),
     ApprovalAct.SEIZURE: (_check_measure, inv.apply_measure),
+    ApprovalAct.SEIZURE_EXTENSION: (inv.check_extension, inv.apply_extension),
+    ApprovalAct.DECISION_EXTENSION: (_check_decision_extension, _apply_decision_extension),
     ApprovalAct.DECISION: (dec.check_decision, dec.apply_decision),
 }
 
@@ -322,7 +356,14 @@ def _requesting(act: ApprovalAct) -> Handler:
     def handler(case: Case, cmd: Any, now: dt.datetime, env: Env) -> Outcome:
         _recheck(act, case, cmd, local_day(now), env)
         out = request_approval(case, act, request=cmd, requester=cmd.requested_by, env=env)
-        if isinstance(cmd, RequestWithdrawal | RequestNoFiling | RequestCorrection):
+        if isinstance(
+            cmd,
+            RequestWithdrawal
+            | RequestNoFiling
+            | RequestCorrection
+            | ExtendSeizure
+            | ExtendDecisionPeriod,
+        ):
             out.refs["reason"] = sha256_text(cmd.reason)
         return out
 
@@ -344,6 +385,8 @@ _HANDLERS: dict[type, Handler] = {
     RequestWithdrawal: _requesting(ApprovalAct.WITHDRAWAL),
     RequestCorrection: _requesting(ApprovalAct.CORRECTION),
     RequestClosing: _requesting(ApprovalAct.CLOSING),
+    ExtendSeizure: _requesting(ApprovalAct.SEIZURE_EXTENSION),
+    ExtendDecisionPeriod: _requesting(ApprovalAct.DECISION_EXTENSION),
     RequestPreservation: inv.request_measure,
     RequestSeizure: inv.request_measure,
     RequestDecision: dec.request_decision,

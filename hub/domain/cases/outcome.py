@@ -38,9 +38,9 @@ class Outcome:
     refs: dict[str, Ref] = field(default_factory=dict)
 
     def start_calendar(
-        self, env: Env, code: TimerCode, ref: str, start: dt.date, days: int
+        self, env: Env, code: TimerCode, ref: str, start: dt.date, days: int, *, roll: bool = True
     ) -> dt.date:
-        due = env.calendar.add_calendar_days(start, days)
+        due = env.calendar.add_calendar_days(start, days, roll_to_working_day=roll)
         self._start(StartTimer(code, ref, start, due.due, DayUnit.CALENDAR, days, due.provisional))
         return due.due
 

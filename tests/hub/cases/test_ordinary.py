@@ -273,3 +273,46 @@ def test_every_document_the_lifecycle_must_issue_has_a_type() -> None:
         "preservation_notice",  # 先行登记保存通知书 + 清单
     }
     assert required <= {t.value for t in DocumentType}
+
+
+def test_seizure_extended_once_by_at_most_thirty_days() -> None:
+    from hub.domain.cases.commands import ExtendSeizure
+    from hub.domain.cases.refusals import RuleRefused
+
+    d = Driver.clue().file()
+    d.do(RequestSeizure("seize-1", A, TWO, "0b" * 32))
+    d.approve(ApprovalAct.SEIZURE, LEADER, HEAD)
+    first = started(d)[TimerCode.SEIZURE]
+    # 12-01 + 30 = 2026-12-31: a limit on holding property is not rolled past days off
+    assert first.due == dt.date(2026, 12, 31)
+    with pytest.raises(RuleRefused, match=r"1 to 30 days \(强制法 Art. 25\), not 31"):
+        d.do(ExtendSeizure("seize-1", A, 31, "complex"))
+    with pytest.raises(RuleRefused, match="needs a written reason"):
+        d.do(ExtendSeizure("seize-1", A, 30, ""))
+    d.do(ExtendSeizure("seize-1", A, 30, "the expert opinion is pending"))
+    d.approve(ApprovalAct.SEIZURE_EXTENSION, LEADER, HEAD)
+    timers = [e for e in d.effects if isinstance(e, StartTimer) and e.code == TimerCode.SEIZURE]
+    assert [t.due for t in timers] == [dt.date(2026, 12, 31), dt.date(2027, 1, 30)]
+    assert DocumentType.SEIZURE_EXTENSION in docs(d)
+    assert d.case.timers >= {(TimerCode.SEIZURE, "seize-1")}
+    with pytest.raises(RuleRefused, match="already extended once"):
+        d.do(ExtendSeizure("seize-1", A, 10, "again"))
+
+
+def test_decision_period_extended_once_where_a_rule_allows() -> None:
+    from hub.domain.cases.case import LifecycleConfig
+    from hub.domain.cases.commands import ExtendDecisionPeriod
+    from hub.domain.cases.refusals import RuleRefused
+
+    d = Driver.clue().file()
+    assert d.case.decision_due == dt.date(2027, 3, 1)
+    d.do(ExtendDecisionPeriod(A, "the party is abroad"))
+    d.approve(ApprovalAct.DECISION_EXTENSION, LEADER, HEAD)
+    assert d.case.decision_due == dt.date(2027, 3, 31)  # + 30 days (config)
+    assert d.case.timers >= {(TimerCode.DECISION, "case-1")}
+    with pytest.raises(RuleRefused, match="already extended once"):
+        d.do(ExtendDecisionPeriod(A, "still abroad"))
+    none = Env(WeekdayCalendar(), LifecycleConfig(decision_extension_days=0))
+    d2 = Driver.clue(env=none).file()
+    with pytest.raises(RuleRefused, match="no rule here allows extending"):
+        d2.do(ExtendDecisionPeriod(A, "the party is abroad"))
