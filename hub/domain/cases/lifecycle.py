@@ -94,8 +94,6 @@ _ALONGSIDE_MEASURES = (
     RecordInspection,
     AddEvidence,
     EndPreservation,
-    ExtendDecisionPeriod,
-    ExtendSeizure,
     ReleaseSeizure,
     IssueOrder,
     RecordOrderOutcome,

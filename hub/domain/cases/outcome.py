@@ -107,6 +107,12 @@ def request_approval(
     amount: Decimal | None = None,
 ) -> Outcome:
     """Open the chain for ``act``: the case waits, the first approver is told."""
+    if case.pending is not None:  # one chain at a time: a second would replace the first
+        raise RuleRefused(
+            Rule.PENDING,
+            f"{case.pending.act.value} is waiting for approval: decide it before asking for "
+            f"{act.value}",
+        )
     steps = required_approvals(env.config.approvals, case, act, amount)
     pending = PendingApproval(act, tuple(steps), request, requester.staff_id)
     out = Outcome(replace(case, pending=pending))

@@ -180,3 +180,21 @@ def test_who_asked_for_an_act_does_not_approve_it() -> None:
         d.do(Approve(ApprovalAct.FILING, LEADER, "ee" * 32))
     assert e.value.rule == Rule.APPROVER_OWN_CASE
     d.do(Approve(ApprovalAct.FILING, LEADER2, "ee" * 32))
+
+
+def test_a_waiting_measure_lets_investigation_go_on_but_no_other_chain_start() -> None:
+    from hub.domain.cases.commands import (
+        ExtendDecisionPeriod,
+        RecordInspection,
+        RequestPreservation,
+        RequestWithdrawal,
+    )
+
+    d = Driver.clue().file()
+    d.do(RequestPreservation("pres-1", A, TWO, "09" * 32))
+    d.do(RecordInspection("insp-1", TWO, "02" * 32))  # the investigation goes on
+    for cmd in (ExtendDecisionPeriod(A, "abroad"), RequestWithdrawal(A, "duplicate")):
+        with pytest.raises(RuleRefused, match="preservation is waiting for approval") as e:
+            d.do(cmd)
+        assert e.value.rule == Rule.PENDING
+    assert d.case.pending is not None and d.case.pending.act == ApprovalAct.PRESERVATION

@@ -63,6 +63,7 @@ def plausible(case: Case) -> list[Command]:
             c.RecordInquiry("inq-p", TWO, "01" * 32),
             c.RequestPreservation("pres-1", A, TWO, "09" * 32),
             c.EndPreservation("pres-1", TWO, "0c" * 32),
+            c.ExtendDecisionPeriod(A, "the party is abroad"),
             c.SubmitReport(TWO, "03" * 32),
         ],
         S.REPORTED: [c.IssueNotice(TWO, fine(500), "04" * 32)],
@@ -128,6 +129,15 @@ def check_invariants(case: Case, before: Case) -> None:
             if case.review_reasons:
                 assert case.review_covers is not None
                 assert case.review_reasons <= case.review_covers
+    # a pending chain is only ever completed or rejected, never replaced by another
+    if before.pending is not None and case.pending is not None:
+        assert case.pending.act == before.pending.act
+        assert case.pending.approvals[: len(before.pending.approvals)] == before.pending.approvals
+    # every measure was approved: one completed chain per measure taken
+    measures = [
+        a for a, _ in case.completed if a in {ApprovalAct.PRESERVATION, ApprovalAct.SEIZURE}
+    ]
+    assert len(measures) == len(case.measures)
     # no approval by an officer of the case, and each step by someone holding its role
     chains = list(case.completed) + (
         [(case.pending.act, case.pending.approvals)] if case.pending else []
