@@ -184,5 +184,10 @@ class Case:
         return any(a == act for a, _ in self.completed)
 
     @property
+    def review_required(self) -> bool:
+        """法制审核 is flagged (Art. 58; the reasons are ``review_reasons``)."""
+        return bool(self.review_reasons)
+
+    @property
     def review_passed(self) -> bool:
         return self.review_covers is not None and self.review_reasons <= self.review_covers

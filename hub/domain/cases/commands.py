@@ -296,6 +296,7 @@ class RequestHearing:
 
 @dataclass(frozen=True)
 class RecordHearing:
+    chair: Officer  # 听证主持人: not one of the case's investigators (Art. 64 (4))
     officers: Officers
     sha256: str  # 听证笔录 (the hearing itself is issue II)
 

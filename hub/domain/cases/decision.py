@@ -221,9 +221,14 @@ def record_hearing(case: Case, cmd: RecordHearing, now: dt.datetime, env: Env) -
     require_state(case, frozenset({S.STATEMENT}), "a 听证笔录")
     if not case.hearing_requested or case.hearing_held:
         raise RuleRefused(Rule.HEARING_PENDING, "no hearing was requested or it was recorded")
+    if cmd.chair.staff_id in case.officers:
+        raise RuleRefused(
+            Rule.HEARING_CHAIR,
+            f"{cmd.chair.name} investigated this case and may not chair its hearing (Art. 64 (4))",
+        )
     two_certified_officers(cmd.officers, local_day(now), "the 听证笔录")
     out = Outcome(replace(case, hearing_held=True))
-    out.refs.update(sha256=cmd.sha256)
+    out.refs.update(sha256=cmd.sha256, chair=cmd.chair.staff_id)
     return out
 
 
@@ -240,7 +245,8 @@ def may_decide(case: Case, day: dt.date) -> None:
             Rule.STATEMENT_NOT_REEXAMINED,
             "the party's statements were recorded but not re-examined (复核, Art. 45)",
         )
-    if not case.statements and not case.waived and day <= case.statement_due:
+    heard = case.waived or case.hearing_held  # a hearing is where the party states and argues
+    if not case.statements and not heard and day <= case.statement_due:
         raise RuleRefused(
             Rule.STATEMENT_PERIOD,
             f"the 陈述申辩 period runs until {case.statement_due}: decide after it, or once the "

@@ -311,7 +311,7 @@ def every_command() -> list[Command]:
         c.RecordReviewPassed(A, "20" * 32),
         c.WaiveStatement(TWO, "12" * 32),
         c.RequestHearing("21" * 32),
-        c.RecordHearing(TWO, "22" * 32),
+        c.RecordHearing(REVIEWER, TWO, "22" * 32),
         c.RecordPerformance(A, Performance.PAID, "07" * 32),
         c.RecordPerformance(A, Performance.COMPLIED, "07" * 32),
         c.RequestClosing(A),

@@ -346,3 +346,23 @@ def test_nothing_leaves_a_final_state(final: str) -> None:
             transition(d.case, cmd, d.now, d.env)
         assert info.value.rule == Rule.FINAL
         assert d.case is before
+
+
+def test_a_held_hearing_allows_the_decision_and_its_chair_did_not_investigate() -> None:
+    from hub.domain.cases.commands import RecordHearing
+
+    d = Driver.clue().file().investigate().report().notify(fine(15000)).deliver()
+    assert d.case.review_required and not d.case.review_passed
+    d.do(RecordReviewPassed(REVIEWER, "20" * 32))
+    d.do(RequestHearing("21" * 32))
+    refused(
+        d,
+        RecordHearing(A, (B, REVIEWER), "22" * 32),
+        Rule.HEARING_CHAIR,
+        "investigated this case and may not chair its hearing",
+    )
+    d.do(RecordHearing(REVIEWER, TWO, "22" * 32))
+    from tests.hub.cases.kit import LEGAL
+
+    d.decide(fine(15000), LEADER, LEGAL, HEAD)  # right after the hearing: no period to wait
+    assert d.case.state == S.DECIDED

@@ -161,3 +161,19 @@ def test_on_spot_accepts_exactly_what_article_51_and_the_range_allow(
         assert allowed
         assert case.decided == penalty and case.state == S.ON_SPOT_DECIDED
         assert penalty.fine <= {PartyType.CITIZEN: 200, PartyType.ORGANISATION: 3000}[party]
+
+
+def test_a_terminals_block_number_becomes_the_case_number_and_stays_accounted_for() -> None:
+    from hub.domain.cases.numbering import NumberLedger, NumberState
+
+    ledger, block = NumberLedger("深福执罚", 2026).allocate_block("term-3", 20)
+    n = block.first + 16
+    text = ledger.format(n)
+    # a malformed report is refused: the number is still open at its terminal
+    with pytest.raises(PenaltyRefused):
+        open_on_spot(on_spot_cmd(fine(900), number=text), T0, Env(WeekdayCalendar()))
+    assert n in ledger.open_numbers()["term-3"]
+    case, _ = open_on_spot(on_spot_cmd(fine(100), number=text), T0, Env(WeekdayCalendar()))
+    ledger = ledger.mark_printed(n, "term-3", case.case_id)
+    assert case.number == text == "深福执罚〔2026〕第000017号"
+    assert ledger.records[n].state == NumberState.PRINTED and ledger.check() == []

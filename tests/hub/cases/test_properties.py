@@ -121,6 +121,7 @@ def check_invariants(case: Case, before: Case) -> None:
                 assert (
                     (case.statements and case.reexamined)
                     or case.waived
+                    or case.hearing_held
                     or case.decided_on > case.statement_due
                 )
                 # never heavier than notified (Art. 45)
