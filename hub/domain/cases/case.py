@@ -21,7 +21,7 @@ from hub.domain.cases.approvals import (
     ApprovalConfig,
     PendingApproval,
 )
-from hub.domain.cases.commands import DecisionKind, MatterTerms, Performance
+from hub.domain.cases.commands import DecisionKind, MatterTerms, Performance, ReviewReason
 from hub.domain.cases.effects import Calendar, TimerCode
 from hub.domain.cases.law import LegalSubject, PartyType, Penalty, PenaltyType, Procedure
 from hub.domain.cases.states import CaseState
@@ -68,13 +68,13 @@ class LifecycleConfig:
         }
     )
 
-    def review_reasons(self, party: PartyType, penalty: Penalty) -> tuple[str, ...]:
-        """Why a decision with ``penalty`` needs 法制审核 by the local list, as reason codes."""
-        reasons: list[str] = []
+    def review_reasons(self, party: PartyType, penalty: Penalty) -> tuple[ReviewReason, ...]:
+        """Why a decision with ``penalty`` needs 法制审核 by the local list."""
+        reasons: list[ReviewReason] = []
         if penalty.fine >= self.review_fine[party]:
-            reasons.append("large_fine")
+            reasons.append(ReviewReason.LARGE_FINE)
         if penalty.types & _HEAVY_TYPES:
-            reasons.append("heavy_penalty")
+            reasons.append(ReviewReason.HEAVY_PENALTY)
         return tuple(reasons)
 
     def hearing_right(self, party: PartyType, penalty: Penalty) -> bool:
@@ -151,8 +151,10 @@ class Case:
     measures: tuple[Measure, ...] = ()
     order: Order | None = None
     report_sha256: str | None = None
-    review_reasons: frozenset[str] = frozenset()
-    review_covers: frozenset[str] | None = None  # reasons a passed review covered; None: none
+    review_reasons: frozenset[ReviewReason] = frozenset()
+    review_covers: frozenset[ReviewReason] | None = (
+        None  # reasons a passed review covered; None: none
+    )
     notified: Penalty | None = None
     hearing_right: bool = False
     notice_delivered_on: dt.date | None = None

@@ -32,6 +32,18 @@ class EvidenceType(StrEnum):
     SITE_RECORD = "site_record"  # 勘验笔录、现场笔录
 
 
+class ReviewReason(StrEnum):
+    """Why a decision needs 法制审核 (Art. 58 (1)-(4), and the local lists of CASES.md §3)."""
+
+    MAJOR_PUBLIC_INTEREST = "major_public_interest"  # (1) 涉及重大公共利益
+    MAJOR_RIGHTS_HEARD = "major_rights_heard"  # (2) 直接关系重大权益, 经过听证
+    COMPLEX = "complex"  # (3) 案件情况疑难复杂、涉及多个法律关系
+    OTHER_LAW = "other_law"  # (4) 法律、法规规定应当进行法制审核
+    LARGE_FINE = "large_fine"  # local list: fines >= 10,000 citizen / 100,000 organisation
+    HEAVY_PENALTY = "heavy_penalty"  # local list: 停产停业, 吊销 ...
+    DISCRETION_DEPARTURE = "discretion_departure"  # departs from the 裁量基准 (CASES.md §6)
+
+
 class DecisionKind(StrEnum):
     """What a 决定 can be (Art. 57; transfer to another agency is issue II)."""
 
@@ -243,7 +255,7 @@ class ExtendDecisionPeriod:
 class SubmitReport:
     officers: Officers
     sha256: str  # 调查终结报告
-    review_reasons: tuple[str, ...] = ()  # why 法制审核 is needed (Art. 58 (1)-(4)), as codes
+    review_reasons: tuple[ReviewReason, ...] = ()  # why 法制审核 is needed (Art. 58 (1)-(4))
 
 
 @dataclass(frozen=True)

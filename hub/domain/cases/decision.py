@@ -36,6 +36,7 @@ from hub.domain.cases.commands import (
     ReExamine,
     RequestDecision,
     RequestHearing,
+    ReviewReason,
     SubmitReport,
     WaiveStatement,
 )
@@ -55,7 +56,7 @@ from hub.domain.cases.states import CaseState
 
 S = CaseState
 LEGAL_REVIEWER = "legal_reviewer"  # the hub's Role.LEGAL_REVIEWER
-DEPARTURE = "discretion_departure"
+DEPARTURE = ReviewReason.DISCRETION_DEPARTURE
 
 
 def penalty_digest(p: Penalty) -> str:
@@ -265,7 +266,7 @@ def may_decide(case: Case, day: dt.date) -> None:
             )
 
 
-def _reasons(case: Case, cmd: RequestDecision, env: Env) -> frozenset[str]:
+def _reasons(case: Case, cmd: RequestDecision, env: Env) -> frozenset[ReviewReason]:
     extra = set(env.config.review_reasons(case.party_type, cmd.penalty))
     if cmd.departure:
         extra.add(DEPARTURE)

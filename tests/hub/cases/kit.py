@@ -30,6 +30,7 @@ from hub.domain.cases.commands import (
     RequestClosing,
     RequestDecision,
     RequestFiling,
+    ReviewReason,
     SubmitReport,
 )
 from hub.domain.cases.effects import Effect, LogEntry
@@ -229,7 +230,7 @@ class Driver:
         self.do(RecordInspection("insp-1", TWO, "02" * 32))
         return self
 
-    def report(self, *reasons: str) -> Driver:
+    def report(self, *reasons: ReviewReason) -> Driver:
         self.do(SubmitReport(TWO, "03" * 32, reasons))
         return self
 

@@ -366,3 +366,20 @@ def test_a_held_hearing_allows_the_decision_and_its_chair_did_not_investigate() 
 
     d.decide(fine(15000), LEADER, LEGAL, HEAD)  # right after the hearing: no period to wait
     assert d.case.state == S.DECIDED
+
+
+def test_review_flagged_by_the_report_blocks_even_a_no_penalty_decision() -> None:
+    from hub.domain.cases.commands import ReviewReason
+    from tests.hub.cases.kit import NONE
+
+    d = Driver.clue().file().investigate().report(ReviewReason.COMPLEX)
+    assert d.case.review_required
+    refused(
+        d,
+        RequestDecision(A, DecisionKind.NO_PENALTY, NONE),
+        Rule.LEGAL_REVIEW,
+        r"needs 法制审核 \(complex\)",
+    )
+    d.do(RecordReviewPassed(REVIEWER, "20" * 32))
+    d.do(RequestDecision(A, DecisionKind.NO_PENALTY, NONE))
+    assert d.case.pending is not None
