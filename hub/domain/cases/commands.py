@@ -32,6 +32,28 @@ class EvidenceType(StrEnum):
     SITE_RECORD = "site_record"  # 勘验笔录、现场笔录
 
 
+class ClueSource(StrEnum):
+    """Where a clue (案源) came from (issue 10 §5, CASES.md §3 step 1)."""
+
+    PATROL = "patrol"  # an officer on patrol (terminal)
+    INCIDENT = "incident"  # a dispatcher's incident
+    CITIZEN = "citizen"  # a citizen report (我要爆料)
+    REFERRAL = "referral"  # another department's referral
+    HOTLINE = "12345"  # the 12345 hotline
+    SUPERIOR = "superior"  # assigned by a superior
+    CAMERA = "camera"  # reviewed by a person before use (Art. 41)
+
+
+class DeliveryMethod(StrEnum):
+    """How a decision is served (Art. 61; 民事诉讼法 Art. 88-95)."""
+
+    DIRECT = "direct"  # 直接送达
+    LEFT = "left"  # 留置送达 (refused; witnessed, photo or video)
+    ELECTRONIC = "electronic"  # 电子送达: only with a signed 送达地址确认书 (Art. 61)
+    POST = "post"  # 邮寄送达
+    PUBLIC_NOTICE = "public_notice"  # 公告送达: deemed served 30 days later (民诉法 Art. 95)
+
+
 class ReviewReason(StrEnum):
     """Why a decision needs 法制审核 (Art. 58 (1)-(4), and the local lists of CASES.md §3)."""
 
@@ -92,7 +114,7 @@ class OpenClue:
     matter: MatterTerms
     party_type: PartyType
     party_id: str  # an identifier of the party record, never a name
-    source: str  # patrol / incident / citizen / referral / 12345 / camera
+    source: ClueSource
     act_date: dt.date  # the act, or the day it ended if continuing (Art. 36)
     severe_harm: bool  # life/health or finance involved and harm occurred: 5 years (Art. 36)
     registered_by: Officer
@@ -326,8 +348,9 @@ class RequestDecision:
 @dataclass(frozen=True)
 class RecordDelivery:
     officers: Officers
-    method: str  # direct / left / electronic / post / public
-    receipt_sha256: str  # 送达回证
+    method: DeliveryMethod
+    receipt_sha256: str  # 送达回证 (or the proof of the method: the notice, the post receipt)
+    address_confirmation_sha256: str | None = None  # 送达地址确认书, for electronic delivery
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from hub.domain.cases.commands import (
     Approve,
     DecisionKind,
     DeliverNotice,
+    DeliveryMethod,
     IssueNotice,
     Performance,
     RecordDelivery,
@@ -345,12 +346,23 @@ def record_delivery(case: Case, cmd: RecordDelivery, now: dt.datetime, env: Env)
     day = local_day(now)
     require_state(case, frozenset({S.DECIDED}), "the 送达 of the decision")
     two_certified_officers(cmd.officers, day, "the 送达回证")
-    out = Outcome(replace(case, state=S.SERVED, served_on=day))
+    if cmd.method == DeliveryMethod.ELECTRONIC and not cmd.address_confirmation_sha256:
+        raise RuleRefused(
+            Rule.DELIVERY,
+            "electronic delivery needs the party's signed 送达地址确认书 (Art. 61)",
+        )
+    served = day
+    if cmd.method == DeliveryMethod.PUBLIC_NOTICE:
+        # 民事诉讼法 Art. 95: "自发出公告之日起，经过三十日，即视为送达"
+        served = day + dt.timedelta(days=30)
+    out = Outcome(replace(case, state=S.SERVED, served_on=served))
     out.signed_by(cmd.officers)
     out.effects.append(IssueDocument(DocumentType.DELIVERY_RECEIPT, f"{case.case_id}:decision"))
     if case.decided is not None and case.decided.fine > 0:
-        out.start_calendar(env, TimerCode.PAYMENT, case.case_id, day, env.config.payment_days)
-    out.refs.update(method=cmd.method, receipt=cmd.receipt_sha256)
+        n = env.config.payment_days  # Art. 67: from receipt of the decision
+        out.start_calendar(env, TimerCode.PAYMENT, case.case_id, served, n)
+    out.refs.update(method=cmd.method.value, receipt=cmd.receipt_sha256)
+    out.refs.update(served=served.isoformat())
     return out
 
 

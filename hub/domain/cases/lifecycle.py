@@ -124,7 +124,7 @@ def open_clue(cmd: OpenClue, now: dt.datetime, env: Env) -> tuple[Case, list[Eff
     out.refs.update(
         matter=cmd.matter.code,
         subject=cmd.subject.code,
-        source=cmd.source,
+        source=cmd.source.value,
         sha256=cmd.source_sha256,
         registered_by=cmd.registered_by.staff_id,
     )

@@ -37,6 +37,7 @@ class Rule(StrEnum):
     STATEMENT_NOT_REEXAMINED = "statement_not_reexamined"  # Art. 45 复核
     HEARING_PENDING = "hearing_pending"  # Art. 64-65
     HEARING_CHAIR = "hearing_chair"  # Art. 64 (4): the chair did not investigate
+    DELIVERY = "delivery"  # Art. 61: how a decision may be served
     HEAVIER_THAN_NOTIFIED = "heavier_than_notified"  # Art. 45
     LEGAL_REVIEW = "legal_review_required"  # Art. 58
     ORDER_FIRST = "order_to_correct_first"  # the matter requires 责令改正 first

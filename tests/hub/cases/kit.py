@@ -15,9 +15,11 @@ from hub.domain.cases.approvals import DEPARTMENT_HEAD, LEGAL_OFFICE, TEAM_LEADE
 from hub.domain.cases.case import Case, Env
 from hub.domain.cases.commands import (
     Approve,
+    ClueSource,
     Command,
     DecisionKind,
     DeliverNotice,
+    DeliveryMethod,
     IssueNotice,
     MatterSnapshot,
     OnSpotDecision,
@@ -150,7 +152,7 @@ def clue_cmd(matter: MatterSnapshot = GENERAL, **kw: object) -> OpenClue:
         "matter": matter,
         "party_type": PartyType.CITIZEN,
         "party_id": "party-77",
-        "source": "patrol",
+        "source": ClueSource.PATROL,
         "act_date": dt.date(2026, 11, 30),
         "severe_harm": False,
         "registered_by": A,
@@ -248,7 +250,7 @@ class Driver:
         return self
 
     def serve(self) -> Driver:
-        self.do(RecordDelivery(TWO, "direct", "06" * 32))
+        self.do(RecordDelivery(TWO, DeliveryMethod.DIRECT, "06" * 32))
         return self
 
     def pay(self) -> Driver:
@@ -280,7 +282,7 @@ def every_command() -> list[Command]:
             c.DeliverNotice(officers, "05" * 32),
             c.RecordStatement(f"st-{len(pool)}", officers, "10" * 32),
             c.ReExamine(officers, "11" * 32),
-            c.RecordDelivery(officers, "direct", "06" * 32),
+            c.RecordDelivery(officers, c.DeliveryMethod.DIRECT, "06" * 32),
         ]
     for amount in (300, 500, 800, 12000, 25000):
         pool += [

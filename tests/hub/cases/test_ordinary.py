@@ -14,6 +14,7 @@ from hub.domain.cases.commands import (
     AddEvidence,
     Archive,
     DecisionKind,
+    DeliveryMethod,
     EndPreservation,
     EvidenceType,
     RecordDelivery,
@@ -203,7 +204,7 @@ def test_no_penalty_decision_needs_no_notice_and_nothing_to_perform() -> None:
     d.approve(ApprovalAct.DECISION, LEADER, HEAD)
     assert d.case.state == S.DECIDED
     assert DocumentType.NO_PENALTY_DECISION in docs(d)
-    d.do(RecordDelivery(TWO, "direct", "13" * 32))
+    d.do(RecordDelivery(TWO, DeliveryMethod.DIRECT, "13" * 32))
     assert TimerCode.PAYMENT not in started(d)
     d.close()  # nothing to perform: served -> closed
     assert d.case.state == S.CLOSED
@@ -316,3 +317,23 @@ def test_decision_period_extended_once_where_a_rule_allows() -> None:
     d2 = Driver.clue(env=none).file()
     with pytest.raises(RuleRefused, match="no rule here allows extending"):
         d2.do(ExtendDecisionPeriod(A, "the party is abroad"))
+
+
+def test_delivery_methods() -> None:
+    from hub.domain.cases.refusals import Rule, RuleRefused
+
+    d = decided_case()
+    with pytest.raises(RuleRefused, match="needs the party's signed 送达地址确认书") as e:
+        d.do(RecordDelivery(TWO, DeliveryMethod.ELECTRONIC, "06" * 32))
+    assert e.value.rule == Rule.DELIVERY
+    d.do(RecordDelivery(TWO, DeliveryMethod.ELECTRONIC, "06" * 32, "16" * 32))
+    assert d.case.served_on == dt.date(2026, 12, 5)
+    p = decided_case()
+    p.do(RecordDelivery(TWO, DeliveryMethod.PUBLIC_NOTICE, "06" * 32))
+    # 公告送达: deemed served 30 days after the notice; the 15 payment days run from then
+    assert p.case.served_on == dt.date(2027, 1, 4)
+    assert started(p)[TimerCode.PAYMENT].due == dt.date(2027, 1, 19)
+
+
+def decided_case() -> Driver:
+    return Driver.clue().file().investigate().report().notify().deliver().later(days=4).decide()

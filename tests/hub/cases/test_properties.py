@@ -74,7 +74,7 @@ def plausible(case: Case) -> list[Command]:
             c.RequestDecision(A, DecisionKind.PENALTY, fine(500)),
             c.RequestDecision(A, DecisionKind.PENALTY, fine(400)),
         ],
-        S.DECIDED: [c.RecordDelivery(TWO, "direct", "06" * 32)],
+        S.DECIDED: [c.RecordDelivery(TWO, c.DeliveryMethod.DIRECT, "06" * 32)],
         S.SERVED: [
             c.EndPreservation("pres-1", TWO, "0c" * 32),
             c.RecordPerformance(A, c.Performance.PAID, "07" * 32),
