@@ -100,7 +100,7 @@ def check_invariants(case: Case, before: Case) -> None:
     if case.state in {S.CLOSED, S.ARCHIVED}:
         assert case.approved(ApprovalAct.CLOSING)
     if case.state in FINAL:
-        assert case.timers == frozenset() or (case.state == S.ARCHIVED and not case.timers)
+        assert case.timers == frozenset()  # no deadline runs on a finished case
         assert case.pending is None
     if case.procedure == Procedure.ORDINARY:
         # no ordinary case past 立案 without its approval and its number
@@ -154,6 +154,7 @@ def check_invariants(case: Case, before: Case) -> None:
 def drive(data: st.DataObject, case: Case, effects: list[Effect], env: Env, steps: int) -> Case:
     log = [e for e in effects if isinstance(e, LogEntry)]
     assert [e.seq for e in log] == [1] and effects[-1] is log[0]
+    assert entry_problems(log[0]) == []
     now = T0
     for _ in range(steps):
         now += dt.timedelta(hours=data.draw(st.sampled_from([0, 1, 20, 70, 200])))
