@@ -146,9 +146,7 @@ def inclusion_proof(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
 
 def consistency_proof(first: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
     """PROOF(m, D[n]) of RFC 9162 §2.1.4.1, from every leaf hash (the in-memory reference)."""
-    return [
-        root(leaf_hashes[lo:hi]) for lo, hi in consistency_ranges(first, len(leaf_hashes))
-    ]
+    return [root(leaf_hashes[lo:hi]) for lo, hi in consistency_ranges(first, len(leaf_hashes))]
 
 
 # ------------------------------------------------------------------- the frontier ------
