@@ -438,3 +438,33 @@ def _selfcheck_cycle(db_url: str, broadcaster: AlertBroadcaster) -> list[Any]:
             await pool.close()
 
     return asyncio.run(go())
+
+
+def test_the_hub_cycle_issues_checkpoints_as_the_tree_grows(db_url: str, tmp_path: Any) -> None:
+    key_file = tmp_path / "log.key"
+    key_file.write_text(base64.b64encode(hashlib.sha256(b"file key").digest()).decode() + "\n")
+    s = settings(db_url, hub_log_signing_key_file=str(key_file))
+    s.hub_log_signing_key = ""
+    signer = service.signer_from_settings(s)
+    assert signer is not None and signer.public_key != SIGNER.public_key
+
+    async def go() -> list[tuple[int, int]]:
+        pool: AsyncConnectionPool[AConn] = AsyncConnectionPool(
+            db_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+        )
+        await pool.open(wait=True)
+        notifier = Notifier([BroadcastChannel(AlertBroadcaster())])
+        try:
+            for n in (0, 3, 3, 4):
+                async with pool.connection() as conn:
+                    while (await store.head(conn)).size < n:
+                        async with conn.transaction():
+                            await store.append(conn, evidence(n))
+                assert await service.run_cycle(pool, signer, notifier, NOW, check=True) == []
+            async with pool.connection() as conn:
+                return [(c.id, c.size) for c in await store.all_checkpoints(conn)]
+        finally:
+            await pool.close()
+
+    assert asyncio.run(go()) == [(1, 0), (2, 3), (3, 4)]  # none when nothing grew
+    assert query(db_url, "SELECT count(*) FROM alerts") == [(0,)]
