@@ -18,6 +18,7 @@ means the log is intact. Memory: two hashes per leaf (about 130 MB at 1M leaves)
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,7 +30,7 @@ import psycopg
 from hub.transparency import checkpoint, merkle
 
 AConn = psycopg.AsyncConnection[Any]
-BATCH = 20_000
+CHUNK = 65_536  # leaves per query
 
 
 @dataclass
@@ -123,36 +124,63 @@ async def verify(
 
 
 async def _leaves(conn: AConn, rep: Report) -> list[list[bytes]]:
+    """Every leaf hash recomputed from its entry, compared with the stored ones.
+
+    In chunks of ``CHUNK`` indexes: the entries in one query, the stored hashes of the chunk
+    as one concatenated blob in another (both in the snapshot), compared at once; only a
+    chunk that differs is gone through leaf by leaf, to name each bad or missing index.
+    """
+    cur = await conn.execute("SELECT coalesce(max(idx) + 1, 0) FROM tlog_leaves")
+    row = await cur.fetchone()
+    top = int(row[0]) if row else 0
     hashes: list[bytes] = []
-    leaf_hash = merkle.leaf_hash
-    expect = 0
-    async with conn.cursor("tlog_verify_leaves", binary=True) as cur:
-        cur.itersize = BATCH
-        await cur.execute("SELECT idx, entry, leaf_hash FROM tlog_leaves ORDER BY idx")
-        while rows := await cur.fetchmany(BATCH):
-            for idx, entry, stored in rows:
-                if idx != expect:
-                    rep.problems.append(
-                        f"leaf {expect}: missing (the next stored leaf is {idx})"
-                        if idx > expect
-                        else f"leaf {idx}: stored twice"
-                    )
-                    # Keep positions honest: the tree has a hole here; nothing after it can
-                    # match a checkpoint over it.
-                    expect = idx
-                h = leaf_hash(bytes(entry))
-                if h != stored:
-                    rep.problems.append(
-                        f"leaf {idx}: its entry does not hash to its stored leaf hash"
-                        " (the entry was changed)"
-                    )
-                hashes.append(h)
-                expect += 1
+    sha256 = hashlib.sha256
+    for lo in range(0, top, CHUNK):
+        hi = min(lo + CHUNK, top)
+        cur = await conn.execute(
+            "SELECT entry FROM tlog_leaves WHERE idx >= %s AND idx < %s ORDER BY idx",
+            (lo, hi),
+            binary=True,
+        )
+        computed = [sha256(b"\x00" + e).digest() for (e,) in await cur.fetchall()]
+        cur = await conn.execute(
+            "SELECT string_agg(leaf_hash, ''::bytea ORDER BY idx) FROM tlog_leaves"
+            " WHERE idx >= %s AND idx < %s",
+            (lo, hi),
+            binary=True,
+        )
+        blob_row = await cur.fetchone()
+        stored = bytes(blob_row[0]) if blob_row and blob_row[0] is not None else b""
+        if len(computed) != hi - lo or b"".join(computed) != stored:
+            await _name_bad_leaves(conn, (lo, hi), computed, stored, rep)
+        hashes += computed
     rep.leaves = len(hashes)
     return [hashes]
 
 
+async def _name_bad_leaves(
+    conn: AConn, span: tuple[int, int], computed: list[bytes], stored: bytes, rep: Report
+) -> None:
+    lo, hi = span
+    cur = await conn.execute(
+        "SELECT idx FROM tlog_leaves WHERE idx >= %s AND idx < %s ORDER BY idx", (lo, hi)
+    )
+    present = [int(r[0]) for r in await cur.fetchall()]
+    have = set(present)
+    rep.problems += [
+        f"leaf {i}: missing (no row with this index)" for i in range(lo, hi) if i not in have
+    ]
+    for k, idx in enumerate(present):
+        if computed[k] != stored[32 * k : 32 * (k + 1)]:
+            rep.problems.append(
+                f"leaf {idx}: its entry does not hash to its stored leaf hash"
+                " (the entry was changed)"
+            )
+
+
 async def _build_and_check_nodes(conn: AConn, levels: list[list[bytes]], rep: Report) -> None:
+    """Each level recomputed from the one below and compared with the stored level at once
+    (a concatenated blob); a level that differs is gone through node by node."""
     node_hash = merkle.node_hash
     level = 0
     while len(levels[level]) > 1:
@@ -161,27 +189,51 @@ async def _build_and_check_nodes(conn: AConn, levels: list[list[bytes]], rep: Re
         levels.append(up)
         level += 1
         cur = await conn.execute(
-            "SELECT idx, hash FROM tlog_nodes WHERE level = %s ORDER BY idx", (level,), binary=True
+            "SELECT count(*), string_agg(hash, ''::bytea ORDER BY idx) FROM tlog_nodes"
+            " WHERE level = %s",
+            (level,),
+            binary=True,
         )
-        seen = 0
-        for idx, stored in await cur.fetchall():
-            seen += 1
-            lo, hi = idx << level, ((idx + 1) << level) - 1
-            if idx >= len(up):
-                rep.problems.append(
-                    f"subtree (level {level}, index {idx}) is stored but leaves {lo}..{hi}"
-                    " do not all exist"
-                )
-            elif bytes(stored) != up[idx]:
-                rep.problems.append(
-                    f"subtree (level {level}, index {idx}), leaves {lo}..{hi}: its stored hash"
-                    " does not match the leaves"
-                )
-        if seen < len(up):
+        row = await cur.fetchone()
+        count = int(row[0]) if row else 0
+        blob = bytes(row[1]) if row and row[1] is not None else b""
+        rep.nodes += count
+        if count == len(up) and blob == b"".join(up):
+            continue
+        await _name_bad_nodes(conn, level, up, rep)
+    cur = await conn.execute(
+        "SELECT level, count(*) FROM tlog_nodes WHERE level > %s GROUP BY level ORDER BY level",
+        (level,),
+    )
+    for lvl, count in await cur.fetchall():
+        rep.nodes += int(count)
+        rep.problems.append(
+            f"level {lvl}: {count} subtree hashes are stored above the top of the tree"
+        )
+
+
+async def _name_bad_nodes(conn: AConn, level: int, up: list[bytes], rep: Report) -> None:
+    cur = await conn.execute(
+        "SELECT idx, hash FROM tlog_nodes WHERE level = %s ORDER BY idx", (level,), binary=True
+    )
+    seen = 0
+    for idx, stored in await cur.fetchall():
+        seen += 1
+        lo, hi = idx << level, ((idx + 1) << level) - 1
+        if idx >= len(up):
             rep.problems.append(
-                f"level {level}: {len(up) - seen} complete subtrees have no stored hash"
+                f"subtree (level {level}, index {idx}) is stored but leaves {lo}..{hi}"
+                " do not all exist"
             )
-        rep.nodes += seen
+        elif bytes(stored) != up[idx]:
+            rep.problems.append(
+                f"subtree (level {level}, index {idx}), leaves {lo}..{hi}: its stored hash"
+                " does not match the leaves"
+            )
+    if seen < len(up):
+        rep.problems.append(
+            f"level {level}: {len(up) - seen} complete subtrees have no stored hash"
+        )
 
 
 async def _check_head(conn: AConn, log: VerifiedLog, rep: Report) -> None:

@@ -468,3 +468,31 @@ def test_the_hub_cycle_issues_checkpoints_as_the_tree_grows(db_url: str, tmp_pat
 
     assert asyncio.run(go()) == [(1, 0), (2, 3), (3, 4)]  # none when nothing grew
     assert query(db_url, "SELECT count(*) FROM alerts") == [(0,)]
+
+
+def test_verify_names_a_changed_subtree_hash_and_a_missing_middle_leaf(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    append_n(db_url, 20)
+    issue(db_url)
+    as_superuser_without_triggers(
+        db_url, "UPDATE tlog_nodes SET hash = %s WHERE level = 2 AND idx = 3", b"\x01" * 32
+    )
+    code, out = cli_verify(db_url, capsys)
+    assert code == 1
+    assert "PROBLEM subtree (level 2, index 3), leaves 12..15: its stored hash does not" in out
+    assert "leaf" not in out.replace("leaves 12..15", "")
+    # The public proofs that use it no longer verify against the signed checkpoint.
+    cp = run(db_url, store.latest_checkpoint)
+    assert cp is not None
+    # Leaf 8's path at size 20 is leaf 9, (1, 5), (2, 3), (3, 0), (2, 4).
+    proof = run(db_url, lambda c: store.inclusion_proof(c, 8, 20))
+    leaf = query(db_url, "SELECT leaf_hash FROM tlog_leaves WHERE idx = 8")[0][0]
+    assert not merkle.verify_inclusion(8, 20, bytes(leaf), proof, cp.root)
+    proof = run(db_url, lambda c: store.inclusion_proof(c, 2, 20))  # does not use (2, 3)
+    leaf = query(db_url, "SELECT leaf_hash FROM tlog_leaves WHERE idx = 2")[0][0]
+    assert merkle.verify_inclusion(2, 20, bytes(leaf), proof, cp.root)
+
+    as_superuser_without_triggers(db_url, "DELETE FROM tlog_leaves WHERE idx = 7")
+    code, out = cli_verify(db_url, capsys)
+    assert code == 1 and "PROBLEM leaf 7: missing (no row with this index)" in out
