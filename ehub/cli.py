@@ -236,6 +236,31 @@ def cmd_cases_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_cases_checkpoint(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from hub.settings import HubSettings
+    from hub.transparency.service import issue_checkpoint, signer_from_settings
+
+    overrides = {k: v for k, v in {"database_url": args.database}.items() if v is not None}
+    settings = HubSettings(**overrides)
+    signer = signer_from_settings(settings)
+    if signer is None:
+        raise SystemExit("EHUB_HUB_LOG_SIGNING_KEY or EHUB_HUB_LOG_SIGNING_KEY_FILE is needed")
+
+    async def go() -> str:
+        async with await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=True
+        ) as conn:
+            cp = await issue_checkpoint(conn, signer, datetime.now(UTC), force=args.force)
+        return cp.note if cp else "the tree has not grown since the last checkpoint\n"
+
+    print(asyncio.run(go()), end="")
+    return 0
+
+
 # Benchmarks whose module provides ``add_arguments(parser)`` and ``main(args) -> int``.
 MORE_BENCHES = {
     "livemap": ("ehub.bench_livemap", "live map fan-out: browsers' streams at 2,000 updates/s"),
@@ -376,6 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the log's Ed25519 public key, base64 (default: from EHUB_HUB_LOG_SIGNING_KEY)",
     )
     cv.set_defaults(func=cmd_cases_verify)
+    cc = cas.add_parser(
+        "checkpoint",
+        help="sign and store a checkpoint of the transparency log now (if it grew, or --force)",
+    )
+    cc.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    cc.add_argument("--force", action="store_true", help="even if the tree has not grown")
+    cc.set_defaults(func=cmd_cases_checkpoint)
 
     b = sub.add_parser("bench", help="benchmarks that print their figures")
     bs = b.add_subparsers(dest="bench_command", required=True)

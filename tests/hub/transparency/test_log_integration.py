@@ -496,3 +496,21 @@ def test_verify_names_a_changed_subtree_hash_and_a_missing_middle_leaf(
     as_superuser_without_triggers(db_url, "DELETE FROM tlog_leaves WHERE idx = 7")
     code, out = cli_verify(db_url, capsys)
     assert code == 1 and "PROBLEM leaf 7: missing (no row with this index)" in out
+
+
+def test_ehub_cases_checkpoint_signs_on_demand(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .helpers import SEED
+
+    monkeypatch.setenv("EHUB_HUB_LOG_SIGNING_KEY", SEED)
+    monkeypatch.setenv("EHUB_HUB_LOG_ORIGIN", ORIGIN)
+    append_n(db_url, 4)
+    assert ehub_main(["cases", "checkpoint", "--database", db_url]) == 0
+    note = capsys.readouterr().out
+    assert note.startswith(f"{ORIGIN}\n4\n") and f"\n\n— {ORIGIN} " in note
+    assert ehub_main(["cases", "checkpoint", "--database", db_url]) == 0
+    assert capsys.readouterr().out == "the tree has not grown since the last checkpoint\n"
+    assert ehub_main(["cases", "checkpoint", "--database", db_url, "--force"]) == 0
+    assert capsys.readouterr().out == note
+    assert query(db_url, "SELECT count(*) FROM tlog_checkpoints") == [(2,)]
