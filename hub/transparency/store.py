@@ -7,6 +7,11 @@ append leaves no gap, as the index is the head's size, not a sequence), and then
 leaf, the complete subtrees it closes (about one per leaf) and the new head in one statement:
 two round trips per append, whatever the size of the tree.
 
+Callers append last in their transaction, after their own writes and locks: the head lock is
+then held only for the append and the commit (appends are serialised through commits, which
+is what makes the indexes gapless), and no appender ever waits for a lock while holding the
+head, so appenders cannot deadlock with each other.
+
 A proof at any size reads O(log n) stored hashes (``merkle.inclusion_ranges`` /
 ``consistency_ranges`` -> ``merkle.range_nodes``) in one query; nothing rebuilds the tree.
 
