@@ -130,10 +130,15 @@ async def _append_figures(
                 await conn.execute(f"INSERT INTO {table} VALUES (%s, %s)", (i, b))
         out["bare"] = n / (time.perf_counter() - t)
         t = time.perf_counter()
+        each: list[float] = []
         for e in entries:
+            t1 = time.perf_counter()
             async with conn.transaction():
                 await store.append(conn, e)
+            each.append(time.perf_counter() - t1)
         out["sequential"] = n / (time.perf_counter() - t)
+        out["median_ms"] = statistics.median(each) * 1000
+        out["p95_ms"] = _p95(each) * 1000
         t = time.perf_counter()
         per = 5
         for k in range(0, n, per):
@@ -162,6 +167,7 @@ def _say_appends(a: dict[str, float], args: argparse.Namespace, label: str) -> b
         f" {a['sequential']:,.0f} events/s -> {_verdict(ok)} (target >= {APPEND_TARGET:,.0f});"
         f" baseline bare INSERT + commit {a['bare']:,.0f}/s"
     )
+    _say(f"  one append + commit: median {a['median_ms']:.2f} ms, p95 {a['p95_ms']:.2f} ms")
     _say(
         f"  {args.writers} concurrent writers {a['concurrent']:,.0f} events/s;"
         f" 5 leaves per event {a['five_per_event']:,.0f} leaves/s"
