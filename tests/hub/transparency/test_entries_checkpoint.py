@@ -194,3 +194,22 @@ def test_times_are_utc() -> None:
         case_id="c", evidence_id="e", evidence_type="t", hash=H, at=AT.astimezone(UTC)
     )
     assert e["at"] == "2026-12-01T08:30:05.000000Z"
+
+
+def test_a_mapping_built_by_the_case_services_is_accepted_as_is() -> None:
+    """The case lifecycle's LogEntry (hub/domain/cases/effects.py) as a mapping: an ISO time
+    with its offset, tuples of references, a document number with its Chinese prefix."""
+    e = {
+        "v": 1,
+        "kind": "approval",
+        "at": "2026-12-01T16:30:05+08:00",
+        "case_id": "c-17",
+        "seq": 4,
+        "event": "approve",
+        "state_from": "filing_requested",
+        "state_to": "filed",
+        "approver_ids": ("s-9", "s-10"),
+        "number": "深罗城立〔2026〕7号",
+        "reason_hash": H,
+    }
+    assert entries.canonical(e) == rfc8785.dumps({**e, "approver_ids": ["s-9", "s-10"]})
