@@ -53,3 +53,13 @@ class HubSettings(BaseSettings):
     hub_dispatch_arrival_radius_m: float = Field(100, gt=0, le=5000)
     hub_dispatch_interval_s: float = Field(2, gt=0)
     hub_units_refresh_s: float = Field(5, gt=0)
+
+    # The transparency log (hub/transparency): the origin line of its checkpoints (also the
+    # signing key's name), the Ed25519 key (base64 of a 32-byte seed, or a file holding it;
+    # see README "Transparency log"), how often a checkpoint is issued when the tree grew, and
+    # how often the hub checks the stored tree still extends its last checkpoint.
+    hub_log_origin: str = "enforcement-hub.local/transparency"
+    hub_log_signing_key: str = Field("", repr=False)
+    hub_log_signing_key_file: str | None = None
+    hub_log_checkpoint_interval_s: float = Field(60, gt=0)
+    hub_log_selfcheck_interval_s: float = Field(300, gt=0)

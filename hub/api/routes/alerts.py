@@ -33,9 +33,10 @@ RECHECK_S = 60.0  # a stream re-checks its token and account this often
 
 class AlertPublic(BaseModel):
     id: int
-    device_id: str
-    device_type: str
+    device_id: str | None  # None: a system alert, about ``subject``
+    device_type: str | None
     org_unit_id: str | None
+    subject: str | None = None
     kind: str
     severity: str
     state: str

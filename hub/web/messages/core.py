@@ -86,6 +86,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alert.temperature": ("温度过高", "Too hot"),
     "alert.overdue_return": ("逾期未归还", "Not returned on time"),
     "alert.overdue_audit": ("逾期未盘点", "Audit overdue"),
+    "alert.transparency_log": (
+        "透明日志未延续上一检查点",
+        "Transparency log no longer extends its checkpoint",
+    ),
+    "alerts.system": ("系统", "System"),
     "alert.repeated_faults": ("反复故障", "Repeated faults"),
     "alert.left_zone": ("离开巡查区域", "Left the patrol zone"),
     "state.open": ("未关闭", "Open"),
