@@ -132,7 +132,9 @@ async def export_alerts(
 ) -> Response:
     filters = _filters(state, kind, severity, device_id, org_unit_id)
     _total, rows = await service.listing(conn, p, filters, 1_000_000, 0)
-    return tabular("alerts", fmt, list(AlertPublic.model_fields), rows, p.username)
+    return await tabular(
+        conn, p, "alerts", fmt, columns=list(AlertPublic.model_fields), rows=rows, filters=filters
+    )
 
 
 @router.get(
