@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.api.limits import BodyLimit
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
@@ -94,6 +95,9 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(
+        BodyLimit, max_body=settings.hub_max_body_bytes, max_upload=settings.hub_max_upload_bytes
+    )
     for router in routes.routers():
         app.include_router(router)
     # The web UI: its pages and its static files (vendored, no build step).
