@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
 from hub.api.limits import BodyLimit
+from hub.api.revocations import Revocations
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
@@ -94,6 +95,7 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.revocations = Revocations()  # deactivated accounts' streams end at once
     problems.install(app)
     app.add_middleware(
         BodyLimit, max_body=settings.hub_max_body_bytes, max_upload=settings.hub_max_upload_bytes

@@ -8,6 +8,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -37,7 +38,7 @@ def _cell(value: Any) -> Any:
         # XLSX (XML) cannot hold control characters; older rows may carry them.
         return neutral(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
     if isinstance(value, list | dict):
-        return neutral(str(value))
+        return neutral(json.dumps(value, ensure_ascii=False, sort_keys=True))
     return value
 
 
