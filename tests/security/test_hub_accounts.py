@@ -206,9 +206,7 @@ def test_creating_an_account_is_checked_audited_and_never_stores_the_password(
     assert client.post("/api/v1/users", json=bad_role, headers=h).status_code == 422
     login = {"username": "sa1-officer", "password": "a long enough password"}
     assert client.post("/api/v1/auth/token", data=login).status_code == 200
-    ((after,),) = query(
-        db_url, "SELECT after::text FROM audit_log WHERE action = 'user.create'"
-    )
+    ((after,),) = query(db_url, "SELECT after::text FROM audit_log WHERE action = 'user.create'")
     assert "sa1-officer" in after and "a long enough" not in after and "argon2" not in after
     listed = client.get("/api/v1/users", params={"q": "李明"}, headers=h).json()
     assert [u["username"] for u in listed["items"]] == ["sa1-officer"]
@@ -226,5 +224,3 @@ def test_deactivating_twice_changes_nothing_the_second_time(
     assert query(db_url, "SELECT token_generation FROM users WHERE username = 'a-officer'") == [
         (1,)
     ]
-
-

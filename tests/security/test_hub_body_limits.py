@@ -120,9 +120,7 @@ def test_a_content_length_that_is_not_a_number_is_400(hub: RunningHub) -> None:
     host, port = urlsplit(hub.url).hostname, urlsplit(hub.url).port
     assert host and port
     with socket.create_connection((host, port), timeout=10) as s:
-        s.sendall(
-            b"POST /api/v1/devices HTTP/1.1\r\nHost: hub\r\nContent-Length: -5\r\n\r\n"
-        )
+        s.sendall(b"POST /api/v1/devices HTTP/1.1\r\nHost: hub\r\nContent-Length: -5\r\n\r\n")
         answer = s.recv(65536)
     # uvicorn (h11) may refuse it itself before the hub sees it; either way never read.
     assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 413")), answer[:100]
