@@ -100,9 +100,11 @@ async def create_account(
         await accounts.create(conn, p, data, password)
     except HubError as exc:
         return await _panel(request, p, conn, flash=None, error=exc.detail)
-    return await _panel(
+    done = await _panel(
         request, p, conn, flash=t("users.created_ok", username=username), error=None
     )
+    done.headers["HX-Trigger"] = "user-created"  # the form clears itself (the password too)
+    return done
 
 
 @router.post("/ui/users/{username}/{change}", dependencies=[FromPage])

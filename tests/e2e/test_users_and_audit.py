@@ -45,6 +45,8 @@ def test_an_admin_deactivates_an_account_and_its_open_session_is_refused(
     admin.click("#new-user button[type=submit]")
     expect(admin.locator("#users-panel .ok-text")).to_contain_text("a-new-officer")
     expect(admin.locator("#user-a-new-officer")).to_contain_text("王芳")
+    expect(admin.locator("#nu-password")).to_have_value("")  # the form cleared itself
+    expect(admin.locator("#nu-password")).to_have_value("")  # the form cleared itself
 
     admin.locator("#user-a-equipment_manager button.deactivate").click()
     expect(admin.locator("#users-panel .ok-text")).to_contain_text("已停用 a-equipment_manager")
