@@ -46,8 +46,8 @@ def hand_out(db_url: str, *pairs: tuple[str, str]) -> None:
     terminal may pair through it)."""
     with psycopg.connect(db_url) as conn:
         conn.execute(
-            "INSERT INTO org_units (id, parent_id, level, name) VALUES ('team-h', NULL, 'city', 'H')"
-            " ON CONFLICT DO NOTHING"
+            "INSERT INTO org_units (id, parent_id, level, name)"
+            " VALUES ('team-h', NULL, 'city', 'H') ON CONFLICT DO NOTHING"
         )
         for terminal, officer in pairs:
             conn.execute(

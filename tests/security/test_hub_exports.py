@@ -165,7 +165,7 @@ def test_every_export_is_in_the_audit_log_with_its_hash(client: TestClient, db_u
         " FROM audit_log WHERE entity = 'export' ORDER BY id",
     )
     assert len(rows) == len(bodies) == 2 * len(EXPORTS)
-    for export_id, actor, action, sha, _n in rows:
+    for export_id, actor, _action, sha, _n in rows:
         user, body = bodies[export_id]
         assert actor == user
         assert sha == hashlib.sha256(body).hexdigest()
