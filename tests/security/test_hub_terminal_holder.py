@@ -188,3 +188,22 @@ def test_a_printer_pairing_through_a_terminal_held_by_someone_else_is_refused_wi
     assert query(db_url, "SELECT printer_id, terminal_id, officer_id FROM printer_pairings") == [
         ("prn-s1", "term-s1", "sa1")
     ]
+
+
+def test_the_holder_rule_and_the_pairing_decision_refuse_anyone_but_the_holder() -> None:
+    from hub.domain.pairing import PairRequest, PrinterRecord, decide
+    from hub.domain.terminals import holder_refusal
+
+    assert holder_refusal("term-1", "sa1", "sa1") is None
+    assert holder_refusal("term-1", "sa1", None) == (
+        "terminal term-1 is not checked out to anyone at that time"
+    )
+    why = holder_refusal("term-1", "sa1", "sa2")
+    assert why == "terminal term-1 is checked out to sa2 at that time, not to sa1"
+    req = PairRequest("prn-1", "term-1", "sa1", START)
+    printer = PrinterRecord("bt_printer", retired=False)
+    assert decide(req, printer, None, None).accepted is True
+    refused = decide(req, printer, None, None, refusal=why)
+    assert (refused.accepted, refused.reason, refused.open_new, refused.close) == (
+        False, why, False, (),
+    )  # fmt: skip
