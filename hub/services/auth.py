@@ -41,6 +41,7 @@ async def login(
     now: datetime | None = None,
 ) -> str:
     """A fresh access token for the account, or ``Unauthorized`` / ``TooManyRequests``."""
+    clock = now is None  # the real clock: the attempt is recorded when it ended
     now = now or datetime.now(UTC)
     per_account, per_address = policies(s)
     async with conn.transaction():
@@ -69,7 +70,10 @@ async def login(
             stored = user["password_hash"] if user is not None else None
             ok = await asyncio.to_thread(verify_login, stored, password)
             ok = ok and user is not None and bool(user["active"])
-            await logins.record(conn, username, client_addr, "ok" if ok else "wrong", now)
+            # Delays run from the end of the failed attempt: argon2 takes a while (more on a
+            # busy machine), and a delay that has passed before the answer is no delay.
+            ended = datetime.now(UTC) if clock else now
+            await logins.record(conn, username, client_addr, "ok" if ok else "wrong", ended)
     # Raised after the commit: the attempt stays on record either way.
     if throttled is not None:
         raise throttled

@@ -62,7 +62,9 @@ def test_each_failure_past_the_free_ones_doubles_the_wait(
         r = token(client, "a-dispatcher", f"again-{i}")
         assert r.status_code == 429
         waits.append(int(r.headers["retry-after"]))
-    assert waits == [1, 2, 4, 8, 16]
+    # 1, 2, 4, 8, 16 s, less whatever time the round trips took on a busy machine.
+    assert waits == sorted(set(waits)), waits
+    assert all(e // 2 < w <= e for w, e in zip(waits, [1, 2, 4, 8, 16], strict=True)), waits
 
 
 def test_wrong_passwords_for_many_accounts_from_one_address_are_429_there_only(
