@@ -14,6 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.api.limits import BodyLimit
+from hub.api.revocations import Revocations
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
@@ -104,7 +106,11 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
     app.state.settings = settings
     signer = signer_from_settings(settings)  # None: no checkpoints (README, Transparency log)
     app.state.transparency_signer = signer
+    app.state.revocations = Revocations()  # deactivated accounts' streams end at once
     problems.install(app)
+    app.add_middleware(
+        BodyLimit, max_body=settings.hub_max_body_bytes, max_upload=settings.hub_max_upload_bytes
+    )
     for router in routes.routers():
         app.include_router(router)
     app.include_router(transparency_api.router)  # public, no login (hub/transparency/api.py)

@@ -37,6 +37,8 @@ def local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 env.filters["local"] = local
+# ``tojson`` (the audit page's before/after): Chinese as itself, not \u escapes.
+env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
 
 # (path, message key, the action that shows it)
 NAV = (
@@ -48,6 +50,8 @@ NAV = (
     ("/tickets", "nav.tickets", Action.TICKETS),
     ("/duty", "nav.duty", Action.READ_STAFF),
     ("/tracks", "nav.tracks", Action.READ_TRACKS),
+    ("/users", "nav.users", Action.MANAGE_USERS),
+    ("/audit", "nav.audit", Action.READ_AUDIT_LOG),
 )
 
 

@@ -20,6 +20,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
+    "login.throttled": (
+        "登录失败次数过多，请 {seconds} 秒后再试",
+        "Too many failed logins: try again in {seconds} s",
+    ),
     "login.expired": ("登录已过期，请重新登录", "Your session has ended: please log in again"),
     "common.all": ("全部", "All"),
     "common.team": ("执法队", "Team"),
