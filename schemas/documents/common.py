@@ -162,10 +162,8 @@ PENALTY_WORDS: dict[PenaltyKind, str] = {
 
 
 def yuan(amount: Decimal) -> str:
-    """``200`` -> ``人民币200元``; ``2500.50`` -> ``人民币2500.50元`` (no float rounding)."""
-    text = f"{amount:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+    """``200`` -> ``人民币200元``; ``2500.5`` -> ``人民币2500.50元`` (Decimal, never a float)."""
+    text = f"{amount:.0f}" if amount == amount.to_integral_value() else f"{amount:.2f}"
     return f"人民币{text}元"
 
 
