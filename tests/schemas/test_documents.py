@@ -237,3 +237,28 @@ def test_other_paths_are_not_verification_paths(path: str) -> None:
 def test_a_bad_base_is_refused(base: str) -> None:
     with pytest.raises(ValueError, match="http"):
         verification_url(base, DocType.SERVICE_RECEIPT, "1")
+
+
+# --- the print command -------------------------------------------------------------------------
+
+
+def test_a_print_command_with_a_document_is_the_document_variant() -> None:
+    from schemas.messages import (
+        COMMAND_ARG_MODELS,
+        Command,
+        PrintArgs,
+        PrintDocumentArgs,
+        parse_command_args,
+    )
+
+    doc = sample(DocType.SERVICE_RECEIPT)
+    args = PrintDocumentArgs(job_id="j-1", document=doc, verify_base=VERIFY_BASE, copies=2)
+    wire = args.model_dump(mode="json", exclude_none=True)
+    command = Command(v=1, cmd_id="print-1", ts=T, cmd="print", args=wire)
+    parsed = parse_command_args(command)
+    assert parsed == args
+    assert isinstance(parsed, PrintDocumentArgs)
+    assert document_sha256(parsed.document) == document_sha256(doc)
+    assert COMMAND_ARG_MODELS["print"] == (PrintArgs, PrintDocumentArgs)
+    with pytest.raises(ValueError, match="verify_base"):
+        parse_command_args(command.model_copy(update={"args": {**wire, "verify_base": "x"}}))
