@@ -26,10 +26,16 @@ from typing import Any
 import jinja2
 import segno
 
-from schemas.documents import DocumentBase, document_blocks
+from schemas.documents import DocType, DocumentBase, document_blocks
 from schemas.documents.common import local_time
 
 ARCHIVE_COPY = "归档联"
+# Records the person questioned or inspected signs on every page (询问笔录 "逐页签名", CASES.md
+# §7), so a page cannot be swapped: the line is in each page's bottom margin.
+PAGE_SIGNATURE: dict[DocType, str] = {
+    DocType.INQUIRY_RECORD: "被询问人签名：",
+    DocType.INSPECTION_RECORD: "当事人（在场人）签名：",
+}
 FONT_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC")
 
 
@@ -70,6 +76,7 @@ def render_html(
         "fonts": ", ".join(f'"{f}"' for f in FONT_FAMILIES),
         "issued": local_time(doc.issued_at),
         "stamp": stamp,
+        "page_signature": PAGE_SIGNATURE.get(doc.type, ""),
     }
     return _templates().get_template("document.html").render(context)
 

@@ -124,6 +124,17 @@ def test_the_cjk_font_is_embedded(doc_type: DocType) -> None:
     assert any(re.search(r"WenQuanYi|Noto", name) for name in embedded), embedded
 
 
+def test_an_inquiry_record_has_a_signature_line_on_every_page() -> None:
+    from schemas.documents.scene import QA
+
+    qa = [QA(q=f"第{i}个问题：你当时在做什么？", a="我在摆摊卖手机壳。" * 6) for i in range(40)]
+    pdf = render_pdf(sample(DocType.INQUIRY_RECORD, qa=qa), VERIFY_BASE)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 3
+    for page in reader.pages:
+        assert "被询问人签名：" in page.extract_text()
+
+
 def test_the_qr_code_carries_the_verification_url() -> None:
     """The template wires the verification URL into the QR image (segno encodes it; its
     symbol is tested upstream) and prints the URL under it for a reader without a camera."""
