@@ -5,6 +5,7 @@ service receipt and the preservation notice with its list."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
@@ -32,6 +33,7 @@ from schemas.documents.common import (
     Officer,
     Para,
     Party,
+    PartyKind,
     Payment,
     PenaltyKind,
     PenaltyTerms,
@@ -53,9 +55,21 @@ from schemas.documents.layout import (
 Officers = Annotated[list[Officer], Field(max_length=6)]
 
 
+# Art. 51: on the spot only a warning or a fine up to these amounts (yuan), by party kind.
+SIMPLE_FINE_LIMIT: dict[PartyKind, Decimal] = {
+    PartyKind.CITIZEN: Decimal(200),
+    PartyKind.ORGANISATION: Decimal(3000),
+}
+
+
 class OnSpotDecision(DocumentBase):
     """当场行政处罚决定书 (行政处罚法 Art. 51-52): pre-numbered, filled in and handed over on the
-    spot, then filed with the agency (备案)."""
+    spot, then filed with the agency (备案).
+
+    The terminal prints it with the receipt ``pending`` (the party signs the paper, or the
+    officers note the refusal on it); ``missing()`` is the filing check, so it wants the receipt
+    settled as well.
+    """
 
     TYPE: ClassVar[DocType] = DocType.ON_SPOT_DECISION
     doc_type: Literal["on_spot_decision"] = "on_spot_decision"
@@ -120,10 +134,27 @@ class OnSpotDecision(DocumentBase):
             p.append(f"{rule}: the amount of the fine is missing")
         if self.penalty and self.penalty.fine and self.payment is None:
             p.append("Art. 67: how and within what period the fine is paid is missing")
+        p += self._art_51()
         remedies_rule(p, self.remedies, rule)
         officers_rule(p, self.officers, f"{rule} (Art. 42)")
         receipt_rule(p, self.receipt, rule, final=True)
         return p
+
+    def _art_51(self) -> list[str]:
+        """What takes the ordinary procedure instead (Art. 51)."""
+        if self.penalty is None:
+            return []
+        out = []
+        if not set(self.penalty.kinds) <= {PenaltyKind.WARNING, PenaltyKind.FINE}:
+            out.append("Art. 51: on the spot only a warning or a fine may be decided")
+        if self.penalty.fine and self.party is not None:
+            limit = SIMPLE_FINE_LIMIT[self.party.kind]
+            if self.penalty.fine > limit:
+                out.append(
+                    f"Art. 51: a fine above {limit} yuan for a {self.party.kind.value} "
+                    "takes the ordinary procedure"
+                )
+        return out
 
 
 class RectificationNotice(DocumentBase):

@@ -27,6 +27,7 @@ from schemas.documents import (
 )
 from schemas.documents.common import (
     Officer,
+    PartyKind,
     Payment,
     PenaltyKind,
     PenaltyTerms,
@@ -35,7 +36,7 @@ from schemas.documents.common import (
     Subject,
     yuan,
 )
-from tests.factories.documents import SUBJECT, VERIFY_BASE, sample
+from tests.factories.documents import PARTY, SUBJECT, VERIFY_BASE, sample
 
 T = datetime(2026, 11, 26, 6, 5, tzinfo=UTC)
 
@@ -98,6 +99,19 @@ def test_a_fine_without_its_amount_or_payment_is_named() -> None:
     assert doc.missing() == ["Art. 52: the amount of the fine is missing"]
     doc = sample(DocType.ON_SPOT_DECISION, payment=None)
     assert doc.missing() == ["Art. 67: how and within what period the fine is paid is missing"]
+
+
+def test_an_on_the_spot_decision_stays_within_art_51() -> None:
+    fine = PenaltyTerms(kinds=[PenaltyKind.FINE], fine=Decimal(201))
+    assert sample(DocType.ON_SPOT_DECISION, penalty=fine).missing() == [
+        "Art. 51: a fine above 200 yuan for a citizen takes the ordinary procedure"
+    ]
+    firm = PARTY.model_copy(update={"kind": PartyKind.ORGANISATION})
+    assert sample(DocType.ON_SPOT_DECISION, penalty=fine, party=firm).missing() == []
+    closure = PenaltyTerms(kinds=[PenaltyKind.SUSPEND_BUSINESS])
+    assert sample(DocType.ON_SPOT_DECISION, penalty=closure, payment=None).missing() == [
+        "Art. 51: on the spot only a warning or a fine may be decided"
+    ]
 
 
 def test_a_decision_names_every_art_59_item_and_the_seal() -> None:
