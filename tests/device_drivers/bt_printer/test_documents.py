@@ -171,3 +171,16 @@ def test_text_a_printer_cannot_encode_is_refused_with_its_place() -> None:
 def test_a_bad_verification_base_is_refused() -> None:
     with pytest.raises(RenderError, match="http"):
         render_document_escpos(sample(DocType.SERVICE_RECEIPT), "ftp://hub.example")
+
+
+@pytest.mark.parametrize("doc_type", list(DocType))
+def test_every_type_renders_as_cpcl_with_its_number_and_qr(doc_type: DocType) -> None:
+    doc = sample(doc_type)
+    labels = render_document_cpcl(doc, VERIFY_BASE, 576, copies=COPIES)
+    assert len(labels) == 2
+    for label in labels:
+        text = label.decode("gb18030")  # strict: a CPCL label is all text
+        assert text.startswith("! 0 200 200 ")
+        assert doc.number in text and doc.type.heading in text
+        assert verification_url(VERIFY_BASE, doc.type, doc.number) in text
+        assert text.rstrip().endswith("PRINT")
