@@ -44,3 +44,18 @@ def test_an_issued_document_carries_its_bytes_hash_url_and_log_fields() -> None:
 def test_a_bad_base_is_a_422() -> None:
     with pytest.raises(Invalid, match="http"):
         prepare(sample(DocType.SERVICE_RECEIPT), "hub.example")
+
+
+def test_the_document_penalty_kinds_are_the_domains() -> None:
+    """schemas cannot import hub, so the wire enum mirrors hub.domain.cases.law: keep in step
+    (detention is police-only and never on a street team's document)."""
+    from hub.domain.cases.law import SIMPLE_FINE_LIMIT as DOMAIN_LIMIT
+    from hub.domain.cases.law import PartyType, PenaltyType
+    from schemas.documents.common import PartyKind, PenaltyKind
+    from schemas.documents.scene import SIMPLE_FINE_LIMIT
+
+    assert {k.value for k in PenaltyKind} == {t.value for t in PenaltyType} - {"detention"}
+    assert {k.value for k in PartyKind} == {t.value for t in PartyType}
+    assert {k.value: v for k, v in SIMPLE_FINE_LIMIT.items()} == {
+        k.value: v for k, v in DOMAIN_LIMIT.items()
+    }
