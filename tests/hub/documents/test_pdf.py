@@ -11,8 +11,10 @@ from functools import cache
 from html import unescape
 
 import pypdf
+import pypdfium2 as pdfium
 import pytest
 import segno
+import zxingcpp
 
 from hub.documents.pdf import PdfUnavailable, render_html, render_pdf
 from schemas.documents import DocType, document_blocks, verification_url
@@ -133,6 +135,17 @@ def test_an_inquiry_record_has_a_signature_line_on_every_page() -> None:
     assert len(reader.pages) >= 3
     for page in reader.pages:
         assert "被询问人签名：" in page.extract_text()
+
+
+@pytest.mark.parametrize("doc_type", list(DocType))
+def test_the_printed_qr_code_scans_to_the_verification_url(doc_type: DocType) -> None:
+    """Rasterised at 150 dpi (a phone photographing a page does worse than that, and M-level
+    error correction is there for it) and read by an independent decoder."""
+    doc = sample(doc_type)
+    found = []
+    for page in pdfium.PdfDocument(pdf_of(doc_type)):
+        found += [r.text for r in zxingcpp.read_barcodes(page.render(scale=150 / 72).to_pil())]
+    assert found == [verification_url(VERIFY_BASE, doc.type, doc.number)]
 
 
 def test_the_qr_code_carries_the_verification_url() -> None:
