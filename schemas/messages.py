@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.documents import Document
 from schemas.topics import DEVICE_ID_PATTERN, Channel, DeviceType
 
 MAX_SEQ = 2**63 - 1
@@ -453,6 +454,24 @@ class PrintArgs(Msg):
     copies: Annotated[int, Field(ge=1, le=5)] = 1
 
 
+class PrintDocumentArgs(Msg):
+    """Print a contract document (``schemas.documents``: the on-the-spot decision, a
+    rectification notice, a service receipt...) on the officer's paired printer.
+
+    The terminal lays the document out itself from the contract's blocks, as the hub's A4 PDF
+    does, with the QR code to ``{verify_base}/verify/{doc_type}/{number}``. The same ``print``
+    command as ``PrintArgs``, told apart by its ``document`` key.
+    """
+
+    job_id: ShortText
+    printer_id: DeviceId | None = None  # None: the printer paired to this terminal
+    document: Document
+    verify_base: Annotated[
+        str, StringConstraints(pattern=r"^https?://[^\s/?#]{1,200}(/[^\s?#]{0,200})?$")
+    ]
+    copies: Annotated[int, Field(ge=1, le=5)] = 1
+
+
 class ConfigArgs(Msg):
     status_interval_s: Annotated[float, Field(ge=5, le=3600)] | None = None
     location_interval_s: Annotated[float, Field(ge=1, le=3600)] | None = None
@@ -472,6 +491,13 @@ COMMAND_ARGS: dict[str, type[Msg]] = {
     "print": PrintArgs,
     "config": ConfigArgs,
     "pairing_result": PairingResultArgs,
+}
+# Commands whose args come in more than one shape: (the key that marks the variant, its model).
+COMMAND_VARIANTS: dict[str, tuple[str, type[Msg]]] = {"print": ("document", PrintDocumentArgs)}
+# Every args model of each command name (what ``hub.services.commands.issue`` accepts).
+COMMAND_ARG_MODELS: dict[str, tuple[type[Msg], ...]] = {
+    name: (model, *((COMMAND_VARIANTS[name][1],) if name in COMMAND_VARIANTS else ()))
+    for name, model in COMMAND_ARGS.items()
 }
 
 
@@ -549,6 +575,9 @@ def parse_payload(device_type: DeviceType, channel: Channel, raw: bytes | str) -
 def parse_command_args(command: Command) -> Msg:
     """The typed ``args`` of a command, or ``ContractError`` (``unknown_command`` / ``schema``)."""
     model = COMMAND_ARGS.get(command.cmd)
+    variant = COMMAND_VARIANTS.get(command.cmd)
+    if variant is not None and variant[0] in command.args:
+        model = variant[1]
     if model is None:
         raise ContractError(
             "unknown_command", f"{command.cmd!r} is not one of {', '.join(COMMAND_ARGS)}"
@@ -572,7 +601,7 @@ def message_models() -> dict[str, type[BaseModel]]:
         CmdResult,
         Ack,
         Command,
-        *COMMAND_ARGS.values(),
+        *(m for models in COMMAND_ARG_MODELS.values() for m in models),
     ]
     for model in fixed:
         found[model.__name__] = model
