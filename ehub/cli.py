@@ -219,6 +219,7 @@ MORE_BENCHES = {
     "livemap": ("ehub.bench_livemap", "live map fan-out: browsers' streams at 2,000 updates/s"),
     "tracks": ("ehub.bench_tracks", "one vehicle's 24 h track: service and API, with baselines"),
     "dispatch": ("ehub.bench_dispatch", "nearest available unit among 10,000 moving units"),
+    "poison": ("ehub.bench_poison", "a batch with rows the database refuses: bisect vs one by one"),
 }
 
 

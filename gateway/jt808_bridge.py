@@ -100,19 +100,21 @@ class Registry:
         self._cache = {phone: Terminal(d, phone, code) for d, phone, code in rows}
         return len(rows)
 
-    def refresh(self, device_ids: set[str]) -> dict[str, Terminal]:
-        """Re-read ``device_ids`` after a registry change: drop them from the cache, cache the
-        ones still valid again, and return those (a retired one is simply absent)."""
-        self._cache = {p: t for p, t in self._cache.items() if t.device_id not in device_ids}
+    def valid(self, device_ids: set[str]) -> dict[str, Terminal]:
+        """The terminals among ``device_ids`` still valid (a retired one is simply absent).
+        Runs in a worker thread: it only reads the database."""
         rows = (
             self._db()
             .execute(self._VALID + " AND t.device_id = ANY(%s)", (sorted(device_ids),))
             .fetchall()
         )
-        valid = {d: Terminal(d, phone, code) for d, phone, code in rows}
+        return {d: Terminal(d, phone, code) for d, phone, code in rows}
+
+    def replace(self, device_ids: set[str], valid: dict[str, Terminal]) -> None:
+        """Drop ``device_ids`` from the cache and cache the ``valid`` ones again (event loop)."""
+        self._cache = {p: t for p, t in self._cache.items() if t.device_id not in device_ids}
         for term in valid.values():
             self._cache[term.phone] = term
-        return valid
 
     def cached(self, phone: str) -> Terminal | None:
         return self._cache.get(phone) or self._cache.get(phone[-12:])
@@ -456,7 +458,8 @@ class Bridge:
                     while True:
                         changed = {n.payload async for n in conn.notifies(timeout=poll_s)}
                         if changed:
-                            valid = await asyncio.to_thread(self.registry.refresh, changed)
+                            valid = await asyncio.to_thread(self.registry.valid, changed)
+                            self.registry.replace(changed, valid)
                             self.recheck(changed, valid)
             except (psycopg.Error, OSError) as exc:
                 self.registry_listening.clear()
