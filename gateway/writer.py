@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 
 from gateway import ackmarks, presence
+from gateway import repeats as repeats_mod
 from gateway.classify import (
     COLUMNS,
     PG_TYPES,
@@ -283,7 +284,7 @@ class BatchWriter:
         # read its mark before anything is inserted: a seq committed earlier is not stored again.
         senders = set(seqs)  # devices that sent numbered messages get an ack
         locked = ackmarks.lock(cur, list(senders | set(states)), self.registry)
-        rows, repeats = self._split_repeats(cur, candidates, locked, dead, res)
+        rows, repeats = repeats_mod.split(cur, candidates, locked, dead, res)
 
         inserted: dict[str, int] = defaultdict(int)
         for table, trows in rows.items():
@@ -313,7 +314,7 @@ class BatchWriter:
         self._upsert_latest(cur, rows, repeats, marks=marks, inserted=inserted, res=res)
         self._presence(cur, rows, repeats, states=states, now=now, res=res)
         if acks_seen:
-            dead += self._foreign_acks(cur, acks_seen, res)
+            dead += repeats_mod.foreign_acks(cur, acks_seen, res)
         if res.gaps:
             self._record_gaps(cur, res.gaps, now)
         if dead:
@@ -321,112 +322,6 @@ class BatchWriter:
             for d in dead:
                 res.dead_letters[d.reason] += 1
         return res
-
-    def _split_repeats(
-        self,
-        cur: psycopg.Cursor[tuple[Any, ...]],
-        candidates: list[DataRow],
-        locked: ackmarks.Locked,
-        dead: list[DeadLetter],
-        res: BatchResult,
-    ) -> tuple[dict[Table, list[DataRow]], list[DataRow]]:
-        """(new rows by table, repeats): a seq committed before this batch, or met earlier in
-        it, is a repeat. A repeat identical in table and ts is a redelivery, absorbed; any other
-        is the same seq with another ts (a resend re-stamped, a counter reset): counted as a
-        duplicate and dead-lettered as ``duplicate_seq`` with its bytes, never stored twice."""
-        rows: dict[Table, list[DataRow]] = defaultdict(list)
-        first: dict[tuple[str, int], DataRow] = {}
-        earlier: list[DataRow] = []
-        repeats: list[DataRow] = []
-        for r in candidates:
-            key = (r.device_id, r.seq)
-            if locked.committed(*key):
-                earlier.append(r)
-            elif key in first:
-                repeats.append(r)
-                same = first[key]
-                if same.table is not r.table or same.time != r.time:
-                    dead.append(self._duplicate_seq(r, "earlier in the same batch"))
-                res.duplicates += 1
-            else:
-                first[key] = r
-                rows[r.table].append(r)
-        if earlier:
-            stored = self._stored_copies(cur, earlier)
-            for r in earlier:
-                repeats.append(r)
-                res.duplicates += 1
-                if (r.table, r.device_id, r.seq, r.time) not in stored:
-                    dead.append(self._duplicate_seq(r, "already committed"))
-        return rows, repeats
-
-    @staticmethod
-    def _stored_copies(
-        cur: psycopg.Cursor[tuple[Any, ...]], repeats: list[DataRow]
-    ) -> set[tuple[Table, str, int, datetime]]:
-        """Which repeats are stored exactly (table, device, seq, ts). Repeats are rare (after a
-        reconnect); the times as a constant array let TimescaleDB skip unrelated chunks."""
-        found: set[tuple[Table, str, int, datetime]] = set()
-        by_table: dict[Table, list[DataRow]] = defaultdict(list)
-        for r in repeats:
-            by_table[r.table].append(r)
-        for table, trows in by_table.items():
-            cur.execute(
-                f"SELECT device_id, seq, time FROM {table}"
-                " WHERE device_id = ANY(%s) AND seq = ANY(%s) AND time = ANY(%s)",
-                (
-                    sorted({r.device_id for r in trows}),
-                    sorted({r.seq for r in trows}),
-                    sorted({r.time for r in trows}),
-                ),
-            )
-            found.update((table, d, int(q), t) for d, q, t in cur.fetchall())
-        return found
-
-    @staticmethod
-    def _duplicate_seq(r: DataRow, where: str) -> DeadLetter:
-        return DeadLetter(
-            r.topic,
-            r.values[-1].encode(),
-            "duplicate_seq",
-            f"seq {r.seq} of {r.device_id} was {where} with another ts or channel; this copy"
-            f" (ts {r.time.isoformat()}, {r.table.value}) is not stored twice",
-            r.device_id,
-            r.device_type.value,
-            r.seq,
-        )
-
-    @staticmethod
-    def _foreign_acks(
-        cur: psycopg.Cursor[tuple[Any, ...]], acks: list[Downstream], res: BatchResult
-    ) -> list[DeadLetter]:
-        """Acks this gateway did not send itself: another gateway's (at or below the committed
-        mark, which every gateway acks only after COMMIT) are ignored; one above the mark was
-        sent by no gateway, and would make a device drop messages never stored."""
-        cur.execute(
-            "SELECT device_id, acked_seq FROM device_latest WHERE device_id = ANY(%s)",
-            (sorted({a.device_id for a in acks}),),
-        )
-        marks = {d: int(m) for d, m in cur.fetchall()}
-        out: list[DeadLetter] = []
-        for a in acks:
-            mark = marks.get(a.device_id, 0)
-            if a.seq is not None and a.seq <= mark:
-                res.ignored["gateway_ack"] += 1
-                continue
-            out.append(
-                DeadLetter(
-                    a.topic,
-                    a.payload,
-                    "forged_ack",
-                    f"ack for seq {a.seq} but {a.device_id}'s committed mark is {mark}: no"
-                    " gateway sent it (a device or client publishing on an ack topic)",
-                    a.device_id,
-                    a.device_type.value,
-                    a.seq,
-                )
-            )
-        return out
 
     def _unattributed(self, item: DataRow | StateRow, known: DeviceType | None) -> DeadLetter:
         payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
