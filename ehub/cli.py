@@ -267,6 +267,7 @@ MORE_BENCHES = {
     "tracks": ("ehub.bench_tracks", "one vehicle's 24 h track: service and API, with baselines"),
     "dispatch": ("ehub.bench_dispatch", "nearest available unit among 10,000 moving units"),
     "cases": ("ehub.bench_cases", "transparency log: appends, proofs at 10M leaves, verify"),
+    "poison": ("ehub.bench_poison", "a batch with rows the database refuses: bisect vs one by one"),
 }
 
 

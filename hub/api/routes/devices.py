@@ -64,6 +64,7 @@ class DevicePublic(BaseModel):
     registered_at: datetime
     audit_interval_days: int
     last_audited_at: datetime | None
+    retired_at: datetime | None = None  # set while retired or lost: the device is refused
 
 
 class DevicePage(BaseModel):
