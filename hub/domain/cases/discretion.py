@@ -1,0 +1,713 @@
+"""Discretion standards (裁量基准, CASES.md §6) and the recommended penalty. Pure.
+
+A standard (e.g. 深城管规〔2023〕2号) is in force between two dates and has items per matter code;
+an item's tiers are tried in order and the first whose condition holds over the case's facts
+gives the outcome: a fixed fine, a range, or a rate x quantity (1,000 yuan per m²), plus extras
+(confiscation, a warning). Before any tier, the statute's own rules apply to every matter:
+
+- no penalty: under 14 (行政处罚法 Art. 30), unable to recognise or control the act (Art. 31),
+  minor, corrected in time and no harm (Art. 33 ¶1), time-barred (Art. 36: not discovered within
+  2 years, 5 where life, health or finance was harmed); a first minor offence corrected in time
+  *may* go unpunished (Art. 33 ¶1, second sentence: recommended, flagged as discretionary);
+- a lighter penalty is mandatory (Art. 32, and Art. 30 for 14-17): the statutory minimum.
+
+Which version applies: the one in force on the date of the act, unless the one in force when
+deciding is lighter (Art. 37). The recommendation is clamped to the matter's statutory range
+(the statute outranks a standard), and says why in Chinese and English. An officer who decides
+otherwise must give a written reason; the ``Departure`` is flagged for 法制审核 (Art. 58; local
+lists add any departure from the standard).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from hub.domain.cases.catalog import Matter
+from hub.domain.cases.law import PartyType, Penalty, PenaltyType, simple_procedure_refusal
+
+FORMAT = "ehub-discretion/1"
+
+
+class Harm(StrEnum):
+    NONE = "none"
+    MINOR = "minor"
+    SERIOUS = "serious"
+
+
+class Mitigation(StrEnum):
+    """The grounds of 行政处罚法 Art. 32 (应当从轻或者减轻)."""
+
+    ELIMINATED_HARM = "eliminated_harm"  # 主动消除或者减轻违法行为危害后果
+    COERCED = "coerced"  # 受他人胁迫或者诱骗
+    CONFESSED = "confessed"  # 主动供述行政机关尚未掌握的违法行为
+    MERITORIOUS = "meritorious"  # 配合查处违法行为有立功表现
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the case establishes, as the tiers' conditions read it."""
+
+    party_type: PartyType = PartyType.CITIZEN
+    prior_offences_12m: int = 0  # the same party, the same matter, within 12 months
+    area_m2: Decimal | None = None
+    quantity: Decimal | None = None
+    refused_to_correct: bool = False
+    corrected: bool = False  # corrected in time (及时改正)
+    harm: Harm = Harm.NONE
+    minor: bool = False  # 情节轻微
+    serious: bool = False  # 情节严重
+    party_age: int | None = None  # a citizen's age at the act
+    incapacity: bool = False  # Art. 31
+    mitigation: frozenset[Mitigation] = frozenset()
+    discovered_on: date | None = None  # for Art. 36 (the act's date is given apart)
+    life_health_finance: bool = False  # Art. 36: 5 years where such harm occurred
+    illegal_gains: Decimal | None = None
+
+    @property
+    def first_offence(self) -> bool:
+        return self.prior_offences_12m == 0
+
+
+# What a condition may name: the facts above and the derived first offence.
+FACT_NAMES = frozenset(f.name for f in fields(Facts)) | {"first_offence"}
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+@dataclass(frozen=True)
+class Clause:
+    fact: str
+    op: str
+    value: Any
+
+    def holds(self, facts: Facts) -> bool:
+        actual = getattr(facts, self.fact)
+        if actual is None:
+            return False  # a fact not established satisfies no clause
+        if isinstance(actual, Decimal | int) and not isinstance(actual, bool):
+            return OPS[self.op](Decimal(actual), Decimal(str(self.value)))
+        if isinstance(actual, StrEnum):
+            return OPS[self.op](actual.value, self.value)
+        return OPS[self.op](actual, self.value)
+
+    def text(self) -> str:
+        return f"{self.fact} {self.op} {self.value}"
+
+
+class OutcomeType(StrEnum):
+    NONE = "none"  # no penalty at this tier (e.g. 责令改正 only)
+    FIXED = "fixed"
+    RANGE = "range"
+    RATE = "rate"  # rate x a quantity fact
+
+
+@dataclass(frozen=True)
+class Outcome:
+    type: OutcomeType
+    fine: Decimal | None = None  # fixed
+    fine_min: Decimal | None = None  # range
+    fine_max: Decimal | None = None
+    rate: Decimal | None = None  # rate
+    per: str = ""  # the fact the rate multiplies: area_m2 or quantity
+    warning: bool = False
+    extras: frozenset[PenaltyType] = frozenset()  # e.g. confiscate_property
+    confiscation: str = ""  # what, in words
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    label: str
+    when: tuple[Clause, ...]
+    outcome: Outcome
+
+    def matches(self, facts: Facts) -> bool:
+        return all(c.holds(facts) for c in self.when)
+
+
+@dataclass(frozen=True)
+class Item:
+    matter: str
+    tiers: tuple[Tier, ...]
+
+
+@dataclass(frozen=True)
+class Standard:
+    code: str
+    title: str  # 深城管规〔2023〕2号 ...
+    issued_by: str
+    in_force_from: date
+    in_force_to: date | None
+    items: dict[str, Item]
+    verified: bool = True
+    note: str = ""
+
+    def in_force(self, day: date) -> bool:
+        return self.in_force_from <= day and (self.in_force_to is None or day <= self.in_force_to)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    matter: str
+    standard: str | None
+    standard_title: str | None
+    tier: str | None
+    tier_label: str | None
+    pre_tier: str | None  # the statutory rule that decided it (art30_under_14, ...)
+    penalty: Penalty | None  # None: no tier covers the facts; the officer decides in range
+    fine_band: tuple[Decimal, Decimal] | None  # a range tier's band (the point is its floor)
+    statutory_bounds: tuple[Decimal, Decimal] | None
+    clamped: bool
+    discretionary: bool  # "may" (Art. 33 first offence): the officer may still punish
+    lighter: bool  # Art. 32 applied
+    correction_first: bool
+    simple_procedure: bool  # may be decided on the spot (Art. 51)
+    explanation_zh: tuple[str, ...]
+    explanation_en: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Departure:
+    matter: str
+    standard: str | None
+    tier: str | None
+    recommended: Penalty | None
+    decided: Penalty
+    reason: str
+    heavier: bool
+    legal_review: bool = True  # always: CASES.md §3 step 4, local lists
+
+
+class DepartureRefused(ValueError):
+    """A departure the law does not allow (no reason, outside the statutory range, none)."""
+
+
+# --------------------------------------------------------------------------- parsing ------
+@dataclass
+class _Problems:
+    items: list[str] = field(default_factory=list)
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+
+def _dec(v: Any, where: str, p: _Problems) -> Decimal | None:
+    if v is None:
+        return None
+    try:
+        d = Decimal(str(v))
+    except InvalidOperation:
+        p.add(where, f"must be an amount, not {v!r}")
+        return None
+    if not d.is_finite() or d < 0:
+        p.add(where, "must be an amount >= 0")
+        return None
+    return d
+
+
+def _day(v: Any, where: str, p: _Problems) -> date | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v))
+    except ValueError:
+        p.add(where, f"must be a date (YYYY-MM-DD), not {v!r}")
+        return None
+
+
+def _clause(raw: Any, where: str, p: _Problems) -> Clause | None:
+    if not isinstance(raw, Mapping):
+        p.add(where, "a condition is {fact, op, value}")
+        return None
+    fact, op, value = raw.get("fact"), raw.get("op", "=="), raw.get("value")
+    if fact not in FACT_NAMES:
+        p.add(where, f"unknown fact {fact!r} (one of {', '.join(sorted(FACT_NAMES))})")
+        return None
+    if op not in OPS:
+        p.add(where, f"unknown op {op!r} (one of {' '.join(OPS)})")
+        return None
+    if value is None:
+        p.add(where, "a condition needs its value")
+        return None
+    return Clause(str(fact), str(op), value)
+
+
+def _outcome(raw: Any, where: str, p: _Problems) -> Outcome | None:
+    if not isinstance(raw, Mapping):
+        p.add(where, "an outcome is a mapping with a type")
+        return None
+    try:
+        kind = OutcomeType(str(raw.get("type")))
+    except ValueError:
+        p.add(where, f"type must be one of {', '.join(OutcomeType)}")
+        return None
+    extras: set[PenaltyType] = set()
+    for e in raw.get("extras") or []:
+        try:
+            extras.add(PenaltyType(e))
+        except ValueError:
+            p.add(where, f"unknown extra penalty {e!r}")
+    o = Outcome(
+        type=kind,
+        fine=_dec(raw.get("fine"), where + ".fine", p),
+        fine_min=_dec(raw.get("fine_min"), where + ".fine_min", p),
+        fine_max=_dec(raw.get("fine_max"), where + ".fine_max", p),
+        rate=_dec(raw.get("rate"), where + ".rate", p),
+        per=str(raw.get("per") or ""),
+        warning=bool(raw.get("warning", False)),
+        extras=frozenset(extras),
+        confiscation=str(raw.get("confiscation") or ""),
+    )
+    if kind is OutcomeType.FIXED and o.fine is None:
+        p.add(where, "a fixed outcome needs its fine")
+    if kind is OutcomeType.RANGE and (o.fine_min is None or o.fine_max is None):
+        p.add(where, "a range outcome needs fine_min and fine_max")
+    if kind is OutcomeType.RANGE and o.fine_min and o.fine_max and o.fine_max < o.fine_min:
+        p.add(where + ".fine_max", "must be >= fine_min")
+    if kind is OutcomeType.RATE and (o.rate is None or o.per not in ("area_m2", "quantity")):
+        p.add(where, "a rate outcome needs its rate and per: area_m2 or quantity")
+    return o
+
+
+def read_standard(doc: Mapping[str, Any]) -> tuple[Standard | None, list[str]]:
+    """A standard from a parsed document; None with every problem found when any."""
+    p = _Problems()
+    if doc.get("format", FORMAT) != FORMAT:
+        p.add("format", f"must be {FORMAT!r}")
+    code, title = str(doc.get("code") or "").strip(), str(doc.get("title") or "").strip()
+    if not code:
+        p.add("code", "is required")
+    if not title:
+        p.add("title", "is required")
+    start = _day(doc.get("in_force_from"), "in_force_from", p)
+    end = _day(doc.get("in_force_to"), "in_force_to", p)
+    if start is None:
+        p.add("in_force_from", "is required")
+    if start and end and end < start:
+        p.add("in_force_to", "must be on or after in_force_from")
+    items: dict[str, Item] = {}
+    raw_items = doc.get("items") or []
+    if not isinstance(raw_items, list) or not raw_items:
+        p.add("items", "a standard needs items (one per matter code)")
+        raw_items = []
+    for i, raw in enumerate(raw_items, 1):
+        where = f"items[{i}]"
+        if not isinstance(raw, Mapping) or not raw.get("matter"):
+            p.add(where, "an item needs its matter code")
+            continue
+        matter = str(raw["matter"])
+        tiers: list[Tier] = []
+        ids: set[str] = set()
+        for j, t in enumerate(raw.get("tiers") or [], 1):
+            tw = f"{where}({matter}).tiers[{j}]"
+            if not isinstance(t, Mapping) or not t.get("id") or not t.get("label"):
+                p.add(tw, "a tier needs an id and a label")
+                continue
+            if t["id"] in ids:
+                p.add(tw, f"tier id {t['id']!r} twice")
+            ids.add(str(t["id"]))
+            clauses = [_clause(c, f"{tw}.when", p) for c in t.get("when") or []]
+            outcome = _outcome(t.get("outcome"), f"{tw}.outcome", p)
+            if outcome is not None and all(c is not None for c in clauses):
+                tiers.append(
+                    Tier(str(t["id"]), str(t["label"]), tuple(c for c in clauses if c), outcome)
+                )
+        if not tiers:
+            p.add(where, f"{matter}: at least one tier")
+        if matter in items:
+            p.add(where, f"{matter} listed twice")
+        items[matter] = Item(matter, tuple(tiers))
+    if p.items or start is None:
+        return None, p.items
+    verified = doc.get("verified", True)
+    note = str(doc.get("note") or "")
+    return (
+        Standard(
+            code, title, str(doc.get("issued_by") or ""), start, end, items, bool(verified), note
+        ),
+        [],
+    )
+
+
+def unknown_matters(standard: Standard, known: Sequence[str]) -> list[str]:
+    """The matter codes a standard names that the catalog does not have."""
+    return sorted(set(standard.items) - set(known))
+
+
+# ------------------------------------------------------------------------ computing -------
+def _yuan(d: Decimal) -> str:
+    return f"{d.quantize(Decimal('0.01')).normalize():f}"
+
+
+def _pre_tier(facts: Facts, act_date: date) -> tuple[str, str, str, bool] | None:
+    """(rule, zh, en, discretionary) of a statutory no-penalty rule that applies, else None."""
+    discovered = facts.discovered_on
+    if discovered is not None:
+        years = 5 if facts.life_health_finance and facts.harm is not Harm.NONE else 2
+        try:
+            barred_after = act_date.replace(year=act_date.year + years)
+        except ValueError:  # 29 February
+            barred_after = act_date.replace(year=act_date.year + years, day=28)
+        if discovered > barred_after:
+            return (
+                "art36_time_barred",
+                f"违法行为在{years}年内未被发现，不再给予行政处罚（行政处罚法第三十六条）",
+                f"not discovered within {years} years: no penalty (Art. 36)",
+                False,
+            )
+    if (
+        facts.party_type is PartyType.CITIZEN
+        and facts.party_age is not None
+        and facts.party_age < 14
+    ):
+        return (
+            "art30_under_14",
+            "不满十四周岁，不予行政处罚，责令监护人加以管教（第三十条）",
+            "under 14: no penalty, the guardian is told to discipline (Art. 30)",
+            False,
+        )
+    if facts.incapacity:
+        return (
+            "art31_incapacity",
+            "不能辨认或者不能控制自己行为时有违法行为，不予行政处罚（第三十一条）",
+            "unable to recognise or control the act: no penalty (Art. 31)",
+            False,
+        )
+    if facts.minor and facts.corrected and facts.harm is Harm.NONE:
+        return (
+            "art33_minor_corrected",
+            "违法行为轻微并及时改正，没有造成危害后果，不予行政处罚（第三十三条第一款）",
+            "minor, corrected in time and no harm: no penalty (Art. 33 ¶1)",
+            False,
+        )
+    if facts.first_offence and facts.corrected and facts.harm is not Harm.SERIOUS and facts.minor:
+        return (
+            "art33_first_offence",
+            "初次违法且危害后果轻微并及时改正，可以不予行政处罚（第三十三条第一款）",
+            "a first offence with slight harm, corrected in time: may go unpunished (Art. 33 ¶1)",
+            True,
+        )
+    return None
+
+
+def _lighter_grounds(facts: Facts) -> list[str]:
+    grounds = [m.value for m in sorted(facts.mitigation)]
+    if (
+        facts.party_type is PartyType.CITIZEN
+        and facts.party_age is not None
+        and facts.party_age < 18
+    ):
+        grounds.append("minor_14_17")
+    return grounds
+
+
+def _quantity(per: str, facts: Facts) -> Decimal | None:
+    return facts.area_m2 if per == "area_m2" else facts.quantity
+
+
+def _range_quantity(matter: Matter, facts: Facts) -> Decimal | None:
+    return facts.area_m2 if matter.range.unit in ("m2", "m²", "平方米") else facts.quantity
+
+
+def _evaluate(standard: Standard, matter: Matter, facts: Facts, act_date: date) -> Recommendation:
+    zh: list[str] = [f"适用《{standard.title}》"]
+    en: list[str] = [f"standard {standard.code} ({standard.title})"]
+    bounds = matter.range.fine_bounds(_range_quantity(matter, facts), facts.illegal_gains)
+    common: dict[str, Any] = {
+        "matter": matter.code,
+        "standard": standard.code,
+        "standard_title": standard.title,
+        "statutory_bounds": bounds,
+        "correction_first": matter.correction_first,
+    }
+    pre = _pre_tier(facts, act_date)
+    if pre is not None:
+        rule, pzh, pen, discretionary = pre
+        return Recommendation(
+            **common,
+            tier=None,
+            tier_label=None,
+            pre_tier=rule,
+            penalty=Penalty(frozenset()),
+            fine_band=None,
+            clamped=False,
+            discretionary=discretionary,
+            lighter=False,
+            simple_procedure=False,
+            explanation_zh=(*zh, pzh),
+            explanation_en=(*en, pen),
+        )
+    item = standard.items.get(matter.code)
+    tier = next((t for t in item.tiers if t.matches(facts)), None) if item else None
+    if tier is None:
+        return Recommendation(
+            **common,
+            tier=None,
+            tier_label=None,
+            pre_tier=None,
+            penalty=None,
+            fine_band=None,
+            clamped=False,
+            discretionary=False,
+            lighter=False,
+            simple_procedure=False,
+            explanation_zh=(*zh, "裁量基准没有与案情相符的档次，在法定幅度内裁量并说明理由"),
+            explanation_en=(
+                *en,
+                "no tier of the standard fits the facts: decide within the "
+                "statutory range and give the reasons",
+            ),
+        )
+    o = tier.outcome
+    zh.append(
+        f"档次「{tier.label}」"
+        + ("：" + "，".join(c.text() for c in tier.when) if tier.when else "")
+    )
+    en.append(
+        f"tier '{tier.id}'" + (": " + ", ".join(c.text() for c in tier.when) if tier.when else "")
+    )
+    fine = Decimal(0)
+    band: tuple[Decimal, Decimal] | None = None
+    if o.type is OutcomeType.FIXED and o.fine is not None:
+        fine = o.fine
+    elif o.type is OutcomeType.RANGE and o.fine_min is not None and o.fine_max is not None:
+        band = (o.fine_min, o.fine_max)
+        fine = o.fine_min
+    elif o.type is OutcomeType.RATE and o.rate is not None:
+        qty = _quantity(o.per, facts)
+        if qty is None:
+            zh.append(f"缺少计罚数量（{o.per}），无法计算罚款")
+            en.append(f"the fine needs {o.per}, which the facts do not give")
+            return Recommendation(
+                **common,
+                tier=tier.id,
+                tier_label=tier.label,
+                pre_tier=None,
+                penalty=None,
+                fine_band=None,
+                clamped=False,
+                discretionary=False,
+                lighter=False,
+                simple_procedure=False,
+                explanation_zh=tuple(zh),
+                explanation_en=tuple(en),
+            )
+        fine = o.rate * qty
+        zh.append(f"{_yuan(o.rate)}元 × {qty} = {_yuan(fine)}元")
+        en.append(f"{_yuan(o.rate)} yuan x {qty} = {_yuan(fine)} yuan")
+    lighter = False
+    grounds = _lighter_grounds(facts)
+    if grounds and fine > 0 and bounds is not None:
+        lighter = True
+        fine = bounds[0] if bounds[0] > 0 else fine
+        band = None
+        zh.append(f"依法应当从轻（第三十二条/第三十条：{'、'.join(grounds)}），按法定最低额")
+        en.append(
+            f"a lighter penalty is mandatory (Art. 32/30: {', '.join(grounds)}):"
+            " the statutory minimum"
+        )
+    clamped = False
+    types: set[PenaltyType] = set(o.extras)
+    if o.warning:
+        types.add(PenaltyType.WARNING)
+    dropped = sorted(types - matter.range.penalty_types)
+    if dropped:
+        clamped = True
+        types -= set(dropped)
+        zh.append(f"法定处罚种类不含{'、'.join(dropped)}，已去除")
+        en.append(f"the provision allows no {', '.join(dropped)}: left out")
+    if fine > 0:
+        if PenaltyType.FINE not in matter.range.penalty_types:
+            clamped, fine = True, Decimal(0)
+            zh.append("法定处罚种类不含罚款，已去除")
+            en.append("the provision allows no fine: left out")
+        elif bounds is not None and not bounds[0] <= fine <= bounds[1]:
+            clamped = True
+            fine = min(max(fine, bounds[0]), bounds[1])
+            zh.append(f"按法定幅度{_yuan(bounds[0])}-{_yuan(bounds[1])}元调整为{_yuan(fine)}元")
+            en.append(
+                f"brought into the statutory range {_yuan(bounds[0])}-{_yuan(bounds[1])}:"
+                f" {_yuan(fine)}"
+            )
+    if fine > 0:
+        types.add(PenaltyType.FINE)
+    confiscation = (
+        o.confiscation
+        if types & {PenaltyType.CONFISCATE_PROPERTY, PenaltyType.CONFISCATE_GAINS}
+        else ""
+    )
+    penalty = Penalty(frozenset(types), fine, confiscation)
+    if penalty.is_none:
+        zh.append("本档次不予罚款" + ("，先责令改正" if matter.correction_first else ""))
+        en.append(
+            "no penalty at this tier"
+            + (", order correction first" if matter.correction_first else "")
+        )
+    else:
+        zh.append(
+            f"建议：{'、'.join(sorted(t.value for t in types))}"
+            + (f" {_yuan(fine)}元" if fine else "")
+        )
+        en.append(
+            f"recommended: {', '.join(sorted(t.value for t in types))}"
+            + (f" {_yuan(fine)} yuan" if fine else "")
+        )
+    simple = not penalty.is_none and simple_procedure_refusal(facts.party_type, penalty) is None
+    return Recommendation(
+        **common,
+        tier=tier.id,
+        tier_label=tier.label,
+        pre_tier=None,
+        penalty=penalty,
+        fine_band=band if not clamped else None,
+        clamped=clamped,
+        discretionary=False,
+        lighter=lighter,
+        simple_procedure=simple,
+        explanation_zh=tuple(zh),
+        explanation_en=tuple(en),
+    )
+
+
+def _heavier(a: Recommendation, b: Recommendation) -> bool:
+    if a.penalty is None or b.penalty is None:
+        return False
+    return a.penalty.heavier_than(b.penalty)
+
+
+def recommend(
+    standards: Sequence[Standard],
+    matter: Matter,
+    facts: Facts,
+    act_date: date,
+    decided_on: date | None = None,
+) -> Recommendation:
+    """The recommended penalty for ``matter`` on ``facts``: the standard in force on
+    ``act_date``, or the one in force on ``decided_on`` when it is lighter (Art. 37)."""
+    covering = [s for s in standards if matter.code in s.items]
+    at_act = max(
+        (s for s in covering if s.in_force(act_date)), key=lambda s: s.in_force_from, default=None
+    )
+    at_decision = None
+    if decided_on is not None:
+        at_decision = max(
+            (s for s in covering if s.in_force(decided_on)),
+            key=lambda s: s.in_force_from,
+            default=None,
+        )
+    if at_act is None and at_decision is None:
+        bounds = matter.range.fine_bounds(_range_quantity(matter, facts), facts.illegal_gains)
+        pre = _pre_tier(facts, act_date)
+        return Recommendation(
+            matter=matter.code,
+            standard=None,
+            standard_title=None,
+            tier=None,
+            tier_label=None,
+            pre_tier=pre[0] if pre else None,
+            penalty=Penalty(frozenset()) if pre else None,
+            fine_band=None,
+            statutory_bounds=bounds,
+            clamped=False,
+            discretionary=bool(pre and pre[3]),
+            lighter=False,
+            correction_first=matter.correction_first,
+            simple_procedure=False,
+            explanation_zh=("没有在违法行为发生时有效的裁量基准" + (f"；{pre[1]}" if pre else ""),),
+            explanation_en=(
+                "no discretion standard was in force on the date of the act"
+                + (f"; {pre[2]}" if pre else ""),
+            ),
+        )
+    first = _evaluate(at_act, matter, facts, act_date) if at_act else None
+    if at_decision is None or at_decision is at_act:
+        assert first is not None
+        return first
+    newer = _evaluate(at_decision, matter, facts, act_date)
+    if first is None:
+        return newer
+    if _heavier(first, newer):
+        assert at_act is not None
+        return replace(
+            newer,
+            explanation_zh=(
+                *newer.explanation_zh,
+                f"新基准较轻，适用新基准（第三十七条），不适用{at_act.code}",
+            ),
+            explanation_en=(
+                *newer.explanation_en,
+                f"lighter than {at_act.code}: applies (Art. 37)",
+            ),
+        )
+    return first
+
+
+def departure(
+    recommendation: Recommendation,
+    matter: Matter,
+    decided: Penalty,
+    reason: str,
+    facts: Facts | None = None,
+) -> Departure:
+    """A decision that departs from the recommendation: it needs a written reason, stays
+    within the statutory range, and is always flagged for legal review."""
+    reason = reason.strip()
+    if not reason:
+        raise DepartureRefused("a departure from the discretion standard needs a written reason")
+    facts = facts or Facts()
+    problems = matter.range.violations(decided, _range_quantity(matter, facts), facts.illegal_gains)
+    if problems:
+        raise DepartureRefused(
+            "; ".join(problems) + " (a departure stays within the statutory range)"
+        )
+    rec = recommendation.penalty
+    if rec is not None and decided.types == rec.types:
+        band = recommendation.fine_band
+        if decided.fine == rec.fine or (band is not None and band[0] <= decided.fine <= band[1]):
+            raise DepartureRefused(
+                "the decided penalty follows the recommendation: not a departure"
+            )
+    return Departure(
+        matter=recommendation.matter,
+        standard=recommendation.standard,
+        tier=recommendation.tier,
+        recommended=rec,
+        decided=decided,
+        reason=reason,
+        heavier=rec is not None and decided.heavier_than(rec),
+    )
+
+
+def facts_from(raw: Mapping[str, Any]) -> Facts:
+    """Facts from plain values (the API's and the web form's)."""
+    kw: dict[str, Any] = {}
+    for f in fields(Facts):
+        if f.name not in raw or raw[f.name] is None:
+            continue
+        v = raw[f.name]
+        if f.name == "party_type":
+            v = PartyType(v)
+        elif f.name == "harm":
+            v = Harm(v)
+        elif f.name == "mitigation":
+            v = frozenset(Mitigation(m) for m in v)
+        elif f.name in ("area_m2", "quantity", "illegal_gains"):
+            v = Decimal(str(v))
+        elif f.name == "discovered_on" and not isinstance(v, date):
+            v = date.fromisoformat(str(v))
+        kw[f.name] = v
+    return Facts(**kw)
