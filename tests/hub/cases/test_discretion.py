@@ -216,11 +216,20 @@ def test_bad_standards_are_refused_with_every_problem() -> None:
             "in_force_from": "2025-01-01",
             "in_force_to": "2024-01-01",
             "items": [
-                {"matter": "A", "tiers": [{"id": "a", "label": "a", "when": [{"fact": "mood", "value": 1}],
-                                           "outcome": {"type": "fixed"}}]}
+                {
+                    "matter": "A",
+                    "tiers": [
+                        {
+                            "id": "a",
+                            "label": "a",
+                            "when": [{"fact": "mood", "value": 1}],
+                            "outcome": {"type": "fixed"},
+                        }
+                    ],
+                }
             ],
         }
-    )  # fmt: skip
+    )
     assert s is None
     text = " | ".join(problems)
     assert "in_force_to: must be on or after" in text

@@ -103,7 +103,7 @@ def test_hour_timer_and_config(cal: WorkCalendar) -> None:
     assert t.warn_at == started + timedelta(hours=20)
     rules = deadlines.configured({"clue_filing": 30})
     assert rules["clue_filing"].length == 30
-    with pytest.raises(ValueError, match="fixed by 行政处罚法 Art. 56"):
+    with pytest.raises(ValueError, match=r"fixed by 行政处罚法 Art\. 56"):
         deadlines.configured({"preservation": 10})
     with pytest.raises(ValueError, match="no deadline rule"):
         deadlines.configured({"nope": 1})
