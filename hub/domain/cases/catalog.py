@@ -70,19 +70,21 @@ class Catalog:
 
 @dataclass(frozen=True)
 class Diff:
-    added: tuple[str, ...]
+    added: tuple[str, ...]  # matter codes
     removed: tuple[str, ...]
     changed: tuple[str, ...]
+    other: tuple[str, ...] = ()  # categories and legal subjects added, dropped or changed
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.other)
 
     def as_dict(self) -> dict[str, list[str]]:
         return {
             "added": list(self.added),
             "removed": list(self.removed),
             "changed": list(self.changed),
+            "other": list(self.other),
         }
 
 
@@ -337,17 +339,17 @@ def diff(old: Catalog, new: Catalog) -> Diff:
     changed = sorted(
         c for c in new.matters.keys() & old.matters.keys() if new.matters[c] != old.matters[c]
     )
-    changed += sorted(
+    other = sorted(
         f"category:{c}"
         for c in new.categories.keys() | old.categories.keys()
         if new.categories.get(c) != old.categories.get(c)
     )
-    changed += sorted(
+    other += sorted(
         f"legal_subject:{c}"
         for c in new.legal_subjects.keys() | old.legal_subjects.keys()
         if new.legal_subjects.get(c) != old.legal_subjects.get(c)
     )
-    return Diff(tuple(added), tuple(removed), tuple(changed))
+    return Diff(tuple(added), tuple(removed), tuple(changed), tuple(other))
 
 
 # ------------------------------------------------------------------ as plain data again ----
