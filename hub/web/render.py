@@ -48,6 +48,8 @@ NAV = (
     ("/tickets", "nav.tickets", Action.TICKETS),
     ("/duty", "nav.duty", Action.READ_STAFF),
     ("/tracks", "nav.tracks", Action.READ_TRACKS),
+    ("/catalog", "nav.catalog", Action.READ_CATALOG),
+    ("/discretion", "nav.discretion", Action.READ_CATALOG),
 )
 
 

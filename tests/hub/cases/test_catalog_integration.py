@@ -85,7 +85,7 @@ def test_import_by_cli_approved_by_another_in_the_api(api, capsys) -> None:
 
 
 def test_four_eyes_edit_stale_and_reject(api) -> None:
-    client, db_url = api
+    client, _db = api
     admin, legal = bearer(client, "city-admin"), bearer(client, "a-legal_reviewer")
     doc = yaml.safe_load((DATA / "catalog_shenzhen.yaml").read_text(encoding="utf-8"))
     r = client.post(
@@ -151,7 +151,7 @@ def test_four_eyes_edit_stale_and_reject(api) -> None:
 
 
 def test_bad_csv_lines_import_nothing(api, tmp_path, capsys) -> None:
-    client, db_url = api
+    _client, db_url = api
     assert (
         cli(db_url, "catalog", "import", str(DATA / "catalog_shenzhen.yaml"), "--actor", "a") == 0
     )
