@@ -57,6 +57,20 @@ def add_commands(cases: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         p.set_defaults(func=main)
 
 
+def seed_starter(db: str) -> str:
+    """Load the shipped starter catalog and standard into an empty hub (the demo's seed)."""
+
+    async def run() -> str:
+        import psycopg
+
+        from hub.services.cases import starter
+
+        async with await psycopg.AsyncConnection.connect(db, autocommit=True) as conn:
+            return await starter.load(conn, "seed:demo-clerk", "seed:demo-legal")
+
+    return asyncio.run(run())
+
+
 def main(args: argparse.Namespace) -> int:
     db = args.database or os.environ.get("EHUB_DATABASE_URL")
     if not db:

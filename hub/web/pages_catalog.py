@@ -22,7 +22,7 @@ from hub.domain.errors import HubError
 from hub.domain.roles import Action, allowed
 from hub.services.cases import catalog as service
 from hub.web.pages_equipment import FromPage, refused
-from hub.web.render import PageUser, page
+from hub.web.render import PageUser, lang_of, page
 
 router = APIRouter(include_in_schema=False)
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
@@ -186,4 +186,8 @@ async def recommend(
         )
     except HubError as exc:
         return page(request, "_recommendation.html", p, error=exc.detail, r=None)
-    return page(request, "_recommendation.html", p, r=r, version=version, error=None)
+    lang = "en" if lang_of(request) == "en" else "zh"
+    label = "" if r.penalty is None else discretion.penalty_text(r.penalty.types, lang)
+    return page(
+        request, "_recommendation.html", p, r=r, version=version, error=None, penalty_label=label
+    )

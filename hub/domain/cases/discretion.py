@@ -76,6 +76,47 @@ class Facts:
 
 # What a condition may name: the facts above and the derived first offence.
 FACT_NAMES = frozenset(f.name for f in fields(Facts)) | {"first_offence"}
+FACT_LABELS: dict[str, tuple[str, str]] = {
+    "party_type": ("当事人类型", "party type"),
+    "prior_offences_12m": ("12个月内同类违法次数", "prior offences in 12 months"),
+    "area_m2": ("占地面积（平方米）", "area (m²)"),
+    "quantity": ("数量", "quantity"),
+    "refused_to_correct": ("拒不改正", "refused to correct"),
+    "corrected": ("及时改正", "corrected in time"),
+    "harm": ("危害后果", "harm"),
+    "minor": ("情节轻微", "minor"),
+    "serious": ("情节严重", "serious"),
+    "party_age": ("当事人年龄", "party's age"),
+    "incapacity": ("不能辨认或控制自己行为", "unable to recognise or control the act"),
+    "mitigation": ("从轻情节", "mitigating grounds"),
+    "discovered_on": ("发现日期", "discovered on"),
+    "life_health_finance": ("涉及生命健康或金融安全", "life, health or finance involved"),
+    "illegal_gains": ("违法所得", "illegal gains"),
+    "first_offence": ("初次违法", "first offence"),
+}
+PENALTY_LABELS: dict[PenaltyType, tuple[str, str]] = {
+    PenaltyType.WARNING: ("警告", "warning"),
+    PenaltyType.CRITICISM: ("通报批评", "public criticism"),
+    PenaltyType.FINE: ("罚款", "fine"),
+    PenaltyType.CONFISCATE_GAINS: ("没收违法所得", "confiscation of illegal gains"),
+    PenaltyType.CONFISCATE_PROPERTY: ("没收非法财物", "confiscation of illegal property"),
+    PenaltyType.SUSPEND_LICENCE: ("暂扣许可证件", "licence suspended"),
+    PenaltyType.LOWER_QUALIFICATION: ("降低资质等级", "qualification lowered"),
+    PenaltyType.REVOKE_LICENCE: ("吊销许可证件", "licence revoked"),
+    PenaltyType.RESTRICT_BUSINESS: ("限制开展生产经营活动", "business restricted"),
+    PenaltyType.SUSPEND_BUSINESS: ("责令停产停业", "business suspended"),
+    PenaltyType.CLOSE: ("责令关闭", "closure"),
+    PenaltyType.RESTRICT_EMPLOYMENT: ("限制从业", "employment restricted"),
+    PenaltyType.DETENTION: ("行政拘留", "detention"),
+    PenaltyType.OTHER: ("其他行政处罚", "other penalty"),
+}
+
+
+def penalty_text(types: frozenset[PenaltyType] | set[PenaltyType], lang: str) -> str:
+    i = 0 if lang == "zh" else 1
+    return ("、" if lang == "zh" else ", ").join(PENALTY_LABELS[t][i] for t in sorted(types))
+
+
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -102,8 +143,19 @@ class Clause:
             return OPS[self.op](actual.value, self.value)
         return OPS[self.op](actual, self.value)
 
-    def text(self) -> str:
-        return f"{self.fact} {self.op} {self.value}"
+    def text(self, lang: str = "en") -> str:
+        """The clause as an officer reads it: 拒不改正：是 / refused to correct: yes."""
+        zh, en = FACT_LABELS.get(self.fact, (self.fact, self.fact))
+        name = zh if lang == "zh" else en
+        if isinstance(self.value, bool) and self.op in ("==", "!="):
+            yes = self.value if self.op == "==" else not self.value
+            return (
+                f"{name}：{'是' if yes else '否'}"
+                if lang == "zh"
+                else f"{name}: {'yes' if yes else 'no'}"
+            )
+        op = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(self.op, self.op)
+        return f"{name} {op} {self.value}"
 
 
 class OutcomeType(StrEnum):
@@ -475,10 +527,11 @@ def _evaluate(standard: Standard, matter: Matter, facts: Facts, act_date: date) 
     o = tier.outcome
     zh.append(
         f"档次「{tier.label}」"
-        + ("：" + "，".join(c.text() for c in tier.when) if tier.when else "")
+        + ("：" + "，".join(c.text("zh") for c in tier.when) if tier.when else "")
     )
     en.append(
-        f"tier '{tier.id}'" + (": " + ", ".join(c.text() for c in tier.when) if tier.when else "")
+        f"tier '{tier.id}'"
+        + (": " + ", ".join(c.text("en") for c in tier.when) if tier.when else "")
     )
     fine = Decimal(0)
     band: tuple[Decimal, Decimal] | None = None
@@ -506,7 +559,7 @@ def _evaluate(standard: Standard, matter: Matter, facts: Facts, act_date: date) 
                 explanation_zh=tuple(zh),
                 explanation_en=tuple(en),
             )
-        fine = o.rate * qty
+        fine = (o.rate * qty).quantize(Decimal("0.01"))
         zh.append(f"{_yuan(o.rate)}元 × {qty} = {_yuan(fine)}元")
         en.append(f"{_yuan(o.rate)} yuan x {qty} = {_yuan(fine)} yuan")
     lighter = False
@@ -558,13 +611,9 @@ def _evaluate(standard: Standard, matter: Matter, facts: Facts, act_date: date) 
             + (", order correction first" if matter.correction_first else "")
         )
     else:
-        zh.append(
-            f"建议：{'、'.join(sorted(t.value for t in types))}"
-            + (f" {_yuan(fine)}元" if fine else "")
-        )
+        zh.append(f"建议：{penalty_text(types, 'zh')}" + (f" {_yuan(fine)}元" if fine else ""))
         en.append(
-            f"recommended: {', '.join(sorted(t.value for t in types))}"
-            + (f" {_yuan(fine)} yuan" if fine else "")
+            f"recommended: {penalty_text(types, 'en')}" + (f" {_yuan(fine)} yuan" if fine else "")
         )
     simple = not penalty.is_none and simple_procedure_refusal(facts.party_type, penalty) is None
     return Recommendation(

@@ -71,6 +71,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No tier fits: decide within the statutory range",
     ),
     "discretion.why": ("理由", "Why"),
+    "discretion.procedure": ("程序", "Procedure"),
     "discretion.simple": ("可适用简易程序（当场处罚）", "May be decided on the spot"),
     "discretion.ordinary": ("适用普通程序", "Ordinary procedure"),
 }

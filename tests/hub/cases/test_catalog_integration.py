@@ -207,7 +207,7 @@ def test_standard_and_recommendation_through_the_api(api, capsys) -> None:
     )  # fmt: skip
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["tier"] == "refused" and body["penalty"]["fine"] == "2500.0"
+    assert body["tier"] == "refused" and body["penalty"]["fine"] == "2500.00"
     assert body["standard"] == "SZCG-2023-2" and body["catalog_version"] == 1
     r = client.post(
         "/api/v1/discretion/recommend",
@@ -271,3 +271,21 @@ def test_calendar_seeded_by_the_migration_loaded_by_an_admin(db_url, tmp_path, c
     bad.write_text("year: 2027\nholidays: [2027-01-01]\nworkdays: [2027-01-04]\n", encoding="utf-8")
     assert cli(db_url, "calendar", "load", str(bad), "--actor", "ops") == 1
     assert "weekday" in capsys.readouterr().err
+
+
+def test_starter_seed_goes_through_a_revision_once(db_url) -> None:
+    from ehub.cases_cli import seed_starter
+
+    line = seed_starter(db_url)
+    assert line == "catalog version 1 (17 matters), discretion standard SZCG-2023-2"
+    assert seed_starter(db_url) == "catalog already at version 1: starter not loaded"
+    rows = query(
+        db_url,
+        "SELECT actor, action FROM audit_log WHERE entity = 'case_revision' ORDER BY id",
+    )
+    assert rows == [
+        ("seed:demo-clerk", "catalog.propose"),
+        ("seed:demo-legal", "catalog.approve"),
+        ("seed:demo-clerk", "discretion.propose"),
+        ("seed:demo-legal", "discretion.approve"),
+    ]
