@@ -74,8 +74,19 @@ class Facts:
         return self.prior_offences_12m == 0
 
 
-# What a condition may name: the facts above and the derived first offence.
-FACT_NAMES = frozenset(f.name for f in fields(Facts)) | {"first_offence"}
+# What a condition may name, by the kind of value it compares with (the pre-tiers alone read
+# the dates, mitigating grounds and capacity: the statute's rules, not a standard's).
+NUMERIC_FACTS = frozenset(
+    {"prior_offences_12m", "area_m2", "quantity", "party_age", "illegal_gains"}
+)
+BOOLEAN_FACTS = frozenset(
+    {"refused_to_correct", "corrected", "minor", "serious", "life_health_finance", "first_offence"}
+)
+ENUM_FACTS: dict[str, frozenset[str]] = {
+    "party_type": frozenset(PartyType),
+    "harm": frozenset(Harm),
+}
+FACT_NAMES = NUMERIC_FACTS | BOOLEAN_FACTS | frozenset(ENUM_FACTS)
 FACT_LABELS: dict[str, tuple[str, str]] = {
     "party_type": ("当事人类型", "party type"),
     "prior_offences_12m": ("12个月内同类违法次数", "prior offences in 12 months"),
@@ -228,6 +239,8 @@ class Recommendation:
     simple_procedure: bool  # may be decided on the spot (Art. 51)
     explanation_zh: tuple[str, ...]
     explanation_en: tuple[str, ...]
+    # What the matter's provision allows, so a departure is checked against the statute too.
+    allowed_types: frozenset[PenaltyType] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -294,6 +307,17 @@ def _clause(raw: Any, where: str, p: _Problems) -> Clause | None:
         return None
     if value is None:
         p.add(where, "a condition needs its value")
+        return None
+    if fact in NUMERIC_FACTS:
+        if isinstance(value, bool) or _dec(value, where, p) is None:
+            p.add(where, f"{fact} compares with a number")
+            return None
+    elif fact in BOOLEAN_FACTS:
+        if not isinstance(value, bool) or op not in ("==", "!="):
+            p.add(where, f"{fact} is true or false, compared with == or !=")
+            return None
+    elif value not in ENUM_FACTS[str(fact)] or op not in ("==", "!="):
+        p.add(where, f"{fact} is one of {', '.join(sorted(ENUM_FACTS[str(fact)]))} (== or !=)")
         return None
     return Clause(str(fact), str(op), value)
 
@@ -369,7 +393,7 @@ def read_standard(doc: Mapping[str, Any]) -> tuple[Standard | None, list[str]]:
             if not isinstance(t, Mapping) or not t.get("id") or not t.get("label"):
                 p.add(tw, "a tier needs an id and a label")
                 continue
-            if t["id"] in ids:
+            if str(t["id"]) in ids:
                 p.add(tw, f"tier id {t['id']!r} twice")
             ids.add(str(t["id"]))
             clauses = [_clause(c, f"{tw}.when", p) for c in t.get("when") or []]
@@ -485,6 +509,7 @@ def _evaluate(standard: Standard, matter: Matter, facts: Facts, act_date: date) 
         "standard_title": standard.title,
         "statutory_bounds": bounds,
         "correction_first": matter.correction_first,
+        "allowed_types": matter.range.penalty_types,
     }
     pre = _pre_tier(facts, act_date)
     if pre is not None:
@@ -675,6 +700,7 @@ def recommend(
             discretionary=bool(pre and pre[3]),
             lighter=False,
             correction_first=matter.correction_first,
+            allowed_types=matter.range.penalty_types,
             simple_procedure=False,
             explanation_zh=("没有在违法行为发生时有效的裁量基准" + (f"；{pre[1]}" if pre else ""),),
             explanation_en=(
@@ -705,20 +731,23 @@ def recommend(
     return first
 
 
-def departure(
-    recommendation: Recommendation,
-    matter: Matter,
-    decided: Penalty,
-    reason: str,
-    facts: Facts | None = None,
-) -> Departure:
+def departure(recommendation: Recommendation, decided: Penalty, reason: str) -> Departure:
     """A decision that departs from the recommendation: it needs a written reason, stays
-    within the statutory range, and is always flagged for legal review."""
+    within the statutory range (the bounds the recommendation was computed with), and is
+    always flagged for legal review."""
     reason = reason.strip()
     if not reason:
         raise DepartureRefused("a departure from the discretion standard needs a written reason")
-    facts = facts or Facts()
-    problems = matter.range.violations(decided, _range_quantity(matter, facts), facts.illegal_gains)
+    problems = [
+        f"the provision allows no penalty of type '{t}'"
+        for t in sorted(decided.types - recommendation.allowed_types)
+    ]
+    if PenaltyType.FINE in decided.types:
+        bounds = recommendation.statutory_bounds
+        if bounds is None:
+            problems.append("the provision's fine cannot be computed from the facts given")
+        elif not bounds[0] <= decided.fine <= bounds[1]:
+            problems.append(f"the fine {decided.fine} is outside the range {bounds[0]}-{bounds[1]}")
     if problems:
         raise DepartureRefused(
             "; ".join(problems) + " (a departure stays within the statutory range)"

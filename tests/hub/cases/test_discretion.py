@@ -197,12 +197,15 @@ def test_departure_needs_a_reason_and_the_statutory_range(catalog, standard) -> 
     r = d.recommend([standard], m, d.Facts(), ACT)
     decided = Penalty(frozenset({PenaltyType.FINE}), Decimal(3000))
     with pytest.raises(d.DepartureRefused, match="written reason"):
-        d.departure(r, m, decided, "  ")
+        d.departure(r, decided, "  ")
     with pytest.raises(d.DepartureRefused, match="outside the range"):
-        d.departure(r, m, Penalty(frozenset({PenaltyType.FINE}), Decimal(9000)), "big site")
+        d.departure(r, Penalty(frozenset({PenaltyType.FINE}), Decimal(9000)), "big site")
     with pytest.raises(d.DepartureRefused, match="not a departure"):
-        d.departure(r, m, Penalty(frozenset({PenaltyType.FINE}), Decimal(2000)), "same")
-    dep = d.departure(r, m, decided, "施工面积大，扬尘影响学校")
+        d.departure(r, Penalty(frozenset({PenaltyType.FINE}), Decimal(2000)), "same")
+    revoke = Penalty(frozenset({PenaltyType.REVOKE_LICENCE}))
+    with pytest.raises(d.DepartureRefused, match="no penalty of type 'revoke_licence'"):
+        d.departure(r, revoke, "licence")
+    dep = d.departure(r, decided, "施工面积大，扬尘影响学校")
     assert (
         dep.legal_review and dep.heavier and dep.standard == "SZCG-2023-2" and dep.tier == "first"
     )
@@ -222,7 +225,12 @@ def test_bad_standards_are_refused_with_every_problem() -> None:
                         {
                             "id": "a",
                             "label": "a",
-                            "when": [{"fact": "mood", "value": 1}],
+                            "when": [
+                                {"fact": "mood", "value": 1},
+                                {"fact": "quantity", "op": ">", "value": [1]},
+                                {"fact": "serious", "op": "<", "value": True},
+                                {"fact": "harm", "value": "terrible"},
+                            ],
                             "outcome": {"type": "fixed"},
                         }
                     ],
@@ -235,6 +243,9 @@ def test_bad_standards_are_refused_with_every_problem() -> None:
     assert "in_force_to: must be on or after" in text
     assert "unknown fact 'mood'" in text
     assert "a fixed outcome needs its fine" in text
+    assert "quantity compares with a number" in text
+    assert "serious is true or false" in text
+    assert "harm is one of minor, none, serious" in text
 
 
 _facts = st.builds(
@@ -271,3 +282,21 @@ def test_recommendation_always_within_the_statutory_range(
         return
     qty = facts.area_m2 if m.range.unit == "m2" else facts.quantity
     assert m.range.violations(r.penalty, qty, facts.illegal_gains) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(facts=_facts, fine=st.integers(0, 200000), code_index=st.integers(0, 100))
+def test_an_accepted_departure_is_within_the_statutory_range(
+    catalog, standard, facts, fine, code_index
+) -> None:
+    penalty_matters = [m for m in catalog.matters.values() if m.kind.value == "penalty"]
+    m = penalty_matters[code_index % len(penalty_matters)]
+    r = d.recommend([standard], m, facts, ACT)
+    decided = Penalty(frozenset({PenaltyType.FINE}) if fine else frozenset(), Decimal(fine))
+    try:
+        dep = d.departure(r, decided, "reason")
+    except d.DepartureRefused:
+        return
+    qty = facts.area_m2 if m.range.unit == "m2" else facts.quantity
+    assert m.range.violations(dep.decided, qty, facts.illegal_gains) == []
+    assert dep.legal_review
