@@ -17,6 +17,7 @@ import psycopg
 
 from hub.domain.cases import catalog as cat
 from hub.domain.cases import discretion
+from hub.domain.cases import standards as standard_files
 from hub.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
@@ -126,10 +127,10 @@ async def _standard_proposal(
     conn: AConn, base: cat.Catalog, document: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     clean = strip_lines(document)
-    standard, problems = discretion.read_standard(clean)
+    standard, problems = standard_files.read_standard(clean)
     if standard is None:
         raise _problems(problems)
-    unknown = discretion.unknown_matters(standard, list(base.matters))
+    unknown = standard_files.unknown_matters(standard, list(base.matters))
     if unknown:
         raise Invalid(f"the standard names matters not in the catalog: {', '.join(unknown)}")
     if await repo.standard_exists(conn, standard.code):
@@ -220,11 +221,11 @@ async def _approve_catalog(
 async def _approve_standard(
     conn: AConn, p: Principal, rev: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    standard, problems = discretion.read_standard(rev["document"])
+    standard, problems = standard_files.read_standard(rev["document"])
     if standard is None:
         raise _problems(problems)
     _, base = await current(conn)
-    unknown = discretion.unknown_matters(standard, list(base.matters))
+    unknown = standard_files.unknown_matters(standard, list(base.matters))
     if unknown:
         raise Conflict(f"the catalog no longer has: {', '.join(unknown)}")
     if await repo.standard_exists(conn, standard.code):
@@ -322,7 +323,7 @@ async def standards(conn: AConn, p: Principal) -> list[dict[str, Any]]:
 async def _loaded_standards(conn: AConn) -> list[discretion.Standard]:
     out = []
     for row in await repo.standards(conn):
-        s, problems = discretion.read_standard(row["document"])
+        s, problems = standard_files.read_standard(row["document"])
         assert s is not None, problems  # validated when approved
         out.append(s)
     return out

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from hub.domain.cases import catalog as cat
 from hub.domain.cases import discretion as d
+from hub.domain.cases import standards as st_
 from hub.domain.cases.law import PartyType, Penalty, PenaltyType
 from hub.services.cases.files import load_matters_csv, load_yaml, strip_lines
 
@@ -34,7 +35,7 @@ def catalog() -> cat.Catalog:
 def standard() -> d.Standard:
     doc, _ = load_yaml((DATA / "discretion_shenzhen.yaml").read_text(encoding="utf-8"))
     assert doc is not None
-    s, problems = d.read_standard(strip_lines(doc))
+    s, problems = st_.read_standard(strip_lines(doc))
     assert s is not None, problems
     return s
 
@@ -45,7 +46,7 @@ def test_starter_catalog_shape(catalog: cat.Catalog, standard: d.Standard) -> No
     assert len({m.category for m in catalog.matters.values()}) >= 6
     stall = catalog.matters["SZ-ZD-001"]
     assert stall.correction_first and stall.range.per_unit_rate == 1000
-    assert d.unknown_matters(standard, list(catalog.matters)) == []
+    assert st_.unknown_matters(standard, list(catalog.matters)) == []
     # An unverified entry says what is unverified.
     assert all(m.note for m in catalog.matters.values() if not m.verified)
 
@@ -212,7 +213,7 @@ def test_departure_needs_a_reason_and_the_statutory_range(catalog, standard) -> 
 
 
 def test_bad_standards_are_refused_with_every_problem() -> None:
-    s, problems = d.read_standard(
+    s, problems = st_.read_standard(
         {
             "code": "X",
             "title": "t",
