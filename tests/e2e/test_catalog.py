@@ -59,6 +59,9 @@ def test_propose_approve_and_recommend(
     row.locator("input[name=note]").fill("与裁量基准一致")
     row.locator("button.primary").click()
     expect(legal.locator("#decided")).to_have_attribute("data-state", "approved")
+    expect(legal.locator("#decided")).to_contain_text("已通过")
+    # The page's version follows the approval without a reload.
+    expect(legal.locator("#catalog-version")).to_have_attribute("data-version", "2")
     screenshot(legal, "catalog-approved-zh")
     legal.goto(f"{hub.url}/catalog/SZ-SR-001")
     expect(legal.locator("#matter-facts [data-key=range]")).to_contain_text("400")
