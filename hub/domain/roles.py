@@ -46,6 +46,7 @@ class Action(StrEnum):
     READ_CATALOG = "catalog.read"
     PROPOSE_CATALOG = "catalog.propose"
     APPROVE_CATALOG = "catalog.approve"
+    MANAGE_CALENDAR = "calendar.manage"  # load a year's official holiday schedule (admins)
 
 
 _ALL = frozenset(Action)

@@ -10,7 +10,10 @@ from typing import Any
 
 import psycopg
 
-from hub.domain.errors import Invalid
+from hub.domain.cases import deadlines
+from hub.domain.errors import Invalid, NotFound
+from hub.domain.principal import Principal
+from hub.domain.roles import Action
 from hub.domain.workdays import CalendarError, WorkCalendar
 from hub.repositories import audit
 from hub.repositories.cases import calendar as repo
@@ -156,3 +159,32 @@ async def seed(conn: AConn, actor: str) -> list[int]:
         await load_year(conn, actor, year, rows, f"chinesecalendar {version}")
         loaded.append(year)
     return loaded
+
+
+# ------------------------------------------------------------------- for the API --------
+async def known(conn: AConn, p: Principal) -> dict[str, Any]:
+    p.require(Action.READ_CATALOG)
+    cal = await work_calendar(conn)
+    return {
+        "known_from": cal.known_from if cal.known_through else None,
+        "known_through": cal.known_through or None,
+        "years": await repo.years(conn),
+    }
+
+
+async def timers(
+    conn: AConn, p: Principal, started_at: Any, rule: str | None = None
+) -> list[tuple[deadlines.DeadlineRule, deadlines.TimerDue]]:
+    """Each deadline rule (or one) computed from ``started_at`` on the loaded schedule."""
+    p.require(Action.READ_CATALOG)
+    if rule is not None and rule not in deadlines.RULES:
+        raise NotFound(f"no deadline rule {rule!r}; known: {', '.join(deadlines.RULES)}")
+    cal = await work_calendar(conn)
+    chosen = [deadlines.RULES[rule]] if rule else list(deadlines.RULES.values())
+    return [(r, deadlines.compute(r, started_at, cal)) for r in chosen]
+
+
+async def load_year_by(conn: AConn, p: Principal, doc: Mapping[str, Any]) -> dict[str, Any]:
+    p.require(Action.MANAGE_CALENDAR)
+    year, rows = parse_year(doc)
+    return await load_year(conn, p.username, year, rows, f"api:{p.username}")

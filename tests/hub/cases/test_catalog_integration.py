@@ -289,3 +289,52 @@ def test_starter_seed_goes_through_a_revision_once(db_url) -> None:
         ("seed:demo-clerk", "discretion.propose"),
         ("seed:demo-legal", "discretion.approve"),
     ]
+
+
+def test_calendar_api_timers_and_loading_a_year(api) -> None:
+    client, db_url = api
+    officer, admin = bearer(client, "a-officer"), bearer(client, "city-admin")
+    r = client.get("/api/v1/calendar", headers=officer)
+    assert r.json()["known_from"] == 2018 and r.json()["known_through"] == 2026
+    r = client.get(
+        "/api/v1/calendar/deadlines",
+        params={"started_at": "2025-09-28T10:00:00+08:00", "rule": "preservation"},
+        headers=officer,
+    )
+    assert r.status_code == 200, r.text
+    [t] = r.json()
+    assert t["due"] == "2025-10-14" and t["unit"] == "working_days" and not t["provisional"]
+    assert t["basis"] == "行政处罚法 Art. 56"
+    r = client.get(
+        "/api/v1/calendar/deadlines", params={"started_at": "2026-12-28T10:00:00+08:00"},
+        headers=officer,
+    )  # fmt: skip
+    by_code = {t["code"]: t for t in r.json()}
+    assert by_code["preservation"]["provisional"] is True  # 2027 is not loaded yet
+    assert by_code["decision"]["due"] == "2027-03-29"  # 90 days: a Sunday, so Monday
+    r = client.get(
+        "/api/v1/calendar/deadlines", params={"started_at": "2026-12-28T10:00:00"}, headers=officer
+    )
+    assert r.status_code == 422  # a time without its zone is ambiguous
+    r = client.get(
+        "/api/v1/calendar/deadlines",
+        params={"started_at": "2026-12-28T10:00:00Z", "rule": "nope"},
+        headers=officer,
+    )
+    assert r.status_code == 404
+    year = {"year": 2027, "holidays": [{"from": "2027-01-01", "to": "2027-01-03"}], "workdays": []}
+    r = client.post("/api/v1/calendar/years", json=year, headers=officer)
+    assert r.status_code == 403 and "calendar.manage" in r.json()["detail"]
+    r = client.post(
+        "/api/v1/calendar/years", json=year | {"workdays": ["2027-01-04"]}, headers=admin
+    )
+    assert r.status_code == 422 and "weekday" in r.json()["detail"]
+    r = client.post("/api/v1/calendar/years", json=year, headers=admin)
+    assert r.status_code == 201 and r.json()["holidays"] == [
+        "2027-01-01",
+        "2027-01-02",
+        "2027-01-03",
+    ]
+    assert client.get("/api/v1/calendar", headers=officer).json()["known_through"] == 2027
+    rows = query(db_url, "SELECT actor FROM audit_log WHERE entity = 'work_calendar'")
+    assert rows == [("city-admin",)]
