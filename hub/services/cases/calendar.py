@@ -177,6 +177,8 @@ async def timers(
 ) -> list[tuple[deadlines.DeadlineRule, deadlines.TimerDue]]:
     """Each deadline rule (or one) computed from ``started_at`` on the loaded schedule."""
     p.require(Action.READ_CATALOG)
+    if not 1990 <= started_at.year <= 2200:
+        raise Invalid("started_at: a year between 1990 and 2200")
     if rule is not None and rule not in deadlines.RULES:
         raise NotFound(f"no deadline rule {rule!r}; known: {', '.join(deadlines.RULES)}")
     cal = await work_calendar(conn)

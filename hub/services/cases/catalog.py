@@ -340,6 +340,10 @@ async def recommend(
 ) -> tuple[discretion.Recommendation, int]:
     """The recommendation for a matter of the current catalog, and that catalog's version."""
     p.require(Action.READ_CATALOG)
+    for name, day in (("act_date", act_date), ("decided_on", decided_on),
+                      ("discovered_on", facts.discovered_on)):  # fmt: skip
+        if day is not None and not 1990 <= day.year <= 2200:
+            raise Invalid(f"{name}: a year between 1990 and 2200")
     number, catalog = await current(conn)
     m = catalog.matters.get(matter_code)
     if m is None:
