@@ -305,7 +305,9 @@ def _pre_tier(facts: Facts, act_date: date) -> tuple[str, str, str, bool] | None
             "minor, corrected in time and no harm: no penalty (Art. 33 ¶1)",
             False,
         )
-    if facts.first_offence and facts.corrected and facts.harm is not Harm.SERIOUS and facts.minor:
+    # Art. 33 ¶1, second sentence: 初次违法且危害后果轻微并及时改正 - "may": recommended and flagged
+    # as discretionary (the officer may still punish, with the reasons on file).
+    if facts.first_offence and facts.corrected and facts.harm is not Harm.SERIOUS:
         return (
             "art33_first_offence",
             "初次违法且危害后果轻微并及时改正，可以不予行政处罚（第三十三条第一款）",
@@ -324,6 +326,16 @@ def _lighter_grounds(facts: Facts) -> list[str]:
     ):
         grounds.append("minor_14_17")
     return grounds
+
+
+def _lowest_tier_fine(item: Item | None, fallback: Decimal) -> Decimal:
+    fines = [
+        v
+        for t in (item.tiers if item else ())
+        for v in (t.outcome.fine, t.outcome.fine_min)
+        if v is not None and v > 0
+    ]
+    return min(fines, default=fallback)
 
 
 def _quantity(per: str, facts: Facts) -> Decimal | None:
@@ -425,13 +437,18 @@ def _evaluate(standard: Standard, matter: Matter, facts: Facts, act_date: date) 
     lighter = False
     grounds = _lighter_grounds(facts)
     if grounds and fine > 0 and bounds is not None:
-        lighter = True
-        fine = bounds[0] if bounds[0] > 0 else fine
-        band = None
-        zh.append(f"依法应当从轻（第三十二条/第三十条：{'、'.join(grounds)}），按法定最低额")
+        # 从轻: the statutory minimum; where the statute sets none ("五百元以下"), the lowest
+        # fine of the standard's own tiers for this matter. 减轻 below the minimum is a
+        # collective decision (Art. 57), never computed here.
+        lighter, band = True, None
+        floor = bounds[0] if bounds[0] > 0 else _lowest_tier_fine(item, fine)
+        fine = min(fine, floor)
+        zh.append(
+            f"依法应当从轻（第三十二条/第三十条：{'、'.join(grounds)}），按最低额{_yuan(fine)}元"
+        )
         en.append(
             f"a lighter penalty is mandatory (Art. 32/30: {', '.join(grounds)}):"
-            " the statutory minimum"
+            f" the lowest amount, {_yuan(fine)}"
         )
     clamped = False
     types: set[PenaltyType] = set(o.extras)

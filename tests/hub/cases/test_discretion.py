@@ -164,6 +164,26 @@ def test_pre_tiers(catalog: cat.Catalog, standard: d.Standard) -> None:
     assert lighter.lighter and lighter.penalty is not None and lighter.penalty.fine == 2000
 
 
+def test_lighter_where_the_statute_sets_no_minimum_takes_the_lowest_tier(catalog, standard) -> None:
+    m = catalog.matters["SZ-SR-001"]  # 0-500: "五百元以下"
+    facts = d.Facts(quantity=Decimal(6), mitigation=frozenset({d.Mitigation.ELIMINATED_HARM}))
+    r = d.recommend([standard], m, facts, ACT)
+    assert r.lighter and r.penalty is not None and r.penalty.fine == 200
+    assert r.simple_procedure  # 200 yuan for a citizen: on the spot (Art. 51)
+    # A 15-year-old: lighter too (Art. 30), not exempt.
+    r = d.recommend([standard], m, d.Facts(quantity=Decimal(6), party_age=15), ACT)
+    assert r.pre_tier is None and r.lighter and r.penalty is not None and r.penalty.fine == 200
+
+
+def test_first_offence_corrected_may_go_unpunished_and_says_so(catalog, standard) -> None:
+    m = catalog.matters["SZ-SR-003"]
+    r = d.recommend([standard], m, d.Facts(corrected=True, harm=d.Harm.MINOR), ACT)
+    assert r.pre_tier == "art33_first_offence" and r.discretionary
+    assert "可以不予行政处罚" in r.explanation_zh[-1]
+    repeat = d.recommend([standard], m, d.Facts(corrected=True, prior_offences_12m=1), ACT)
+    assert repeat.pre_tier is None and repeat.penalty is not None and repeat.penalty.fine == 4000
+
+
 def test_version_in_force_and_art37(catalog: cat.Catalog, standard: d.Standard) -> None:
     m = catalog.matters["SZ-SR-003"]
     old = replace(
