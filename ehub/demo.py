@@ -183,6 +183,9 @@ def run_demo(
         fleet = build_fleet(devices, prefix="sim-", workdir=root / "docks")
         register_fleet(cluster.url, fleet)
         trackers = register_jt808(cluster.url, fleet)
+        from ehub.cases_cli import seed_starter
+
+        print(f"demo: cases: {seed_starter(cluster.url)}", flush=True)
         print(
             f"demo: PostgreSQL ready at {cluster.url} "
             f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",

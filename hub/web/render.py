@@ -52,6 +52,8 @@ NAV = (
     ("/tracks", "nav.tracks", Action.READ_TRACKS),
     ("/users", "nav.users", Action.MANAGE_USERS),
     ("/audit", "nav.audit", Action.READ_AUDIT_LOG),
+    ("/catalog", "nav.catalog", Action.READ_CATALOG),
+    ("/discretion", "nav.discretion", Action.READ_CATALOG),
 )
 
 
