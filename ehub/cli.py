@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import functools
 import getpass
 import importlib
 import json
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -137,7 +139,7 @@ def cmd_jt808_bridge(args: argparse.Namespace) -> int:
 
     migrate(args.database)
     ep = MqttEndpoint.parse(args.broker)
-    asyncio.run(serve(args.database, ep.host, ep.port, args.host, args.port))
+    asyncio.run(serve(args.database, ep, args.host, args.port))
     return 0
 
 
@@ -161,7 +163,21 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         new = register_fleet(args.register, fleet)
         logging.info("registered %d new devices", new)
     ep = MqttEndpoint.parse(args.broker)
-    runner = FleetRunner(fleet, ep.host, ep.port, args.rate)
+    device_passwords: dict[str, str] = {}
+    if args.credentials:
+        # The CSV `ehub admin broker-credentials` wrote (device_id,username,password,client_id).
+        with open(args.credentials, newline="") as f:
+            device_passwords = {r["username"]: r["password"] for r in csv.DictReader(f)}
+    runner = FleetRunner(
+        fleet,
+        ep.host,
+        ep.port,
+        args.rate,
+        username=ep.username,
+        password=ep.password,
+        device_passwords=device_passwords,
+        tls_context=ssl.create_default_context(cafile=ep.ca_file) if ep.tls else None,
+    )
     report = asyncio.run(runner.run(args.duration, drain_timeout=args.drain_timeout))
     doc = report.as_json()
     if args.report:
@@ -290,14 +306,27 @@ def build_parser() -> argparse.ArgumentParser:
     j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
     j.add_argument("--port", type=int, default=7808)
     j.add_argument("--host", default="0.0.0.0", help="trackers connect from outside")
-    j.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    j.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        help="mqtt[s]://ehub-jt808-bridge:PASSWORD@host:port[?ca_file=..&password_file=..]",
+    )
     j.add_argument("--database", required=True, help="registry of terminals (jt808_terminals)")
     j.set_defaults(func=cmd_jt808_bridge)
 
     s = sub.add_parser("simulate", help="run a simulated fleet against a broker")
     s.add_argument("--devices", type=int, default=40)
     s.add_argument("--rate", type=float, default=20.0, help="messages per second, whole fleet")
-    s.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    s.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        help="mqtt[s]://[USER:PASSWORD@]host:port: the account for devices not in --credentials",
+    )
+    s.add_argument(
+        "--credentials",
+        metavar="CSV",
+        help="per-device broker accounts (the CSV of `ehub admin broker-credentials`)",
+    )
     s.add_argument("--duration", type=float, default=None, help="seconds; forever if omitted")
     s.add_argument(
         "--drain-timeout",

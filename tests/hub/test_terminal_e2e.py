@@ -44,7 +44,15 @@ def test_terminals_pair_print_and_carry_out_a_hub_print_order(
     start_hub_worker(db_url)
 
     ep = MqttEndpoint.parse(mqtt_url)
-    runner = FleetRunner(fleet, ep.host, ep.port, rate=len(fleet) * 4.0, resend_after=3.0)
+    runner = FleetRunner(
+        fleet,
+        ep.host,
+        ep.port,
+        rate=len(fleet) * 4.0,
+        resend_after=3.0,
+        username=ep.username,
+        password=ep.password,
+    )
     result: dict[str, object] = {}
     stop = threading.Event()
 
