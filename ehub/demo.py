@@ -195,7 +195,7 @@ def run_demo(
         print(
             "demo: WARNING this demo's MQTT broker is OPEN (anonymous, no ACLs) and listens on "
             "127.0.0.1 only: for a local first look, never for devices or a network. "
-            "Production brokers check every device (README \"Security\").",
+            'Production brokers check every device (README "Security").',
             flush=True,
         )
         settings = GatewaySettings(

@@ -20,8 +20,8 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -362,18 +362,17 @@ def clear_retained(mqtt_url: str, topics: list[str]) -> None:
 def make_test_ca(directory: Path) -> None:
     """A throwaway CA and a server certificate for localhost/127.0.0.1 signed by it (openssl):
     what a city does with its own CA, in miniature (README "Security")."""
-    d = str(directory)
 
-    def ossl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    def ossl(line: str, *extra: str) -> None:
+        cmd = ["openssl", *line.split(), *extra]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=directory)
 
-    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-         "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=EnforceHub test CA")  # fmt: skip
-    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
-         "-out", "server.csr", "-subj", "/CN=localhost")  # fmt: skip
+    ossl("req -x509 -newkey rsa:2048 -nodes -days 30 -keyout ca.key -out ca.pem", "-subj",
+         "/CN=EnforceHub test CA")  # fmt: skip
+    ossl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr", "-subj", "/CN=localhost")
     (directory / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-         "-CAcreateserial", "-days", "30", "-out", "server.pem", "-extfile", "server.ext")  # fmt: skip
+    ossl("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30"
+         " -out server.pem -extfile server.ext")  # fmt: skip
 
 
 def up(state_dir: Path) -> Services:

@@ -17,6 +17,7 @@ its own with literal topics: :func:`device_role`. The services' roles are :data:
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,6 @@ class MqttEndpoint:
             "password": self.password,
         }
         if self.tls:
-            import ssl
-
             kw["tls_context"] = ssl.create_default_context(cafile=self.ca_file)
         return kw
 
@@ -146,6 +145,9 @@ SERVICE_ROLES: dict[str, list[Acl]] = {
         _pub(f"{PREFIX}/hub/#"),
         _pub(f"{CONTROL_TOPIC}"),
         Acl("subscribeLiteral", CONTROL_RESPONSE_TOPIC),
+        # $-topics are not covered by the default "receive allowed" (seen on 2.0.11: no answer
+        # reached the hub without this line).
+        Acl("publishClientReceive", CONTROL_RESPONSE_TOPIC),
     ],
     # The JT/T 808 bridge speaks for vehicle trackers only.
     "ehub-jt808-bridge": [

@@ -121,11 +121,11 @@ class FleetRunner:
         self._finish = asyncio.Event()
 
     # -- stats ----------------------------------------------------------------------------
-    def _credentials(self, device_id: str) -> dict[str, str | None]:
+    def _credentials(self, device_id: str) -> tuple[str | None, str | None]:
         own = self.device_passwords.get(device_id)
         if own is not None:
-            return {"username": device_id, "password": own}
-        return {"username": self.username, "password": self.password}
+            return device_id, own
+        return self.username, self.password
 
     def report(self) -> FleetReport:
         by_type: dict[str, dict[str, int]] = {}
@@ -219,7 +219,8 @@ class FleetRunner:
                         self.host,
                         self.port,
                         identifier=dev.device_id,
-                        **self._credentials(dev.device_id),
+                        username=self._credentials(dev.device_id)[0],
+                        password=self._credentials(dev.device_id)[1],
                         tls_context=self.tls_context,
                         clean_session=False,
                         will=will,

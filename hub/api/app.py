@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.broker.sync import run_broker_sync_loop
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
@@ -25,6 +26,7 @@ from hub.settings import HubSettings
 from hub.usage_loop import run_usage_loop
 from hub.web import render as web_render
 from hub.web import routers as web_routers
+from schemas.broker import MqttEndpoint
 from schemas.db import migrate
 
 
@@ -79,6 +81,17 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 ),
                 asyncio.create_task(run_dispatch_loop(pool, settings, stop)),
             ]
+            if settings.hub_broker_provisioning:
+                jobs.append(
+                    asyncio.create_task(
+                        run_broker_sync_loop(
+                            pool,
+                            MqttEndpoint.parse(settings.mqtt_url),
+                            settings.hub_broker_sync_interval_s,
+                            stop,
+                        )
+                    )
+                )
         try:
             yield
         finally:

@@ -10,14 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hub.broker.dynsec import Command
-from schemas.broker import (
-    DEFAULT_ACL_ACCESS,
-    Acl,
-    DeviceType,
-    device_role,
-    device_role_name,
-)
-from schemas.topics import check_device_id
+from schemas.broker import DEFAULT_ACL_ACCESS, Acl, device_role, device_role_name
+from schemas.topics import DeviceType, check_device_id
 
 
 def role_commands(name: str, acls: list[Acl]) -> list[Command]:
@@ -27,9 +21,7 @@ def role_commands(name: str, acls: list[Acl]) -> list[Command]:
     ]
 
 
-def account_commands(
-    roles: Mapping[str, list[Acl]], passwords: Mapping[str, str]
-) -> list[Command]:
+def account_commands(roles: Mapping[str, list[Acl]], passwords: Mapping[str, str]) -> list[Command]:
     """One client per account, each with the role of the same name (``setup`` of a broker)."""
     out: list[Command] = [{"command": "setDefaultACLAccess", "acls": DEFAULT_ACL_ACCESS}]
     for name, acls in roles.items():
