@@ -49,6 +49,31 @@ class BrokerRefused(BrokerError):
 _ALREADY = ("already exists", "Client not found", "Role not found")
 
 
+def client_exists(endpoint: MqttEndpoint, username: str, *, timeout_s: float = 10.0) -> bool:
+    try:
+        run(endpoint, [{"command": "getClient", "username": username}], timeout_s=timeout_s)
+    except BrokerRefused as e:
+        if "not found" in e.error:
+            return False
+        raise
+    return True
+
+
+def ensure(
+    endpoint: MqttEndpoint,
+    username: str,
+    create: Sequence[Command],
+    then: Sequence[Command],
+    *,
+    timeout_s: float = 10.0,
+) -> None:
+    """Run ``create`` only if the client does not exist yet (2.0.11 answers a repeated
+    addClientRole with "Internal error", so creation is not blindly repeatable), then ``then``."""
+    if not client_exists(endpoint, username, timeout_s=timeout_s):
+        run(endpoint, create, timeout_s=timeout_s, tolerate_already=True)
+    run(endpoint, then, timeout_s=timeout_s)
+
+
 def run(
     endpoint: MqttEndpoint,
     commands: Sequence[Command],

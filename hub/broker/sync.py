@@ -53,13 +53,23 @@ async def apply_pending(
             if ch.device_id in blocked:
                 continue
             try:
-                await asyncio.to_thread(
-                    dynsec.run,
-                    endpoint,
-                    change_commands(ch),
-                    timeout_s=timeout_s,
-                    tolerate_already=True,
-                )
+                if ch.op == "create":
+                    await asyncio.to_thread(
+                        dynsec.ensure,
+                        endpoint,
+                        ch.device_id,
+                        change_commands(ch),
+                        [],
+                        timeout_s=timeout_s,
+                    )
+                else:
+                    await asyncio.to_thread(
+                        dynsec.run,
+                        endpoint,
+                        change_commands(ch),
+                        timeout_s=timeout_s,
+                        tolerate_already=True,
+                    )
             except dynsec.BrokerUnreachable as e:
                 # The broker is away: everything else would fail the same way.
                 await repo.mark_failed(

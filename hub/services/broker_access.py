@@ -112,11 +112,12 @@ async def issue(
     ]
     try:
         await asyncio.to_thread(
-            dynsec.run,
+            dynsec.ensure,
             endpoint,
-            [*create, *commands.issue_password(device_id, password)],
+            device_id,
+            create,
+            commands.issue_password(device_id, password),
             timeout_s=timeout_s,
-            tolerate_already=True,
         )
     except dynsec.BrokerUnreachable as e:
         raise Unavailable(
