@@ -130,7 +130,34 @@ def cmd_admin(args: argparse.Namespace) -> int:
         )
         print(f"created user {args.username} ({args.role} of {args.unit})")
         return 0
+    if args.admin_command in ("broker-credentials", "jt808-enrol"):
+        return _admin_broker(args, db, who)
     return admin.import_devices(db, who, Path(args.csv), skip_invalid=args.skip_invalid)
+
+
+def _admin_broker(args: argparse.Namespace, db: str, who: str) -> int:
+    from ehub import broker_admin
+
+    if args.admin_command == "jt808-enrol":
+        return broker_admin.jt808(db, who, args.device, None if args.remove else args.phone)
+    broker = args.broker or os.environ.get("EHUB_MQTT_URL")
+    if not broker:
+        raise SystemExit("--broker or EHUB_MQTT_URL (the hub's broker account) is needed")
+    return broker_admin.credentials(
+        db, broker, who, device_ids=args.device or [], unit=args.unit, out=Path(args.out)
+    )
+
+
+def cmd_broker_init(args: argparse.Namespace) -> int:
+    """A production broker's first dynamic-security file and the service passwords."""
+    from hub.broker.bootstrap import init
+
+    made = init(Path(args.dynsec_file), Path(args.secrets))
+    if not made:
+        print(f"{args.dynsec_file} exists: left as it is (it holds every device's account)")
+        return 0
+    print(f"wrote {args.dynsec_file}; passwords for {', '.join(made)} in {args.secrets}/<name>")
+    return 0
 
 
 def cmd_jt808_bridge(args: argparse.Namespace) -> int:
@@ -292,6 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     im.add_argument("csv")
     im.add_argument("--skip-invalid", action="store_true")
+    bc = ads.add_parser(
+        "broker-credentials",
+        help="issue (or rotate) devices' broker passwords into a CSV, shown nowhere else",
+    )
+    bc.add_argument(
+        "--broker", help="the hub's account: mqtt[s]://ehub-hub:...@host (EHUB_MQTT_URL)"
+    )
+    bc.add_argument("--device", action="append", help="a device id (repeat); default: all active")
+    bc.add_argument("--unit", help="only the devices of this org unit")
+    bc.add_argument("--out", required=True, help="CSV to write (mode 0600)")
+    je = ads.add_parser("jt808-enrol", help="enrol a vehicle tracker's JT/T 808 phone number")
+    je.add_argument("--device", required=True)
+    grp = je.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--phone", help="12 (or 20) digits, as the terminal sends it")
+    grp.add_argument("--remove", action="store_true", help="remove the enrolment")
     ad.set_defaults(func=cmd_admin)
 
     hw = sub.add_parser(
@@ -302,6 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--client-id", help="MQTT client id; unique per replica")
     hw.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
     hw.set_defaults(func=cmd_hub_worker)
+
+    bk = sub.add_parser("broker", help="the MQTT broker's accounts (dynamic security)")
+    bks = bk.add_subparsers(dest="broker_command", required=True)
+    bi_ = bks.add_parser(
+        "init", help="write the broker's first dynamic-security file and service passwords"
+    )
+    bi_.add_argument("--dynsec-file", required=True, help="plugin_opt_config_file of mosquitto")
+    bi_.add_argument("--secrets", required=True, help="folder for one password file per account")
+    bi_.set_defaults(func=cmd_broker_init)
 
     j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
     j.add_argument("--port", type=int, default=7808)

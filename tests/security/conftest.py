@@ -16,10 +16,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.api.app import create_app
 from hub.broker import commands, dynsec
+from hub.settings import HubSettings
 from schemas.broker import MqttEndpoint
+from tests.factories.hub import bearer, seed_city
 
 NOT_AUTHORIZED = 0x87
 
@@ -187,3 +191,63 @@ def connect(broker_endpoint: MqttEndpoint) -> Iterator[Callable[..., Mqtt5]]:
     yield open_
     for c in opened:
         c.close()
+
+
+# -- the hub, provisioning this broker -------------------------------------------------------
+@dataclass
+class Hub:
+    client: TestClient
+    db_url: str
+    endpoint: MqttEndpoint
+    made: list[str]
+
+    def register(self, user: str = "a-equipment_manager", unit: str = "team-a") -> str:
+        device_id = f"prov-{uuid.uuid4().hex[:10]}"
+        r = self.client.post(
+            "/api/v1/devices",
+            json={"device_id": device_id, "device_type": "body_camera", "org_unit_id": unit},
+            headers=bearer(self.client, user),
+        )
+        assert r.status_code == 201, r.text
+        self.made.append(device_id)
+        return device_id
+
+    def issue(self, device_id: str, user: str = "a-equipment_manager") -> DeviceAccount:
+        r = self.client.post(
+            f"/api/v1/devices/{device_id}/credentials", headers=bearer(self.client, user)
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["username"] == body["client_id"] == device_id
+        assert r.headers["cache-control"] == "no-store"
+        return DeviceAccount("body_camera", device_id, body["password"])
+
+    def status(self, device_id: str, status: str, user: str = "a-equipment_manager") -> None:
+        r = self.client.post(
+            f"/api/v1/devices/{device_id}/status",
+            json={"status": status, "reason": "test"},
+            headers=bearer(self.client, user),
+        )
+        assert r.status_code == 200, r.text
+
+    def broker(self, device_id: str) -> dict[str, object]:
+        r = self.client.get(
+            f"/api/v1/devices/{device_id}/broker",
+            headers=bearer(self.client, "a-equipment_manager"),
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture()
+def hub(db_url: str, service_mqtt_url: Callable[[str], str]) -> Iterator[Hub]:
+    url = service_mqtt_url("ehub-hub")
+    settings = HubSettings(
+        database_url=db_url, mqtt_url=url, hub_jwt_secret="s" * 40, hub_id_hash_key="k" * 40
+    )
+    with TestClient(create_app(settings)) as client:
+        seed_city(db_url)
+        h = Hub(client, db_url, MqttEndpoint.parse(url), [])
+        yield h
+    for device_id in h.made:
+        dynsec.run(h.endpoint, commands.delete_device(device_id), tolerate_already=True)

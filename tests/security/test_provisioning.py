@@ -4,83 +4,20 @@ re-enables, a broker outage queues the change, and who may do it (role x object)
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-
 import pytest
 from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
-from hub.broker import commands, dynsec
+from hub.broker import dynsec
 from hub.broker.sync import apply_pending
 from hub.settings import HubSettings
 from schemas.broker import MqttEndpoint
-from tests.factories.hub import PASSWORD, bearer, seed_city
+from tests.factories.hub import PASSWORD, bearer
 from tests.helpers import query
 from tests.security.conftest import DeviceAccount
 
 pytestmark = pytest.mark.integration
 CONNACK_NOT_AUTHORIZED = 0x87
-
-
-@dataclass
-class Hub:
-    client: TestClient
-    db_url: str
-    endpoint: MqttEndpoint
-    made: list[str]
-
-    def register(self, user: str = "a-equipment_manager", unit: str = "team-a") -> str:
-        device_id = f"prov-{uuid.uuid4().hex[:10]}"
-        r = self.client.post(
-            "/api/v1/devices",
-            json={"device_id": device_id, "device_type": "body_camera", "org_unit_id": unit},
-            headers=bearer(self.client, user),
-        )
-        assert r.status_code == 201, r.text
-        self.made.append(device_id)
-        return device_id
-
-    def issue(self, device_id: str, user: str = "a-equipment_manager") -> DeviceAccount:
-        r = self.client.post(
-            f"/api/v1/devices/{device_id}/credentials", headers=bearer(self.client, user)
-        )
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["username"] == body["client_id"] == device_id
-        assert r.headers["cache-control"] == "no-store"
-        return DeviceAccount("body_camera", device_id, body["password"])
-
-    def status(self, device_id: str, status: str, user: str = "a-equipment_manager") -> None:
-        r = self.client.post(
-            f"/api/v1/devices/{device_id}/status",
-            json={"status": status, "reason": "test"},
-            headers=bearer(self.client, user),
-        )
-        assert r.status_code == 200, r.text
-
-    def broker(self, device_id: str) -> dict[str, object]:
-        r = self.client.get(
-            f"/api/v1/devices/{device_id}/broker",
-            headers=bearer(self.client, "a-equipment_manager"),
-        )
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
-@pytest.fixture()
-def hub(db_url: str, service_mqtt_url: Callable[[str], str]) -> Iterator[Hub]:
-    url = service_mqtt_url("ehub-hub")
-    settings = HubSettings(
-        database_url=db_url, mqtt_url=url, hub_jwt_secret="s" * 40, hub_id_hash_key="k" * 40
-    )
-    with TestClient(create_app(settings)) as client:
-        seed_city(db_url)
-        h = Hub(client, db_url, MqttEndpoint.parse(url), [])
-        yield h
-    for device_id in h.made:
-        dynsec.run(h.endpoint, commands.delete_device(device_id), tolerate_already=True)
 
 
 def _client_on_broker(endpoint: MqttEndpoint, device_id: str) -> dict[str, object]:
