@@ -11,12 +11,13 @@ import json
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse
 
 from hub.api.deps import Conn, SettingsDep
 from hub.domain.errors import HubError, Unavailable
-from hub.services import broker_access
+from hub.domain.roles import Action, allowed
+from hub.services import broker_access, jt808_enrol
 from hub.web.pages_equipment import FromPage
 from hub.web.render import PageUser, page
 from schemas.broker import MqttEndpoint
@@ -31,6 +32,33 @@ def label_qr(payload: dict[str, object]) -> str:
     qr = segno.make(json.dumps(payload, separators=(",", ":")), error="m")
     svg: str = qr.svg_inline(scale=4, border=2)
     return svg
+
+
+@router.post("/ui/devices/{device_id}/jt808", dependencies=[FromPage])
+async def enrol_jt808(
+    device_id: DeviceId,
+    request: Request,
+    p: PageUser,
+    conn: Conn,
+    phone: Annotated[str, Form(max_length=32)],
+) -> HTMLResponse:
+    """Enrol a tracker's JT/T 808 phone number; answers with the form again (saved or why not)."""
+    error: str | None = None
+    try:
+        await jt808_enrol.enrol(conn, p, device_id, phone)
+    except HubError as exc:
+        error = exc.detail
+    e = await jt808_enrol.get(conn, p, device_id)
+    return page(
+        request,
+        "_device_jt808.html",
+        p,
+        device_id=device_id,
+        jt808=e,
+        error=error,
+        saved=error is None,
+        can_issue=allowed(p.role, Action.MANAGE_DEVICES),
+    )
 
 
 @router.post("/ui/devices/{device_id}/credentials", dependencies=[FromPage])

@@ -25,7 +25,7 @@ from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.domain.tickets import TicketState
 from hub.services import alerts as alert_service
-from hub.services import broker_access, device_history, inventory, personnel
+from hub.services import broker_access, device_history, inventory, jt808_enrol, personnel
 from hub.services import tickets as ticket_service
 from hub.web import charts, i18n
 from hub.web.render import PageUser, lang_of, page
@@ -172,7 +172,11 @@ async def _broker_panel(
     if not request.app.state.settings.hub_broker_provisioning:
         return None
     st = await broker_access.state(conn, p, device_id)
+    device = await inventory.device(conn, p, device_id)
+    tracker = device["device_type"] == DeviceType.VEHICLE_TRACKER.value
     return {
+        "jt808": await jt808_enrol.get(conn, p, device_id) if tracker else None,
+        "tracker": tracker,
         "pending": st.pending,
         "issued_at": st.issued_at,
         "issued_by": st.issued_by,

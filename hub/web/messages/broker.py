@@ -35,4 +35,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "broker.client_id": ("客户端 ID", "Client id"),
     "broker.password": ("密码", "Password"),
     "broker.print": ("打印标签", "Print label"),
+    "broker.jt808_phone": ("JT/T 808 终端手机号", "JT/T 808 terminal phone number"),
+    "broker.jt808_registered": (
+        "终端已注册（持有鉴权码）",
+        "Terminal registered (has an auth code)",
+    ),
+    "broker.jt808_not_registered": ("终端尚未注册", "Terminal not registered yet"),
+    "broker.jt808_save": ("保存", "Save"),
+    "broker.jt808_saved": ("已保存", "Saved"),
 }
