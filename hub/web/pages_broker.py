@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse
 
 from hub.api.deps import Conn, SettingsDep
-from hub.domain.errors import HubError, Unavailable
+from hub.domain.errors import Conflict, HubError
 from hub.domain.roles import Action, allowed
 from hub.services import broker_access, jt808_enrol
 from hub.web.pages_equipment import FromPage
@@ -68,7 +68,7 @@ async def issue_credentials(
     """Issue (or rotate) and answer with the printable label; refusals are shown as text."""
     try:
         if not s.hub_broker_provisioning:
-            raise Unavailable("broker provisioning is off on this hub")
+            raise Conflict("broker provisioning is off on this hub")
         ep = MqttEndpoint.parse(s.mqtt_url)
         issued = await broker_access.issue(conn, p, device_id, ep, timeout_s=s.hub_broker_timeout_s)
     except HubError as exc:

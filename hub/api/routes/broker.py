@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from hub.api.deps import Conn, CurrentUser, SettingsDep
-from hub.domain.errors import NotFound, Unavailable
+from hub.domain.errors import Conflict, NotFound
 from hub.services import broker_access, jt808_enrol
 from schemas.broker import MqttEndpoint
 from schemas.topics import DEVICE_ID_PATTERN
@@ -43,7 +43,7 @@ async def issue_credentials(
     """Issue the device's broker password, or rotate it (the old one stops working and the
     device's connection is dropped). Equipment managers and admins, within their reach."""
     if not s.hub_broker_provisioning:
-        raise Unavailable("broker provisioning is off on this hub (EHUB_HUB_BROKER_PROVISIONING)")
+        raise Conflict("broker provisioning is off on this hub (EHUB_HUB_BROKER_PROVISIONING)")
     issued = await broker_access.issue(
         conn, p, device_id, MqttEndpoint.parse(s.mqtt_url), timeout_s=s.hub_broker_timeout_s
     )
