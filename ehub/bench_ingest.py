@@ -378,6 +378,7 @@ def latency(b: Bench, rate: float, seconds: float, seq0: int) -> list[float]:
                 "-l",
                 "-i",
                 f"bench-lat-{d}",
+                *(["-u", b.ep.username, "-P", b.ep.password or ""] if b.ep.username else []),
             ],
             stdin=subprocess.PIPE,
         )

@@ -85,6 +85,40 @@ def db_url(services: Services) -> Iterator[str]:
         pass  # the database server is down (a resilience test failed): nothing to drop
 
 
+@pytest.fixture()
+def provision_devices(
+    service_mqtt_url: Callable[[str], str],
+) -> Iterator[Callable[[list[tuple[str, str]]], dict[str, str]]]:
+    """``provision_devices([(device_type, device_id), ...])`` -> ``{device_id: password}``: each
+    device gets its own broker account and role, exactly as the hub provisions them, so that
+    simulated devices run under the same ACLs as real ones. Removed after the test."""
+    from hub.broker import commands, dynsec
+
+    hub = MqttEndpoint.parse(service_mqtt_url("ehub-hub"))
+    made: list[str] = []
+
+    def provision(devices: list[tuple[str, str]]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        batch: list[dict[str, Any]] = []
+        for device_type, device_id in devices:
+            out[device_id] = uuid.uuid4().hex
+            batch += commands.delete_device(device_id)  # a leftover of an aborted run
+            batch += commands.create_device(device_type, device_id)
+            batch += commands.issue_password(device_id, out[device_id])
+            made.append(device_id)
+        dynsec.run(hub, batch, tolerate_already=True, timeout_s=30)
+        return out
+
+    yield provision
+    if made:
+        dynsec.run(
+            hub,
+            [c for d in made for c in commands.delete_device(d)],
+            tolerate_already=True,
+            timeout_s=30,
+        )
+
+
 @dataclass
 class RunningGateway:
     gateway: Gateway

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_terminals_pair_print_and_carry_out_a_hub_print_order(
-    db_url, mqtt_url, start_gateway, start_hub_worker, publisher
+    db_url, mqtt_url, start_gateway, start_hub_worker, publisher, provision_devices
 ):
     prefix = f"e{uuid.uuid4().hex[:4]}-"
     everyone = build_fleet(20, prefix=prefix)
@@ -44,14 +44,16 @@ def test_terminals_pair_print_and_carry_out_a_hub_print_order(
     start_hub_worker(db_url)
 
     ep = MqttEndpoint.parse(mqtt_url)
+    # Every simulated device under its own broker account and ACL, as a real one would be: the
+    # whole protocol (status, events, state and Will, ack, cmd, cmd_result) must fit the ACLs.
+    passwords = provision_devices([(d.device_type.value, d.device_id) for d in fleet])
     runner = FleetRunner(
         fleet,
         ep.host,
         ep.port,
         rate=len(fleet) * 4.0,
         resend_after=3.0,
-        username=ep.username,
-        password=ep.password,
+        device_passwords=passwords,
     )
     result: dict[str, object] = {}
     stop = threading.Event()
