@@ -90,42 +90,46 @@ async def issue(
 ) -> IssuedCredentials:
     """Issue (first time) or rotate (again) a device's broker password."""
     p.require(Action.MANAGE_DEVICES)
-    device = p.visible(await devices_repo.get(conn, device_id), f"device {device_id}")
-    status = DeviceStatus(device["status"])
-    if status in REVOKED:
-        raise Conflict(
-            f"device {device_id} is {status.value}: its broker access is revoked; "
-            "bring it back into stock first"
-        )
-    if await push(conn, endpoint, device_id, timeout_s=timeout_s):
-        raise Unavailable(
-            "the MQTT broker did not take this device's pending changes; no credentials were "
-            "issued. Try again when the broker is reachable"
-        )
-    password = secrets.token_urlsafe(24)  # 192 bits
-    # Idempotent create first: a device registered before provisioning existed (or whose
-    # client was removed by hand) gets its client and role now.
-    create = [
-        c
-        for c in commands.create_device(device["device_type"], device_id)
-        if c["command"] != "disableClient"
-    ]
-    try:
-        await asyncio.to_thread(
-            dynsec.ensure,
-            endpoint,
-            device_id,
-            create,
-            commands.issue_password(device_id, password),
-            timeout_s=timeout_s,
-        )
-    except dynsec.BrokerUnreachable as e:
-        raise Unavailable(
-            f"the MQTT broker cannot be reached ({e}); no credentials were issued"
-        ) from e
-    except dynsec.BrokerRefused as e:
-        raise Unavailable(f"the MQTT broker refused the credentials ({e})") from e
+    # The device row stays locked until the broker has the password: a retire or a loss
+    # committed meanwhile would otherwise be undone by this enableClient.
     async with conn.transaction():
+        device = p.visible(
+            await devices_repo.get(conn, device_id, lock=True), f"device {device_id}"
+        )
+        status = DeviceStatus(device["status"])
+        if status in REVOKED:
+            raise Conflict(
+                f"device {device_id} is {status.value}: its broker access is revoked; "
+                "bring it back into stock first"
+            )
+        if await push(conn, endpoint, device_id, timeout_s=timeout_s):
+            raise Unavailable(
+                "the MQTT broker did not take this device's pending changes; no credentials "
+                "were issued. Try again when the broker is reachable"
+            )
+        password = secrets.token_urlsafe(24)  # 192 bits
+        # Idempotent create first: a device registered before provisioning existed (or whose
+        # client was removed by hand) gets its client and role now.
+        create = [
+            c
+            for c in commands.create_device(device["device_type"], device_id)
+            if c["command"] != "disableClient"
+        ]
+        try:
+            await asyncio.to_thread(
+                dynsec.ensure,
+                endpoint,
+                device_id,
+                create,
+                commands.issue_password(device_id, password),
+                timeout_s=timeout_s,
+            )
+        except dynsec.BrokerUnreachable as e:
+            raise Unavailable(
+                f"the MQTT broker cannot be reached ({e}); no credentials were issued"
+            ) from e
+        except dynsec.BrokerRefused as e:
+            raise Unavailable(f"the MQTT broker refused the credentials ({e})") from e
         before = await repo.credentials(conn, device_id)
         rec = await repo.record_issue(conn, device_id, datetime.now(UTC), p.username)
         await audit.record(
