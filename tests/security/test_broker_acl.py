@@ -170,16 +170,20 @@ def test_device_whose_will_would_mark_another_device_offline_never_gets_it_publi
     honest = device_account()
     watcher2 = connect(None, endpoint=MqttEndpoint.parse(mqtt_url))
     assert watcher2.subscribe(honest.topic("state")) == [1]
-    own = connect(honest, will=(honest.topic("state"), b"own-offline"))
-    own.client.loop_stop()
-    own.client.socket().close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not watcher2.received:
-        time.sleep(0.05)
-    assert watcher2.received == [(honest.topic("state"), b"own-offline")]  # the control
-    time.sleep(0.5)
-    assert watcher.received == []
-    watcher2.publish(honest.topic("state"), b"", retain=True)  # leave no retained Will behind
+    try:
+        own = connect(honest, will=(honest.topic("state"), b"own-offline"))
+        own.client.loop_stop()
+        own.client.socket().close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not watcher2.received:
+            time.sleep(0.05)
+        assert watcher2.received == [(honest.topic("state"), b"own-offline")]  # the control
+        time.sleep(0.5)
+        assert watcher.received == []
+    finally:
+        # Leave no retained Will behind: a later gateway would dead-letter it.
+        for topic in (honest.topic("state"), cam.topic("state", other.device_id)):
+            watcher2.publish(topic, b"", retain=True)
 
 
 # -- service accounts: each does its job, and nothing else -------------------------------------
