@@ -57,6 +57,8 @@ class Bench:
     batch: int
     log: Path
     gateways: int = 1  # >1: that many processes splitting one MQTT 5 shared subscription
+    # The gateway's own broker account (ACLs on); the publishers use ``mqtt_url``'s.
+    gateway_url: str = ""
 
     @property
     def share_group(self) -> str | None:
@@ -110,6 +112,7 @@ def payloads(n: int, devices: int, seq0: int = 0) -> list[tuple[str, bytes]]:
 # -- MQTT helpers ----------------------------------------------------------------------------
 def _client(ep: MqttEndpoint, client_id: str, **kw: Any) -> mqtt.Client:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, **kw)
+    ep.paho_setup(c)
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
     return c
@@ -166,7 +169,10 @@ def broker_ceiling(ep: MqttEndpoint, msgs: list[tuple[str, bytes]]) -> float:
         with tempfile.NamedTemporaryFile("wb", suffix=".lines", delete=False) as f:
             f.write(b"".join(body + b"\n" for _t, body in msgs[i : i + 10_000]))
             chunks.append(f.name)
-    args = ["-h", ep.host, "-p", str(ep.port), "-q", "1", "-t", "bench/broker"]
+    # Inside the test account's ehub/v1/# but four levels deep: no gateway subscription matches.
+    args = ["-h", ep.host, "-p", str(ep.port), "-q", "1", "-t", "ehub/v1/bench/broker"]
+    if ep.username:
+        args += ["-u", ep.username, "-P", ep.password or ""]
     sub = subprocess.Popen(
         ["mosquitto_sub", *args, "-C", str(len(msgs))], stdout=subprocess.DEVNULL
     )
@@ -257,7 +263,7 @@ def start_gateways(b: Bench) -> list[subprocess.Popen[bytes]]:
     """``ehub gateway --processes N``, exactly as an operator would run it."""
     env = {
         **os.environ,
-        "EHUB_MQTT_URL": b.mqtt_url,
+        "EHUB_MQTT_URL": b.gateway_url or b.mqtt_url,
         "EHUB_DATABASE_URL": b.db,
         "EHUB_GATEWAY_CLIENT_ID": GW_CLIENT,
         "EHUB_GATEWAY_BATCH_SIZE": str(b.batch),
@@ -372,6 +378,7 @@ def latency(b: Bench, rate: float, seconds: float, seq0: int) -> list[float]:
                 "-l",
                 "-i",
                 f"bench-lat-{d}",
+                *(["-u", b.ep.username, "-P", b.ep.password or ""] if b.ep.username else []),
             ],
             stdin=subprocess.PIPE,
         )
@@ -467,7 +474,15 @@ def main(args: argparse.Namespace) -> int:
             "rows/s",
             [database_ceiling(db, msgs) for _ in range(r)],
         )
-        bench = Bench(ep, mqtt_url, db, args.batch_size, log, args.gateways)
+        bench = Bench(
+            ep,
+            mqtt_url,
+            db,
+            args.batch_size,
+            log,
+            args.gateways,
+            gateway_url=svc.mqtt_url_for("ehub-gateway") if svc and not args.mqtt_url else "",
+        )
         runs = [gateway_e2e(bench, payloads(n, args.devices, seq0=k * per_dev)) for k in range(r)]
         ceiling = min(client, dbc)
         e2e = _median(

@@ -198,7 +198,8 @@ def baseline(n: int) -> float:
 def _start_bridge(svc: Services, db: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     cmd = [sys.executable, "-m", "ehub", "jt808-bridge", "--port", str(port)]
-    cmd += ["--host", "127.0.0.1", "--broker", svc.mqtt_url, "--database", db]
+    bridge_url = svc.mqtt_url_for("ehub-jt808-bridge")  # its own account, ACLs on
+    cmd += ["--host", "127.0.0.1", "--broker", bridge_url, "--database", db]
     bridge = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     wait_for_port("127.0.0.1", port, 30)
     return bridge, port

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import functools
 import getpass
 import importlib
 import json
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -128,7 +130,34 @@ def cmd_admin(args: argparse.Namespace) -> int:
         )
         print(f"created user {args.username} ({args.role} of {args.unit})")
         return 0
+    if args.admin_command in ("broker-credentials", "jt808-enrol"):
+        return _admin_broker(args, db, who)
     return admin.import_devices(db, who, Path(args.csv), skip_invalid=args.skip_invalid)
+
+
+def _admin_broker(args: argparse.Namespace, db: str, who: str) -> int:
+    from ehub import broker_admin
+
+    if args.admin_command == "jt808-enrol":
+        return broker_admin.jt808(db, who, args.device, None if args.remove else args.phone)
+    broker = args.broker or os.environ.get("EHUB_MQTT_URL")
+    if not broker:
+        raise SystemExit("--broker or EHUB_MQTT_URL (the hub's broker account) is needed")
+    return broker_admin.credentials(
+        db, broker, who, device_ids=args.device or [], unit=args.unit, out=Path(args.out)
+    )
+
+
+def cmd_broker_init(args: argparse.Namespace) -> int:
+    """A production broker's first dynamic-security file and the service passwords."""
+    from hub.broker.bootstrap import init
+
+    made = init(Path(args.dynsec_file), Path(args.secrets))
+    if not made:
+        print(f"{args.dynsec_file} exists: left as it is (it holds every device's account)")
+        return 0
+    print(f"wrote {args.dynsec_file}; passwords for {', '.join(made)} in {args.secrets}/<name>")
+    return 0
 
 
 def cmd_jt808_bridge(args: argparse.Namespace) -> int:
@@ -137,7 +166,7 @@ def cmd_jt808_bridge(args: argparse.Namespace) -> int:
 
     migrate(args.database)
     ep = MqttEndpoint.parse(args.broker)
-    asyncio.run(serve(args.database, ep.host, ep.port, args.host, args.port))
+    asyncio.run(serve(args.database, ep, args.host, args.port))
     return 0
 
 
@@ -161,7 +190,21 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         new = register_fleet(args.register, fleet)
         logging.info("registered %d new devices", new)
     ep = MqttEndpoint.parse(args.broker)
-    runner = FleetRunner(fleet, ep.host, ep.port, args.rate)
+    device_passwords: dict[str, str] = {}
+    if args.credentials:
+        # The CSV `ehub admin broker-credentials` wrote (device_id,username,password,client_id).
+        with open(args.credentials, newline="") as f:
+            device_passwords = {r["username"]: r["password"] for r in csv.DictReader(f)}
+    runner = FleetRunner(
+        fleet,
+        ep.host,
+        ep.port,
+        args.rate,
+        username=ep.username,
+        password=ep.password,
+        device_passwords=device_passwords,
+        tls_context=ssl.create_default_context(cafile=ep.ca_file) if ep.tls else None,
+    )
     report = asyncio.run(runner.run(args.duration, drain_timeout=args.drain_timeout))
     doc = report.as_json()
     if args.report:
@@ -325,6 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     im.add_argument("csv")
     im.add_argument("--skip-invalid", action="store_true")
+    bc = ads.add_parser(
+        "broker-credentials",
+        help="issue (or rotate) devices' broker passwords into a CSV, shown nowhere else",
+    )
+    bc.add_argument(
+        "--broker", help="the hub's account: mqtt[s]://ehub-hub:...@host (EHUB_MQTT_URL)"
+    )
+    bc.add_argument("--device", action="append", help="a device id (repeat); default: all active")
+    bc.add_argument("--unit", help="only the devices of this org unit")
+    bc.add_argument("--out", required=True, help="CSV to write (mode 0600)")
+    je = ads.add_parser("jt808-enrol", help="enrol a vehicle tracker's JT/T 808 phone number")
+    je.add_argument("--device", required=True)
+    grp = je.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--phone", help="12 (or 20) digits, as the terminal sends it")
+    grp.add_argument("--remove", action="store_true", help="remove the enrolment")
     ad.set_defaults(func=cmd_admin)
 
     hw = sub.add_parser(
@@ -336,17 +394,39 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
     hw.set_defaults(func=cmd_hub_worker)
 
+    bk = sub.add_parser("broker", help="the MQTT broker's accounts (dynamic security)")
+    bks = bk.add_subparsers(dest="broker_command", required=True)
+    bi_ = bks.add_parser(
+        "init", help="write the broker's first dynamic-security file and service passwords"
+    )
+    bi_.add_argument("--dynsec-file", required=True, help="plugin_opt_config_file of mosquitto")
+    bi_.add_argument("--secrets", required=True, help="folder for one password file per account")
+    bi_.set_defaults(func=cmd_broker_init)
+
     j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
     j.add_argument("--port", type=int, default=7808)
     j.add_argument("--host", default="0.0.0.0", help="trackers connect from outside")
-    j.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    j.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        help="mqtt[s]://ehub-jt808-bridge:PASSWORD@host:port[?ca_file=..&password_file=..]",
+    )
     j.add_argument("--database", required=True, help="registry of terminals (jt808_terminals)")
     j.set_defaults(func=cmd_jt808_bridge)
 
     s = sub.add_parser("simulate", help="run a simulated fleet against a broker")
     s.add_argument("--devices", type=int, default=40)
     s.add_argument("--rate", type=float, default=20.0, help="messages per second, whole fleet")
-    s.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    s.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        help="mqtt[s]://[USER:PASSWORD@]host:port: the account for devices not in --credentials",
+    )
+    s.add_argument(
+        "--credentials",
+        metavar="CSV",
+        help="per-device broker accounts (the CSV of `ehub admin broker-credentials`)",
+    )
     s.add_argument("--duration", type=float, default=None, help="seconds; forever if omitted")
     s.add_argument(
         "--drain-timeout",

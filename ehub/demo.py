@@ -194,6 +194,13 @@ def run_demo(
         broker.start()
         mqtt_url = f"mqtt://127.0.0.1:{broker.port}"
         print(f"demo: embedded MQTT broker at {mqtt_url}", flush=True)
+        # amqtt checks no ACLs (its topic checking cannot express per-device rules): say so.
+        print(
+            "demo: WARNING this demo's MQTT broker is OPEN (anonymous, no ACLs) and listens on "
+            "127.0.0.1 only: for a local first look, never for devices or a network. "
+            'Production brokers check every device (README "Security").',
+            flush=True,
+        )
         settings = GatewaySettings(
             mqtt_url=mqtt_url,
             database_url=cluster.url,

@@ -47,6 +47,9 @@ def start_hub(database_url: str, mqtt_url: str) -> DemoHub:
         hub_id_hash_key=secrets.token_urlsafe(48),
         hub_alert_interval_s=10,
         hub_usage_interval_s=15,
+        # amqtt has no dynamic-security plugin: nothing to provision (the demo says its broker
+        # is open when it starts).
+        hub_broker_provisioning=False,
     )
     port = free_port()
     server = uvicorn.Server(

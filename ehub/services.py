@@ -5,6 +5,11 @@
 and cached under ``/var/cache/ehub``), starts both on free 127.0.0.1 ports, and writes their
 URLs to ``.services/state.json`` and ``.services/env``. ``down`` stops them and deletes their
 data. Tests load the same state to kill and restart the broker or stop the database.
+
+The broker runs Mosquitto's dynamic-security plugin with anonymous access off, one account per
+service (``schemas.broker.SERVICE_ROLES``) and the harness's own ``ehub-test`` account; their
+random passwords are in ``state.json`` (mode 0600) and ``env``, and ``env`` prints them. A
+second listener speaks TLS with a server certificate signed by a CA made here (``ca.pem``).
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -29,7 +35,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ehub.pgcluster import ClusterError, PgCluster, free_port, wait_for_port
-from gateway.settings import MqttEndpoint
+from hub.broker import dynsec
+from hub.broker.commands import account_commands
+from schemas.broker import SERVICE_ROLES, TEST_ROLES, MqttEndpoint
 
 PG_BINDIR = "/usr/lib/postgresql/17/bin"
 TSDB_PACKAGES = "postgresql-17,postgresql-17-timescaledb"
@@ -130,10 +138,31 @@ class Services:
     tsdb_root: str
     pg_datadir: str
     mosquitto_pid: int = 0
+    tls_port: int = 0
+    # account -> password on this throwaway broker (ehub-admin, the services, ehub-test).
+    passwords: dict[str, str] = field(default_factory=dict)
 
     @property
     def mqtt_url(self) -> str:
+        """The test harness's account (``ehub-test``: any ``ehub/v1/#`` topic, no fixed client
+        id) — it plays devices that got past the broker, drops sessions, clears retained state."""
+        return self.mqtt_url_for("ehub-test")
+
+    def mqtt_url_for(self, account: str, *, tls: bool = False) -> str:
+        if tls:
+            return (
+                f"mqtts://{account}:{self.passwords[account]}@localhost:{self.tls_port}"
+                f"?ca_file={self.ca_file}"
+            )
+        return f"mqtt://{account}:{self.passwords[account]}@127.0.0.1:{self.mqtt_port}"
+
+    @property
+    def anonymous_url(self) -> str:
         return f"mqtt://127.0.0.1:{self.mqtt_port}"
+
+    @property
+    def ca_file(self) -> str:
+        return str(Path(self.state_dir) / "mosquitto" / "ca.pem")
 
     @property
     def database_url(self) -> str:
@@ -163,9 +192,39 @@ class Services:
         conf = state / "mosquitto.conf"
         # Debian's defaults lose data (DESIGN.md): persist, save every second, and queue
         # far more than any test or benchmark publishes while a subscriber is away.
+        dynsec_file = state / "dynamic-security.json"
+        if not dynsec_file.exists():
+            # The plugin's first file holds only its admin; everything else is added over the
+            # control topic once the broker runs (setup_accounts), as in production.
+            subprocess.run(
+                [
+                    "mosquitto_ctrl",
+                    "dynsec",
+                    "init",
+                    str(dynsec_file),
+                    "ehub-admin",
+                    self.passwords["ehub-admin"],
+                ],
+                check=True,
+                capture_output=True,
+            )
+        if self.tls_port and not (state / "server.pem").exists():
+            make_test_ca(state)
+        tls = (
+            f"""listener {self.tls_port} 127.0.0.1
+cafile {state}/ca.pem
+certfile {state}/server.pem
+keyfile {state}/server.key
+"""
+            if self.tls_port
+            else ""
+        )
         conf.write_text(
-            f"""listener {self.mqtt_port} 127.0.0.1
-allow_anonymous true
+            f"""per_listener_settings false
+listener {self.mqtt_port} 127.0.0.1
+{tls}allow_anonymous false
+plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
+plugin_opt_config_file {dynsec_file}
 persistence true
 persistence_location {state}/
 autosave_interval 1
@@ -212,6 +271,15 @@ user root
         self.mosquitto_pid = 0
         self.save()
 
+    def setup_accounts(self) -> None:
+        """Create the service accounts and the test account on a fresh broker (idempotent)."""
+        roles = {**SERVICE_ROLES, **TEST_ROLES}
+        dynsec.run(
+            MqttEndpoint.parse(self.mqtt_url_for("ehub-admin")),
+            account_commands(roles, {k: v for k, v in self.passwords.items() if k in roles}),
+            tolerate_already=True,
+        )
+
     # -- database -------------------------------------------------------------------------
     def start_db(self) -> None:
         cluster = self.cluster
@@ -228,11 +296,27 @@ user root
     def save(self) -> None:
         d = Path(self.state_dir)
         d.mkdir(parents=True, exist_ok=True)
-        (d / "state.json").write_text(json.dumps(asdict(self), indent=2))
-        (d / "env").write_text(
-            f"export EHUB_TEST_MQTT_URL={self.mqtt_url}\n"
-            f"export EHUB_TEST_DATABASE_URL={self.database_url}\n"
-        )
+        # Passwords inside: readable by this user only.
+        for name, text in (("state.json", json.dumps(asdict(self), indent=2)), ("env", self.env())):
+            f = d / name
+            f.touch(mode=0o600)
+            f.chmod(0o600)
+            f.write_text(text)
+
+    def env(self) -> str:
+        lines = [
+            f"export EHUB_TEST_MQTT_URL='{self.mqtt_url}'",
+            f"export EHUB_TEST_DATABASE_URL={self.database_url}",
+        ]
+        for account in self.passwords:
+            if account == "ehub-test":
+                continue  # EHUB_TEST_MQTT_URL above
+            var = account.upper().replace("-", "_")
+            lines.append(f"export {var}_MQTT_URL='{self.mqtt_url_for(account)}'")
+        if self.tls_port:
+            lines.append(f"export EHUB_TEST_MQTT_CA_FILE={self.ca_file}")
+            lines.append(f"export EHUB_TEST_MQTTS_URL='{self.mqtt_url_for('ehub-test', tls=True)}'")
+        return "\n".join(lines) + "\n"
 
     @classmethod
     def load(cls, state_dir: Path | None = None) -> Services | None:
@@ -251,6 +335,7 @@ def drop_session(mqtt_url: str, client_id: str) -> None:
     sessions end them with this."""
     ep = MqttEndpoint.parse(mqtt_url)
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    ep.paho_setup(c)
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 0
     c.connect(ep.host, ep.port, clean_start=True, properties=props)
@@ -264,6 +349,7 @@ def clear_retained(mqtt_url: str, topics: list[str]) -> None:
     of a device the next database does not know reaches every new subscriber as a dead letter."""
     ep = MqttEndpoint.parse(mqtt_url)
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cleaner-{time.monotonic_ns()}")
+    ep.paho_setup(c)
     c.connect(ep.host, ep.port)
     c.loop_start()
     infos = [c.publish(t, b"", qos=1, retain=True) for t in topics]
@@ -271,6 +357,22 @@ def clear_retained(mqtt_url: str, topics: list[str]) -> None:
         info.wait_for_publish(timeout=10)
     c.disconnect()
     c.loop_stop()
+
+
+def make_test_ca(directory: Path) -> None:
+    """A throwaway CA and a server certificate for localhost/127.0.0.1 signed by it (openssl):
+    what a city does with its own CA, in miniature (README "Security")."""
+
+    def ossl(line: str, *extra: str) -> None:
+        cmd = ["openssl", *line.split(), *extra]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=directory)
+
+    ossl("req -x509 -newkey rsa:2048 -nodes -days 30 -keyout ca.key -out ca.pem", "-subj",
+         "/CN=EnforceHub test CA")  # fmt: skip
+    ossl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr", "-subj", "/CN=localhost")
+    (directory / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ossl("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30"
+         " -out server.pem -extfile server.ext")  # fmt: skip
 
 
 def up(state_dir: Path) -> Services:
@@ -288,13 +390,27 @@ def up(state_dir: Path) -> Services:
         pg_port=pg_port,
         tsdb_root=str(root),
         pg_datadir=f"/srv/ehub-{pg_port}",
+        tls_port=free_port(),
+        passwords={
+            name: secrets.token_urlsafe(18)
+            for name in ("ehub-admin", *SERVICE_ROLES, *TEST_ROLES)
+            if not name.endswith("-subscriber")
+        },
     )
     svc.save()
     cluster = svc.cluster
     cluster.initdb()
     svc.start_db()
     svc.start_broker()
-    _log(f"mosquitto {svc.mqtt_url}  timescaledb {svc.database_url}")
+    svc.setup_accounts()
+    _log(
+        f"mosquitto 127.0.0.1:{svc.mqtt_port} (TLS {svc.tls_port}, CA {svc.ca_file})  "
+        f"timescaledb {svc.database_url}"
+    )
+    _log(
+        "anonymous access is off; the accounts and their URLs (with passwords) are in "
+        f"{state_dir}/env: `source {state_dir}/env` or `python -m ehub.services env`"
+    )
     return svc
 
 
@@ -319,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         svc = up(args.state_dir)
         print(f"EHUB_TEST_MQTT_URL={svc.mqtt_url}")
         print(f"EHUB_TEST_DATABASE_URL={svc.database_url}")
+        print(f"# every broker account and its URL: source {args.state_dir}/env")
     elif args.action == "down":
         down(args.state_dir)
     else:

@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import secrets
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from device_drivers.vehicle_tracker.jt808.framing import CodecError, FrameSplitt
 from device_drivers.vehicle_tracker.jt808.session import Session, Terminal
 from gateway.mqtt_link import MqttLink
 from gateway.registry_watch import CHANNEL
+from schemas.broker import MqttEndpoint
 from schemas.topics import Channel, DeviceType, device_topic
 
 log = logging.getLogger(__name__)
@@ -318,9 +320,18 @@ class _Connection(asyncio.BufferedProtocol):
 
 
 class Bridge:
-    def __init__(self, registry: Registry, mqtt_host: str, mqtt_port: int) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        mqtt_host: str,
+        mqtt_port: int,
+        *,
+        endpoint: MqttEndpoint | None = None,
+    ) -> None:
         self.registry = registry
         self.mqtt_host, self.mqtt_port = mqtt_host, mqtt_port
+        # Credentials and TLS (the bridge's own broker account, README "Security").
+        self.endpoint = endpoint
         self.outboxes: dict[str, Outbox] = {}
         self.mqtt: Publisher | None = None
         self.connections: set[_Connection] = set()
@@ -334,7 +345,15 @@ class Bridge:
         return self.mqtt
 
     async def run(self, host: str, port: int, ready: asyncio.Event | None = None) -> None:
-        link = MqttLink(f"ehub-jt808-bridge-{port}", f"ehub/v1/{TRACKER.value}/+/ack", self._on_ack)
+        ep = self.endpoint
+        link = MqttLink(
+            f"ehub-jt808-bridge-{port}",
+            f"ehub/v1/{TRACKER.value}/+/ack",
+            self._on_ack,
+            username=ep.username if ep else None,
+            password=ep.password if ep else None,
+            ssl_context=ssl.create_default_context(cafile=ep.ca_file) if ep and ep.tls else None,
+        )
         await link.start(self.mqtt_host, self.mqtt_port)
         self.mqtt = link
         loop = asyncio.get_running_loop()
@@ -497,7 +516,7 @@ class Bridge:
                     conn.close()
 
 
-async def serve(conninfo: str, mqtt_host: str, mqtt_port: int, host: str, port: int) -> None:
+async def serve(conninfo: str, mqtt: MqttEndpoint, host: str, port: int) -> None:
     registry = Registry(conninfo)
     log.info("%d JT/T 808 terminals in the registry", registry.preload())
-    await Bridge(registry, mqtt_host, mqtt_port).run(host, port)
+    await Bridge(registry, mqtt.host, mqtt.port, endpoint=mqtt).run(host, port)

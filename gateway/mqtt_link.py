@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -73,8 +74,14 @@ class MqttLink(asyncio.BufferedProtocol):
         subscription: str,
         on_message: Callable[[str, bytes], None],
         keepalive: int = 30,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.client_id, self.subscription, self.keepalive = client_id, subscription, keepalive
+        # The broker's account (README "Security"); TLS when the URL was mqtts://.
+        self.username, self.password, self.ssl_context = username, password, ssl_context
         self.on_message = on_message
         self.connected = False  # CONNACK received on the current connection
         self._addr = ("127.0.0.1", 1883)
@@ -107,7 +114,10 @@ class MqttLink(asyncio.BufferedProtocol):
 
     async def _connect(self) -> None:
         self._subscribed.clear()
-        await asyncio.get_running_loop().create_connection(lambda: self, *self._addr)
+        host, port = self._addr
+        await asyncio.get_running_loop().create_connection(
+            lambda: self, host, port, ssl=self.ssl_context
+        )
         await self._subscribed.wait()
 
     def stop(self) -> None:
@@ -168,8 +178,17 @@ class MqttLink(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport, self._last_rx = transport, time.monotonic()
-        body = _utf8("MQTT") + bytes((4, 0x02))  # level 4 = 3.1.1; clean session
+        # Level 4 = 3.1.1; flags: clean session, and user name / password when we have them
+        # (§3.1.2.8-9: a password only with a user name).
+        flags = 0x02
+        if self.username is not None:
+            flags |= 0x80 | (0x40 if self.password is not None else 0)
+        body = _utf8("MQTT") + bytes((4, flags))
         body += self.keepalive.to_bytes(2, "big") + _utf8(self.client_id)
+        if self.username is not None:
+            body += _utf8(self.username)
+            if self.password is not None:
+                body += _utf8(self.password)
         transport.write(_packet(CONNECT, body))
 
     def connection_lost(self, exc: Exception | None) -> None:

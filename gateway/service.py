@@ -93,9 +93,7 @@ class Gateway:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
-        ep = self.settings.mqtt
-        if ep.username:
-            client.username_pw_set(ep.username, ep.password)
+        self.settings.mqtt.paho_setup(client)  # its broker account, TLS for mqtts://
         # Our only outgoing QoS 1 traffic is device acks; ``Acker`` keeps them within the
         # broker's Receive Maximum itself (far below paho's 16-bit packet ids), so paho's own
         # inflight limit, which costs a scan per PUBACK, is off.

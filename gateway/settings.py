@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlsplit
-
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.broker import MqttEndpoint
 from schemas.topics import DeviceType
+
+__all__ = ["GatewaySettings", "MqttEndpoint"]  # MqttEndpoint lives in schemas.broker
 
 # Silence after which an online device is marked stale, then offline (seconds), by kind:
 # status is sent every 15-60 s depending on the kind (see the simulator's defaults).
@@ -20,24 +20,6 @@ DEFAULT_STALE_AFTER = {
     DeviceType.CAMERA_DOCK: 120.0,
 }
 DEFAULT_OFFLINE_AFTER = {k: v * 5 for k, v in DEFAULT_STALE_AFTER.items()}
-
-
-@dataclass(frozen=True)
-class MqttEndpoint:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def parse(cls, url: str) -> MqttEndpoint:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp"):
-            raise ValueError(
-                f"MQTT URL {url!r} must start with mqtt:// (TLS is terminated at the broker)"
-            )
-        host = parts.hostname or "127.0.0.1"
-        return cls(host, parts.port or 1883, parts.username, parts.password)
 
 
 class GatewaySettings(BaseSettings):

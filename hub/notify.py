@@ -36,6 +36,7 @@ import aiomqtt
 
 from hub.domain.alerts import Notification
 from hub.settings import HubSettings
+from schemas.broker import MqttEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -221,15 +222,12 @@ class AiomqttPublisher:
     """A short connection per batch: alerts are rare, and nothing to keep alive in between."""
 
     def __init__(self, mqtt_url: str, *, timeout_s: float = 10.0) -> None:
-        self.url = urlsplit(mqtt_url)
+        self.endpoint = MqttEndpoint.parse(mqtt_url)  # the hub's account (ehub-hub), TLS
         self.timeout_s = timeout_s
 
     async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
         async with aiomqtt.Client(
-            self.url.hostname or "127.0.0.1",
-            self.url.port or 1883,
-            username=self.url.username,
-            password=self.url.password,
+            **self.endpoint.aiomqtt_kwargs(),
             identifier=f"ehub-alerts-{uuid.uuid4().hex[:8]}",
             timeout=self.timeout_s,
         ) as client:

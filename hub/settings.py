@@ -18,6 +18,15 @@ class HubSettings(BaseSettings):
     hub_worker_share_group: str | None = None
     hub_worker_mqtt_v5: bool = True
     hub_worker_session_expiry_s: int = 7 * 24 * 3600
+    # Device broker accounts (README "Security"): the hub drives Mosquitto's dynamic-security
+    # plugin with its own account (mqtt_url) — registering, issuing and rotating credentials,
+    # disabling on retire/lost. Off only for a broker without the plugin (the demo's amqtt).
+    hub_broker_provisioning: bool = True
+    hub_broker_sync_interval_s: float = Field(5, gt=0)  # retry of changes the broker missed
+    hub_broker_timeout_s: float = Field(3, gt=0)  # per control request on the request path
+    # The broker URL devices use (printed on setup labels), when not the hub's own view of it,
+    # e.g. "mqtts://mqtt.zhifa.example.cn:8883". Credentials in it are ignored.
+    hub_broker_public_url: str | None = None
 
     # The web API.
     hub_host: str = "127.0.0.1"

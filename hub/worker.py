@@ -17,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -27,6 +26,7 @@ from paho.mqtt.properties import Properties
 
 from hub.services import device_events
 from hub.settings import HubSettings
+from schemas.broker import MqttEndpoint
 from schemas.db import migrate
 from schemas.messages import ContractError, parse_payload
 from schemas.topics import PREFIX, Channel, DeviceType, Topic, TopicError, device_topic
@@ -75,9 +75,7 @@ class HubWorker:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
-        url = urlsplit(self.settings.mqtt_url)
-        if url.username:
-            client.username_pw_set(url.username, url.password)
+        MqttEndpoint.parse(self.settings.mqtt_url).paho_setup(client)  # account, TLS
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
@@ -157,19 +155,19 @@ class HubWorker:
 
     def run(self, ready: threading.Event | None = None) -> None:
         migrate(self.settings.database_url)
-        url = urlsplit(self.settings.mqtt_url)
+        url = MqttEndpoint.parse(self.settings.mqtt_url)
         if self.settings.hub_worker_mqtt_v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.settings.hub_worker_session_expiry_s
             self.client.connect_async(
-                url.hostname or "127.0.0.1",
-                url.port or 1883,
+                url.host,
+                url.port,
                 keepalive=30,
                 clean_start=False,
                 properties=props,
             )
         else:
-            self.client.connect_async(url.hostname or "127.0.0.1", url.port or 1883, keepalive=30)
+            self.client.connect_async(url.host, url.port, keepalive=30)
         self.client.loop_start()
         conn: psycopg.Connection[Any] | None = None
         pending: Delivery | None = None

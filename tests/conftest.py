@@ -1,5 +1,11 @@
 """Shared fixtures: the real services started by ``scripts/test``, a fresh database per test,
-an in-process gateway, and a raw MQTT publisher for hand-made (and malformed) messages."""
+an in-process gateway, and a raw MQTT publisher for hand-made (and malformed) messages.
+
+The broker checks who connects (dynamic security, anonymous off). ``mqtt_url`` carries the
+harness's ``ehub-test`` account: it may publish and subscribe anywhere under ``ehub/v1/#`` with
+any client id, so ``publisher`` plays *a device that got past the broker* (the gateway's
+defence-in-depth tests). The gateway, hub worker and hub run with their own service accounts
+(``service_mqtt_url``), so their ACLs are exercised by every test that starts them."""
 
 from __future__ import annotations
 
@@ -56,6 +62,12 @@ def mqtt_url(services: Services) -> str:
     return services.mqtt_url
 
 
+@pytest.fixture(scope="session")
+def service_mqtt_url(services: Services) -> Callable[[str], str]:
+    """``service_mqtt_url("ehub-gateway")``: the URL (with password) of a service account."""
+    return services.mqtt_url_for
+
+
 @pytest.fixture()
 def db_url(services: Services) -> Iterator[str]:
     """A brand-new database with the schema applied, dropped after the test."""
@@ -73,6 +85,40 @@ def db_url(services: Services) -> Iterator[str]:
         pass  # the database server is down (a resilience test failed): nothing to drop
 
 
+@pytest.fixture()
+def provision_devices(
+    service_mqtt_url: Callable[[str], str],
+) -> Iterator[Callable[[list[tuple[str, str]]], dict[str, str]]]:
+    """``provision_devices([(device_type, device_id), ...])`` -> ``{device_id: password}``: each
+    device gets its own broker account and role, exactly as the hub provisions them, so that
+    simulated devices run under the same ACLs as real ones. Removed after the test."""
+    from hub.broker import commands, dynsec
+
+    hub = MqttEndpoint.parse(service_mqtt_url("ehub-hub"))
+    made: list[str] = []
+
+    def provision(devices: list[tuple[str, str]]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        batch: list[dict[str, Any]] = []
+        for device_type, device_id in devices:
+            out[device_id] = uuid.uuid4().hex
+            batch += commands.delete_device(device_id)  # a leftover of an aborted run
+            batch += commands.create_device(device_type, device_id)
+            batch += commands.issue_password(device_id, out[device_id])
+            made.append(device_id)
+        dynsec.run(hub, batch, tolerate_already=True, timeout_s=30)
+        return out
+
+    yield provision
+    if made:
+        dynsec.run(
+            hub,
+            [c for d in made for c in commands.delete_device(d)],
+            tolerate_already=True,
+            timeout_s=30,
+        )
+
+
 @dataclass
 class RunningGateway:
     gateway: Gateway
@@ -85,12 +131,14 @@ class RunningGateway:
 
 
 @pytest.fixture()
-def start_gateway(mqtt_url: str) -> Iterator[Callable[..., RunningGateway]]:
+def start_gateway(
+    mqtt_url: str, service_mqtt_url: Callable[[str], str]
+) -> Iterator[Callable[..., RunningGateway]]:
     started: list[RunningGateway] = []
 
     def start(db_url: str, **overrides: Any) -> RunningGateway:
         settings = GatewaySettings(
-            mqtt_url=mqtt_url,
+            mqtt_url=overrides.pop("mqtt_url", service_mqtt_url("ehub-gateway")),
             database_url=db_url,
             gateway_client_id=overrides.pop("gateway_client_id", f"gw-{uuid.uuid4().hex[:8]}"),
             gateway_batch_timeout_ms=overrides.pop("gateway_batch_timeout_ms", 30),
@@ -145,6 +193,7 @@ class Publisher:
 def publisher(mqtt_url: str) -> Iterator[Publisher]:
     ep = MqttEndpoint.parse(mqtt_url)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+    ep.paho_setup(client)
     pub = Publisher(client)
     client.on_message = lambda _c, _u, m: pub.received.append((m.topic, bytes(m.payload)))
     client.on_subscribe = lambda _c, _u, mid, _rc, _p: pub.subacks.add(mid)

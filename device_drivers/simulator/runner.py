@@ -14,7 +14,9 @@ import hashlib
 import json
 import logging
 import random
+import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -92,7 +94,17 @@ class FleetRunner:
         connect_concurrency: int = 50,
         resend_after: float = 10.0,
         jt808: tuple[str, int] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        device_passwords: Mapping[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
+        # Like real devices, each simulated device may have its own broker account (username =
+        # client id = device id, from `ehub admin broker-credentials`); the others use the
+        # shared username/password (a test broker's harness account).
+        self.username, self.password = username, password
+        self.device_passwords = dict(device_passwords or {})
+        self.tls_context = tls_context
         self.resend_after = resend_after
         self.jt808 = jt808  # trackers connect to this JT/T 808 bridge instead of MQTT
         self.runs = {d.device_id: DeviceRun(d) for d in fleet}
@@ -109,6 +121,12 @@ class FleetRunner:
         self._finish = asyncio.Event()
 
     # -- stats ----------------------------------------------------------------------------
+    def _credentials(self, device_id: str) -> tuple[str | None, str | None]:
+        own = self.device_passwords.get(device_id)
+        if own is not None:
+            return device_id, own
+        return self.username, self.password
+
     def report(self) -> FleetReport:
         by_type: dict[str, dict[str, int]] = {}
         per_device: dict[str, dict[str, int]] = {}
@@ -201,6 +219,9 @@ class FleetRunner:
                         self.host,
                         self.port,
                         identifier=dev.device_id,
+                        username=self._credentials(dev.device_id)[0],
+                        password=self._credentials(dev.device_id)[1],
+                        tls_context=self.tls_context,
                         clean_session=False,
                         will=will,
                         protocol=self.protocol,

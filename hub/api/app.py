@@ -16,6 +16,7 @@ from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
 from hub.api.limits import BodyLimit
 from hub.api.revocations import Revocations
+from hub.broker.sync import run_broker_sync_loop
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
@@ -29,6 +30,7 @@ from hub.transparency.service import run_transparency_loop, signer_from_settings
 from hub.usage_loop import run_usage_loop
 from hub.web import render as web_render
 from hub.web import routers as web_routers
+from schemas.broker import MqttEndpoint
 from schemas.db import migrate
 
 
@@ -88,6 +90,17 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 jobs.append(
                     asyncio.create_task(
                         run_transparency_loop(pool, settings, signer, notifier, stop)
+                    )
+                )
+            if settings.hub_broker_provisioning:
+                jobs.append(
+                    asyncio.create_task(
+                        run_broker_sync_loop(
+                            pool,
+                            MqttEndpoint.parse(settings.mqtt_url),
+                            settings.hub_broker_sync_interval_s,
+                            stop,
+                        )
                     )
                 )
         try:

@@ -17,6 +17,7 @@ from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.repositories import audit, org
 from hub.repositories import devices as repo
+from hub.services import broker_access
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -62,6 +63,7 @@ async def create_device(conn: AConn, p: Principal, data: dict[str, Any]) -> dict
             raise Conflict(f"serial {data.get('serial')} belongs to another device") from None
         row = await repo.get(conn, data["device_id"])
         assert row is not None
+        await broker_access.device_registered(conn, row, p.username)
         await audit.record(
             conn,
             p.username,
@@ -136,6 +138,7 @@ async def change_status(
         await repo.update(conn, device_id, changes)
         after = await repo.get(conn, device_id)
         assert after is not None
+        await broker_access.lifecycle_changed(conn, after, current, target, p.username)
         await audit.record(
             conn,
             p.username,

@@ -25,7 +25,7 @@ from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.domain.tickets import TicketState
 from hub.services import alerts as alert_service
-from hub.services import device_history, inventory, personnel
+from hub.services import broker_access, device_history, inventory, jt808_enrol, personnel
 from hub.services import tickets as ticket_service
 from hub.web import charts, i18n
 from hub.web.render import PageUser, lang_of, page
@@ -160,7 +160,29 @@ async def device_detail(
         alerts=alerts,
         units=await unit_names(conn, p, lang_of(request)),
         can_tickets=allowed(p.role, Action.TICKETS),
+        broker=await _broker_panel(request, conn, p, device_id),
     )
+
+
+async def _broker_panel(
+    request: Request, conn: Conn, p: Principal, device_id: str
+) -> dict[str, Any] | None:
+    """The device's broker access for its page (_device_broker.html); None when this hub does
+    not provision a broker (the demo's)."""
+    if not request.app.state.settings.hub_broker_provisioning:
+        return None
+    st = await broker_access.state(conn, p, device_id)
+    device = await inventory.device(conn, p, device_id)
+    tracker = device["device_type"] == DeviceType.VEHICLE_TRACKER.value
+    return {
+        "jt808": await jt808_enrol.get(conn, p, device_id) if tracker else None,
+        "tracker": tracker,
+        "pending": st.pending,
+        "issued_at": st.issued_at,
+        "issued_by": st.issued_by,
+        "rotations": st.rotations,
+        "can_issue": allowed(p.role, Action.MANAGE_DEVICES),
+    }
 
 
 # --------------------------------------------------------------------------- custody ------

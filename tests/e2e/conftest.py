@@ -53,13 +53,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture()
-def start_hub(db_url: str, mqtt_url: str) -> Iterator[Callable[..., RunningHub]]:
+def start_hub(
+    db_url: str, service_mqtt_url: Callable[[str], str]
+) -> Iterator[Callable[..., RunningHub]]:
     running: list[RunningHub] = []
 
     def start(**overrides: Any) -> RunningHub:
         settings = HubSettings(
             database_url=db_url,
-            mqtt_url=mqtt_url,
+            mqtt_url=service_mqtt_url("ehub-hub"),
             hub_jwt_secret="s" * 40,
             hub_id_hash_key="k" * 40,
             hub_live_interval_s=0.2,

@@ -58,7 +58,15 @@ def seed_officer_on_shift(db_url: str, now: datetime) -> None:
 
 def run_terminal(terminal: SimTerminal, mqtt_url: str, stop: threading.Event) -> threading.Thread:
     ep = MqttEndpoint.parse(mqtt_url)
-    runner = FleetRunner([terminal], ep.host, ep.port, rate=8.0, resend_after=3.0)
+    runner = FleetRunner(
+        [terminal],
+        ep.host,
+        ep.port,
+        rate=8.0,
+        resend_after=3.0,
+        username=ep.username,
+        password=ep.password,
+    )
 
     def run() -> None:
         async def main() -> None:

@@ -457,6 +457,7 @@ def test_a_device_that_drops_off_is_marked_offline_by_its_will(db_url, start_gat
     ep = MqttEndpoint.parse(mqtt_url)
     state = "ehub/v1/mobile_terminal/term-0001/state"
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="term-0001")
+    ep.paho_setup(device)
     device.will_set(state, b'{"v":1,"state":"offline"}', qos=1, retain=True)
     device.connect(ep.host, ep.port, keepalive=5)
     device.loop_start()
@@ -472,6 +473,7 @@ def test_a_device_that_drops_off_is_marked_offline_by_its_will(db_url, start_gat
         ]
     finally:
         cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="will-cleaner")
+        ep.paho_setup(cleaner)
         cleaner.connect(ep.host, ep.port)
         cleaner.loop_start()
         cleaner.publish(state, b"", qos=1, retain=True).wait_for_publish(5)

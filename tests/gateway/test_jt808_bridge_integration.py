@@ -49,12 +49,12 @@ PHONE = "013912345678"
 
 
 @pytest.fixture()
-def bridge(db_url, mqtt_url):
-    ep = MqttEndpoint.parse(mqtt_url)
+def bridge(db_url, mqtt_url, service_mqtt_url):
+    ep = MqttEndpoint.parse(service_mqtt_url("ehub-jt808-bridge"))
     port = free_port()
     loop = asyncio.new_event_loop()
     ready = asyncio.Event()
-    b = Bridge(Registry(db_url), ep.host, ep.port)
+    b = Bridge(Registry(db_url), ep.host, ep.port, endpoint=ep)
     task = loop.create_task(b.run("127.0.0.1", port, ready))
     t = threading.Thread(target=loop.run_forever, daemon=True)
     t.start()

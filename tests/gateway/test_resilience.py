@@ -63,7 +63,7 @@ def fleet_env(db_url: str, services: Services, tmp_path: Path) -> Iterator[dict[
     register_fleet(db_url, fleet)
     env = {
         **os.environ,
-        "EHUB_MQTT_URL": services.mqtt_url,
+        "EHUB_MQTT_URL": services.mqtt_url_for("ehub-gateway"),
         "EHUB_DATABASE_URL": db_url,
         "EHUB_GATEWAY_CLIENT_ID": f"gw-{prefix}",
         "EHUB_GATEWAY_SESSION_EXPIRY_S": "600",

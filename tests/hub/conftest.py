@@ -14,13 +14,15 @@ from hub.worker import HubWorker
 
 
 @pytest.fixture()
-def start_hub_worker(mqtt_url: str) -> Iterator[Callable[[str], HubWorker]]:
+def start_hub_worker(
+    mqtt_url: str, service_mqtt_url: Callable[[str], str]
+) -> Iterator[Callable[[str], HubWorker]]:
     started: list[tuple[HubWorker, threading.Thread]] = []
 
     def start(db_url: str) -> HubWorker:
         worker = HubWorker(
             HubSettings(
-                mqtt_url=mqtt_url,
+                mqtt_url=service_mqtt_url("ehub-hub-worker"),
                 database_url=db_url,
                 hub_worker_client_id=f"hubw-{uuid.uuid4().hex[:8]}",
                 hub_worker_session_expiry_s=120,

@@ -14,15 +14,22 @@ import uvicorn
 
 from ehub.pgcluster import free_port
 from hub.api.app import create_app
+from hub.broker import commands, dynsec
 from hub.settings import HubSettings
+from schemas.broker import MqttEndpoint
 from tests.factories.hub import PASSWORD, seed_city
+from tests.helpers import query
 
 pytestmark = pytest.mark.integration
 
 
-def test_generated_requests_never_get_a_server_error(db_url, tmp_path):
+def test_generated_requests_never_get_a_server_error(db_url, tmp_path, service_mqtt_url):
+    # The hub's real broker account: issuing credentials talks to the broker (a 503 would
+    # mean it is unreachable, which is a finding).
+    hub_url = service_mqtt_url("ehub-hub")
     settings = HubSettings(
         database_url=db_url,
+        mqtt_url=hub_url,
         hub_jwt_secret="s" * 40,
         hub_id_hash_key="k" * 40,
         hub_log_signing_key="B" * 43 + "=",  # 32 bytes: the public /transparency API answers
@@ -83,4 +90,8 @@ def test_generated_requests_never_get_a_server_error(db_url, tmp_path):
         assert "No issues found" in run.stdout, run.stdout[-3000:]
     finally:
         server.should_exit = True
+        # Device clients the generated requests made on the shared test broker.
+        ep = MqttEndpoint.parse(hub_url)
+        for (device_id,) in query(db_url, "SELECT device_id FROM devices"):
+            dynsec.run(ep, commands.delete_device(device_id), tolerate_already=True)
         thread.join(15)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from hub.api.deps import Conn, CurrentUser
+from hub.api.deps import Conn, CurrentUser, SettingsDep
 from hub.api.export import tabular
 from hub.domain.errors import Invalid
 from hub.domain.lifecycle import DeviceStatus
 from hub.domain.roles import Action
 from hub.repositories import devices as repo
-from hub.services import inventory
+from hub.services import broker_access, inventory
+from schemas.broker import MqttEndpoint
 from schemas.topics import DEVICE_ID_PATTERN, DeviceType
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
@@ -168,10 +169,13 @@ async def export_devices(
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=201)
-async def create_device(body: DeviceCreate, p: CurrentUser, conn: Conn) -> DevicePublic:
+async def create_device(
+    body: DeviceCreate, p: CurrentUser, conn: Conn, s: SettingsDep
+) -> DevicePublic:
     row = await inventory.create_device(
         conn, p, body.model_dump(mode="python") | {"device_type": body.device_type.value}
     )
+    await _push_to_broker(conn, s, body.device_id)
     return DevicePublic(**row)
 
 
@@ -192,11 +196,21 @@ async def patch_device(
 
 @router.post("/devices/{device_id}/status", response_model=DevicePublic)
 async def change_status(
-    device_id: DeviceId, body: StatusChange, p: CurrentUser, conn: Conn
+    device_id: DeviceId, body: StatusChange, p: CurrentUser, conn: Conn, s: SettingsDep
 ) -> DevicePublic:
-    return DevicePublic(
-        **await inventory.change_status(conn, p, device_id, body.status, body.reason)
-    )
+    row = await inventory.change_status(conn, p, device_id, body.status, body.reason)
+    # Retired or lost: the broker drops the device now, not at the next retry pass.
+    await _push_to_broker(conn, s, device_id)
+    return DevicePublic(**row)
+
+
+async def _push_to_broker(conn: Conn, s: SettingsDep, device_id: str) -> None:
+    """Send the device's queued broker changes now; what the broker does not take stays
+    queued for the hub's retry loop (the device page says "pending on broker")."""
+    if s.hub_broker_provisioning:
+        await broker_access.push(
+            conn, MqttEndpoint.parse(s.mqtt_url), device_id, timeout_s=s.hub_broker_timeout_s
+        )
 
 
 @router.post("/custody/check-out", response_model=list[CustodyPublic], status_code=201)
