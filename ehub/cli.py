@@ -464,18 +464,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="docs/contract")
     ex.set_defaults(func=cmd_schemas)
 
-    cases = sub.add_parser("cases", help="enforcement cases: catalog, discretion, calendar, ...")
-    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
-    from ehub import cases_cli
-
-    cases_cli.add_commands(cases_sub)
-
     m = sub.add_parser("migrate", help="apply the SQL migrations")
     m.add_argument("--database", required=True)
     m.set_defaults(func=cmd_migrate)
 
-    ca = sub.add_parser("cases", help="enforcement cases and their transparency log")
+    ca = sub.add_parser(
+        "cases", help="enforcement cases: catalog, discretion, calendar, the transparency log"
+    )
     cas = ca.add_subparsers(dest="cases_command", required=True)
+    from ehub import cases_cli
+
+    cases_cli.add_commands(cas)
     cv = cas.add_parser(
         "verify",
         help="recompute the transparency log from its leaves, check every stored hash and"

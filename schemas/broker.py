@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from schemas.topics import DOWNSTREAM, PREFIX, UPSTREAM, Channel, DeviceType, check_device_id
+from schemas.topics import (
+    DOWNSTREAM,
+    PREFIX,
+    UPSTREAM,
+    Channel,
+    DeviceType,
+    check_device_id,
+    stray_filters,
+)
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 CONTROL_RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
@@ -128,9 +136,14 @@ SERVICE_ROLES: dict[str, list[Acl]] = {
     # MQTT -> TimescaleDB: reads every uplink, writes acks (DESIGN.md zero-loss 2).
     # Its one subscription is ``ehub/v1/+/+/+`` (schemas.topics.upstream_filter); the broker
     # does not deliver it the downstream channels, so it never sees a command.
+    # Its stray filters (topics of the wrong depth, dead-lettered as bad_topic if anything but a
+    # device ever publishes there) are allowed too; the hub's own notification topics, which the
+    # 6+ level filter would match, are not delivered to it.
     "ehub-gateway": [
         *_sub(f"{PREFIX}/+/+/+"),
+        *(a for f in stray_filters() for a in _sub(f)),
         *(Acl("publishClientReceive", t, allow=False) for t in _down()),
+        Acl("publishClientReceive", f"{PREFIX}/hub/#", allow=False),
         _pub(f"{PREFIX}/+/+/{Channel.ACK.value}"),
     ],
     # Device events and command results in, commands out.
