@@ -45,6 +45,13 @@ def ignored(gw, reason: str) -> float:
     return gw.gateway.metrics.ignored.labels(reason)._value.get()
 
 
+def start_unguarded_gateway(start_gateway, mqtt_url: str, db_url: str):
+    """A gateway on a broker whose ACL does not keep the downstream channels and the hub's
+    topics from it (the test account may read everything): what the gateway itself does with
+    what the ACL normally refuses, as a second line behind the broker."""
+    return start_gateway(db_url, mqtt_url=mqtt_url)
+
+
 def test_json_nested_5000_deep_is_dead_lettered_too_deep_without_traceback(
     db_url, start_gateway, publisher, caplog
 ):
@@ -115,10 +122,10 @@ def test_unknown_channel_is_dead_lettered_bad_topic(db_url, start_gateway, publi
 
 
 def test_device_publishing_junk_on_its_own_ack_topic_is_dead_lettered_wrong_direction(
-    db_url, start_gateway, publisher
+    db_url, start_gateway, publisher, mqtt_url
 ):
     register(db_url, CAM)
-    start_gateway(db_url)
+    start_unguarded_gateway(start_gateway, mqtt_url, db_url)
     publisher.publish(f"{BASE}/ack", msg(1, **CAM_STATUS))  # a status sent to the wrong topic
     wait_until(lambda: dead(db_url, f"{BASE}/ack"))
     [(reason, detail, device, _s)] = dead(db_url, f"{BASE}/ack")
@@ -126,10 +133,10 @@ def test_device_publishing_junk_on_its_own_ack_topic_is_dead_lettered_wrong_dire
 
 
 def test_device_publishing_junk_on_its_own_cmd_topic_is_dead_lettered_but_hub_cmd_is_not(
-    db_url, start_gateway, publisher
+    db_url, start_gateway, publisher, mqtt_url
 ):
     register(db_url, CAM)
-    gw = start_gateway(db_url)
+    gw = start_unguarded_gateway(start_gateway, mqtt_url, db_url)
     cmd = json.dumps(
         {"v": 1, "cmd_id": "c-1", "ts": datetime.now(UTC).isoformat(), "cmd": "config"}
     )
@@ -142,10 +149,10 @@ def test_device_publishing_junk_on_its_own_cmd_topic_is_dead_lettered_but_hub_cm
 
 
 def test_forged_ack_with_seq_2_63_minus_1_is_dead_lettered_forged_ack_own_acks_are_not(
-    db_url, start_gateway, publisher
+    db_url, start_gateway, publisher, mqtt_url
 ):
     register(db_url, CAM)
-    gw = start_gateway(db_url)
+    gw = start_unguarded_gateway(start_gateway, mqtt_url, db_url)
     publisher.subscribe(f"{BASE}/ack")
     publisher.publish(f"{BASE}/status", msg(1, **CAM_STATUS))
     wait_until(lambda: 1 in publisher.acks_for("cam-sec1"))
@@ -159,15 +166,16 @@ def test_forged_ack_with_seq_2_63_minus_1_is_dead_lettered_forged_ack_own_acks_a
 
 
 def test_another_gateways_ack_at_or_below_the_mark_is_ignored_not_dead_lettered(
-    db_url, start_gateway, publisher
+    db_url, start_gateway, publisher, mqtt_url
 ):
     register(db_url, CAM)
-    first = start_gateway(db_url)
+    first = start_unguarded_gateway(start_gateway, mqtt_url, db_url)
     for seq in (1, 2, 3):
         publisher.publish(f"{BASE}/status", msg(seq, **CAM_STATUS))
     wait_until(lambda: query(db_url, "SELECT acked_seq FROM device_latest") == [(3,)])
     first.stop()
-    second = start_gateway(db_url)  # has acked nothing itself: it asks the database
+    # The second has acked nothing itself: it asks the database.
+    second = start_unguarded_gateway(start_gateway, mqtt_url, db_url)
     publisher.publish(
         f"{BASE}/ack", json.dumps({"v": 1, "seq": 2, "ts": datetime.now(UTC).isoformat()})
     )
@@ -209,10 +217,21 @@ def test_clearing_a_retained_state_is_counted_not_stored_as_presence(
     assert query(db_url, "SELECT count(*) FROM presence_events") == [(0,)]
 
 
-def test_hub_alert_topics_reach_the_gateway_but_are_counted_as_the_hubs_not_dead_lettered(
-    db_url, start_gateway, publisher
-):
+def test_hub_alert_topics_never_reach_the_gateway_through_its_acl(db_url, start_gateway, publisher):
+    register(db_url, CAM)
     gw = start_gateway(db_url)
+    topic = "ehub/v1/hub/alerts/team-a/low_battery"
+    publisher.publish(topic, b'{"kind": "low_battery"}')
+    publisher.publish(f"{BASE}/status", msg(1, **CAM_STATUS))  # published after it, in order
+    wait_until(lambda: stored(db_url, "cam-sec1") == 1)
+    assert ignored(gw, "hub_topic") == 0
+    assert dead(db_url, topic) == []
+
+
+def test_hub_alert_topics_reaching_an_unguarded_gateway_are_counted_not_dead_lettered(
+    db_url, start_gateway, publisher, mqtt_url
+):
+    gw = start_unguarded_gateway(start_gateway, mqtt_url, db_url)
     topic = "ehub/v1/hub/alerts/team-a/low_battery"
     publisher.publish(topic, b'{"kind": "low_battery"}')
     wait_until(lambda: ignored(gw, "hub_topic") >= 1)
