@@ -10,7 +10,12 @@ What is checked, in one REPEATABLE READ snapshot:
    root is the recomputed root at its size: every checkpoint is consistent with the current
    tree (it is a prefix of it), or the report says which is not;
 5. the registered checkers (``register_checker``): the case services' own checks that what
-   their tables hold (each event's and document's hash) matches its leaf.
+   their tables hold (each event's and document's hash) matches its leaf;
+6. the queue (migration 019): no queued leaf is also in the tree (integrated twice), and (with
+   ``mmd_s``) none has waited longer than the maximum merge delay.
+
+The leaves are read by one binary ``COPY ... TO STDOUT`` in index order (one scan, parsed as
+it streams) rather than pages of SELECTs.
 
 Each problem names the leaf index, subtree or checkpoint concerned; an empty list of problems
 means the log is intact. Memory: two hashes per leaf (about 130 MB at 1M leaves).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from hub.transparency import checkpoint, merkle
+from hub.transparency import checkpoint, merkle, store
 
 AConn = psycopg.AsyncConnection[Any]
 CHUNK = 65_536  # leaves per query
@@ -98,9 +104,11 @@ async def verify(
     name: str | None,
     public_key: bytes | None,
     checkers: dict[str, Checker] | None = None,
+    mmd_s: float | None = None,
 ) -> Report:
     """Check the log (see the module docstring). ``public_key`` None: signatures unchecked
-    (said in the report as a problem, so that a run without the key cannot pass)."""
+    (said in the report as a problem, so that a run without the key cannot pass); ``mmd_s``
+    None: the queue's age is not checked."""
     t0, c0 = time.perf_counter(), time.process_time()
     rep = Report()
     await conn.set_autocommit(False)
@@ -113,6 +121,7 @@ async def verify(
         log = VerifiedLog(n, levels)
         await _check_head(conn, log, rep)
         await _check_checkpoints(conn, log, rep, name, public_key)
+        await _check_queue(conn, rep, mmd_s)
         for cname, check in (registered_checkers() if checkers is None else checkers).items():
             rep.checkers.append(cname)
             rep.problems += [f"{cname}: {p}" for p in await check(conn, log)]
@@ -129,52 +138,90 @@ async def verify(
 async def _leaves(conn: AConn, rep: Report) -> list[list[bytes]]:
     """Every leaf hash recomputed from its entry, compared with the stored ones.
 
-    In chunks of ``CHUNK`` indexes: the entries in one query, the stored hashes of the chunk
-    as one concatenated blob in another (both in the snapshot), compared at once; only a
-    chunk that differs is gone through leaf by leaf, to name each bad or missing index.
+    One binary COPY of (idx, entry, leaf_hash) in index order, parsed as it streams (the row
+    layout is fixed: PostgreSQL's binary COPY format, "Tuples"); the stored hashes are joined
+    into one blob per ``CHUNK`` leaves and compared at once with the recomputed ones; only a
+    chunk that differs (or an index out of place) is gone through leaf by leaf, to name each
+    bad or missing index.
     """
-    cur = await conn.execute("SELECT coalesce(max(idx) + 1, 0) FROM tlog_leaves")
-    row = await cur.fetchone()
-    top = int(row[0]) if row else 0
     hashes: list[bytes] = []
     sha256 = hashlib.sha256
-    for lo in range(0, top, CHUNK):
-        hi = min(lo + CHUNK, top)
-        cur = await conn.execute(
-            "SELECT entry FROM tlog_leaves WHERE idx >= %s AND idx < %s ORDER BY idx",
-            (lo, hi),
-            binary=True,
+    chunk_idx: list[int] = []
+    chunk_computed: list[bytes] = []
+    chunk_stored: list[bytes] = []
+    lo = 0  # the first index of the current chunk
+    unpack_from = struct.Struct(">hiqi").unpack_from
+
+    def flush() -> None:
+        nonlocal lo
+        # ORDER BY idx over the primary key: indexes strictly increase, so the chunk is in
+        # place when its first and last are where they should be.
+        in_place = chunk_idx[0] == lo and chunk_idx[-1] == lo + len(chunk_idx) - 1
+        if not in_place or b"".join(chunk_computed) != b"".join(chunk_stored):
+            _name_bad_leaves(lo, chunk_idx, chunk_computed, chunk_stored, rep)
+        hashes.extend(chunk_computed)
+        lo = chunk_idx[-1] + 1
+        chunk_idx.clear()
+        chunk_computed.clear()
+        chunk_stored.clear()
+
+    async with conn.cursor() as cur:
+        sql = (
+            "COPY (SELECT idx, entry, leaf_hash FROM tlog_leaves ORDER BY idx)"
+            " TO STDOUT (FORMAT BINARY)"
         )
-        computed = [sha256(b"\x00" + e).digest() for (e,) in await cur.fetchall()]
-        cur = await conn.execute(
-            "SELECT string_agg(leaf_hash, ''::bytea ORDER BY idx) FROM tlog_leaves"
-            " WHERE idx >= %s AND idx < %s",
-            (lo, hi),
-            binary=True,
-        )
-        blob_row = await cur.fetchone()
-        stored = bytes(blob_row[0]) if blob_row and blob_row[0] is not None else b""
-        if len(computed) != hi - lo or b"".join(computed) != stored:
-            await _name_bad_leaves(conn, (lo, hi), computed, stored, rep)
-        hashes += computed
+        async with cur.copy(sql) as copy:
+            buf = b""
+            header = True
+            async for data in copy:
+                buf = buf + bytes(data) if buf else bytes(data)
+                pos = 0
+                if header:
+                    if len(buf) < 19:
+                        continue
+                    pos = 19 + int.from_bytes(buf[15:19], "big")  # signature, flags, extension
+                    header = False
+                n = len(buf)
+                while pos + 2 <= n:
+                    if buf[pos] == 0xFF:  # the trailer: field count -1
+                        pos = n
+                        break
+                    # int16 3 | int32 8, int8 idx | int32 len, entry | int32 32, leaf hash
+                    if pos + 18 > n:
+                        break
+                    _, _, idx, elen = unpack_from(buf, pos)
+                    end = pos + 54 + elen
+                    if end > n:
+                        break
+                    chunk_idx.append(idx)
+                    chunk_computed.append(sha256(b"\x00" + buf[pos + 18 : end - 36]).digest())
+                    chunk_stored.append(buf[end - 32 : end])
+                    pos = end
+                    if len(chunk_idx) == CHUNK:
+                        flush()
+                buf = buf[pos:]
+    if chunk_idx:
+        flush()
     rep.leaves = len(hashes)
     return [hashes]
 
 
-async def _name_bad_leaves(
-    conn: AConn, span: tuple[int, int], computed: list[bytes], stored: bytes, rep: Report
+def _name_bad_leaves(
+    lo: int, present: list[int], computed: list[bytes], stored: list[bytes], rep: Report
 ) -> None:
-    lo, hi = span
-    cur = await conn.execute(
-        "SELECT idx FROM tlog_leaves WHERE idx >= %s AND idx < %s ORDER BY idx", (lo, hi)
-    )
-    present = [int(r[0]) for r in await cur.fetchall()]
+    """A chunk that differs: which indexes are missing, which entries were changed.
+
+    ``lo``: the index the chunk should start at; ``present``: the indexes it holds, in order.
+    The hashes recomputed here are kept in order of the rows (the tree of the stored rows is
+    what the later checks compare the head and the checkpoints with).
+    """
+    hi = present[-1] + 1 if present else lo
     have = set(present)
     rep.problems += [
         f"leaf {i}: missing (no row with this index)" for i in range(lo, hi) if i not in have
     ]
     for k, idx in enumerate(present):
-        if computed[k] != stored[32 * k : 32 * (k + 1)]:
+        if computed[k] != stored[k]:
             rep.problems.append(
                 f"leaf {idx}: its entry does not hash to its stored leaf hash"
                 " (the entry was changed)"
@@ -299,16 +346,31 @@ async def _check_checkpoints(
             good = max(good, size)
 
 
+async def _check_queue(conn: AConn, rep: Report, mmd_s: float | None) -> None:
+    cur = await conn.execute(
+        "SELECT q.id, l.idx FROM tlog_queue q JOIN tlog_leaves l ON l.queue_id = q.id"
+        " ORDER BY q.id LIMIT 20"
+    )
+    for qid, idx in await cur.fetchall():
+        rep.problems.append(
+            f"queued leaf {qid} is still queued but already integrated as leaf {idx}"
+        )
+    if mmd_s is not None:
+        late = store.mmd_problem(await store.oldest_queued(conn), mmd_s)
+        if late is not None:
+            rep.problems.append(late)
+
+
 # Modules that register checkers when imported (the case services add theirs here), so that
 # ``ehub cases verify`` runs them without the CLI knowing the case tables.
 CHECKER_MODULES: tuple[str, ...] = ()
 
 
 async def verify_database(
-    database_url: str, *, name: str | None, public_key: bytes | None
+    database_url: str, *, name: str | None, public_key: bytes | None, mmd_s: float | None = None
 ) -> Report:
     """``ehub cases verify``: connect, load the registered checkers, verify."""
     for module in CHECKER_MODULES:
         importlib.import_module(module)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await verify(conn, name=name, public_key=public_key)
+        return await verify(conn, name=name, public_key=public_key, mmd_s=mmd_s)
