@@ -58,6 +58,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--runs", type=int, default=3, help="runs per append figure (the median)")
     p.add_argument("--sequence-interval", type=float, default=0.2, help="sequencer period, s")
+    p.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="send each transaction's statements in libpq pipeline mode (one round trip per"
+        " event instead of four; the same for the baseline)",
+    )
     p.add_argument("--proof-leaves", type=int, default=10_000_000)
     p.add_argument("--verify-leaves", type=int, default=1_000_000)
     p.add_argument("--proofs", type=int, default=300, help="proofs per figure")
@@ -128,7 +134,7 @@ EVENT_TABLE = (
 
 
 async def _writers(
-    db: str, entries: list[dict[str, Any]], writers: int, *, log: bool
+    db: str, entries: list[dict[str, Any]], writers: int, *, log: bool, pipeline: bool
 ) -> tuple[float, list[int]]:
     """``writers`` connections, one event per transaction: the event's own row, and (``log``)
     its queued leaf. Seconds until every transaction committed; the queue ids."""
@@ -136,15 +142,22 @@ async def _writers(
     ids: list[int] = []
     try:
 
+        async def event(c: AConn, e: dict[str, Any]) -> None:
+            async with c.transaction():
+                await c.execute(
+                    "INSERT INTO bench_events (case_id, kind, body) VALUES (%s, %s, %s)",
+                    (e["case_id"], e["kind"], Jsonb(e)),
+                )
+                if log:
+                    ids.append((await store.append(c, e)).queue_id)
+
         async def writer(c: AConn, chunk: list[dict[str, Any]]) -> None:
             for e in chunk:
-                async with c.transaction():
-                    await c.execute(
-                        "INSERT INTO bench_events (case_id, kind, body) VALUES (%s, %s, %s)",
-                        (e["case_id"], e["kind"], Jsonb(e)),
-                    )
-                    if log:
-                        ids.append((await store.append(c, e)).queue_id)
+                if pipeline:
+                    async with c.pipeline():
+                        await event(c, e)
+                else:
+                    await event(c, e)
 
         chunks = [entries[w::writers] for w in range(writers)]
         t = time.perf_counter()
@@ -156,13 +169,14 @@ async def _writers(
 
 
 async def _append_run(
-    db: str, entries: list[dict[str, Any]], writers: int, interval: float
+    db: str, entries: list[dict[str, Any]], writers: int, interval: float, pipeline: bool
 ) -> dict[str, float]:
     """One figure: the baseline, then the same with the log and a sequencer running."""
     out: dict[str, float] = {}
     async with await psycopg.AsyncConnection.connect(db, autocommit=True) as seq_conn:
         await seq_conn.execute(EVENT_TABLE)
-        out["baseline"] = len(entries) / (await _writers(db, entries, writers, log=False))[0]
+        base_s, _ = await _writers(db, entries, writers, log=False, pipeline=pipeline)
+        out["baseline"] = len(entries) / base_s
         start = (await store.head(seq_conn)).size
         target = start + len(entries)
         done = asyncio.Event()
@@ -184,7 +198,9 @@ async def _append_run(
 
         t0 = time.perf_counter()
         seq = asyncio.create_task(sequencer())
-        committed_s, ids = await _writers(db, entries, writers, log=True)
+        c0 = time.process_time()
+        committed_s, ids = await _writers(db, entries, writers, log=True, pipeline=pipeline)
+        out["client_cpu"] = (time.process_time() - c0) / committed_s
         done.set()
         await asyncio.wait_for(seq, 120)
         out["committed"] = len(entries) / committed_s
@@ -206,7 +222,7 @@ async def _append_figures(db: str, args: argparse.Namespace) -> dict[int, list[d
             entries = _entries(args.appends, offset)
             offset += args.appends
             runs.setdefault(writers, []).append(
-                await _append_run(db, entries, writers, args.sequence_interval)
+                await _append_run(db, entries, writers, args.sequence_interval, args.pipeline)
             )
     return runs
 
@@ -217,7 +233,8 @@ def _say_appends(runs: dict[int, list[dict[str, float]]], args: argparse.Namespa
     _say(
         f"appends inside real transactions (an event row + its queued leaf, one event per"
         f" transaction, synchronous_commit on), {args.appends:,} events per run, median of"
-        f" {args.runs} runs; sequencer every {args.sequence_interval:g} s:"
+        f" {args.runs} runs; sequencer every {args.sequence_interval:g} s"
+        f"{'; pipeline mode' if args.pipeline else ''}:"
     )
     for writers, rs in runs.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
@@ -227,7 +244,8 @@ def _say_appends(runs: dict[int, list[dict[str, float]]], args: argparse.Namespa
             f"  {writers:>3} writers: {med['committed']:,.0f} events/s committed,"
             f" {med['integrated']:,.0f} events/s integrated (last leaf in the tree"
             f" {med['lag_ms']:.0f} ms after the last commit, {med['rounds']:.0f} rounds);"
-            f" baseline without the log {med['baseline']:,.0f} events/s"
+            f" baseline without the log {med['baseline']:,.0f} events/s;"
+            f" bench client CPU {med['client_cpu']:.0%} of a core"
             f" (runs committed: {each})"
         )
     ok = best >= APPEND_TARGET
@@ -312,9 +330,11 @@ async def _leaf(conn: AConn, i: int) -> bytes:
     return bytes(row[0])
 
 
-async def _verify_db(db: str) -> Any:
+async def _verify_db(db: str, signer: Signer) -> Any:
     async with await psycopg.AsyncConnection.connect(db) as conn:
-        return await verify(conn, name=None, public_key=None, checkers={}, mmd_s=None)
+        return await verify(
+            conn, name=signer.name, public_key=signer.public_key, checkers={}, mmd_s=60
+        )
 
 
 async def _verify_figures(db: str, signer: Signer) -> tuple[Any, float, float, int]:
@@ -383,7 +403,7 @@ def main(args: argparse.Namespace) -> int:
         if not db:
             raise _Skip
         all_ok &= _say_appends(asyncio.run(_append_figures(db, args)), args)
-        rep = asyncio.run(_verify_db(db))
+        rep = asyncio.run(_verify_db(db, signer))
         _say(f"  the appended tree: {rep.summary()}")
         if not rep.ok:
             raise SystemExit(f"verify found problems in the appended log: {rep.problems[:3]}")

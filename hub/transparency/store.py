@@ -95,13 +95,28 @@ async def append(conn: AConn, entry: Mapping[str, Any]) -> Queued:
 
 async def append_many(conn: AConn, entries: Sequence[Mapping[str, Any]]) -> list[Queued]:
     """Queue several entries (one event that records a few facts), in order, in one statement."""
-    if conn.info.transaction_status != pq.TransactionStatus.INTRANS:
+    status = conn.info.transaction_status
+    if status == pq.TransactionStatus.ACTIVE:
+        # Pipeline mode (results still pending): sync first to learn whether the caller's
+        # BEGIN took effect (psycopg "Pipeline mode": a nested pipeline syncs).
+        async with conn.pipeline() as p:
+            await p.sync()
+        status = conn.info.transaction_status
+    if status != pq.TransactionStatus.INTRANS:
         # Outside a transaction the leaf would commit without the event it records.
         raise Conflict("a log append must run inside the transaction of the event it records")
     blobs = [canonical(e) for e in entries]
     if not blobs:
         return []
     hashes = [merkle.leaf_hash(b) for b in blobs]
+    if len(blobs) == 1:  # the usual case: one plain INSERT
+        cur = await conn.execute(
+            "INSERT INTO tlog_queue (entry, leaf_hash) VALUES (%s, %s) RETURNING id",
+            (blobs[0], hashes[0]),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return [Queued(int(row[0]), hashes[0])]
     # unnest WITH ORDINALITY + ORDER BY: ids follow the entries' order (one event's facts
     # stay in order in the tree, as the sequencer integrates by queue id).
     cur = await conn.execute(
