@@ -50,14 +50,16 @@ AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--appends", type=int, default=4000, help="events per append figure (0: skip)")
+    p.add_argument("--appends", type=int, default=3000, help="events per append figure (0: skip)")
     p.add_argument(
         "--writers",
         default="1,8,32,64",
         help="comma-separated numbers of concurrent writers, one append figure each",
     )
     p.add_argument("--runs", type=int, default=3, help="runs per append figure (the median)")
-    p.add_argument("--sequence-interval", type=float, default=0.2, help="sequencer period, s")
+    p.add_argument(
+        "--sequence-interval", type=float, default=0.5, help="sequencer period, s (the hub: 0.5)"
+    )
     p.add_argument(
         "--pipeline",
         action="store_true",
