@@ -324,6 +324,27 @@ def test_a_leaf_queued_beyond_the_mmd_is_an_alert_and_a_verify_problem(
     assert query(db_url, "SELECT count(*) FROM tlog_checkpoints") == [(1,)]
 
 
+def test_verify_names_a_leaf_both_queued_and_integrated(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A queue row put back after its leaf was integrated (a restore gone wrong, a forger):
+    verify names it, and the sequencer cannot integrate it a second time."""
+    append_n(db_url, 2)
+    issue(db_url)
+    [(qid, idx)] = query(db_url, "SELECT queue_id, idx FROM tlog_leaves WHERE idx = 1")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tlog_queue (id, entry, leaf_hash)"
+            " SELECT queue_id, entry, leaf_hash FROM tlog_leaves WHERE idx = 1"
+        )
+    code, out = cli_verify(db_url, capsys)
+    assert code == 1
+    assert f"PROBLEM queued leaf {qid} is still queued but already integrated as leaf {idx}" in out
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        run(db_url, store.sequence)
+    assert run(db_url, store.head).size == 2
+
+
 def test_the_hubs_sequencer_loop_integrates_queued_leaves(db_url: str) -> None:
     async def go() -> dict[int, int]:
         pool: AsyncConnectionPool[AConn] = AsyncConnectionPool(
