@@ -140,6 +140,22 @@ def test_one_events_leaves_stay_in_order_and_a_rolled_back_event_queues_nothing(
     run(db_url, go)
 
 
+def test_append_in_pipeline_mode_knows_whether_it_is_inside_a_transaction(db_url: str) -> None:
+    """libpq pipeline mode reports ACTIVE while results are pending: append syncs to tell."""
+
+    async def go(conn: AConn) -> None:
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute("SELECT 1")
+            q = await store.append(conn, evidence(0))
+        async with conn.pipeline():
+            await conn.execute("SELECT 1")
+            with pytest.raises(Conflict, match="inside the transaction"):
+                await store.append(conn, evidence(1))
+        assert queue_ids(db_url) == [q.queue_id]
+
+    run(db_url, go)
+
+
 def test_entries_with_free_text_or_bad_hashes_are_refused(db_url: str) -> None:
     async def go(conn: AConn) -> None:
         bad: list[dict[str, Any]] = [
