@@ -272,7 +272,11 @@ def cmd_cases_verify(args: argparse.Namespace) -> int:
     else:
         signer = signer_from_settings(settings)
         public_key = signer.public_key if signer else None
-    report = asyncio.run(verify_database(settings.database_url, name=name, public_key=public_key))
+    report = asyncio.run(
+        verify_database(
+            settings.database_url, name=name, public_key=public_key, mmd_s=settings.hub_log_mmd_s
+        )
+    )
     for problem in report.problems:
         print(f"PROBLEM {problem}")
     print(report.summary())

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 async def every(
     name: str, interval_s: float, stop: asyncio.Event, cycle: Callable[[], Awaitable[None]]
 ) -> None:
-    log.info("%s loop: every %.0f s", name, interval_s)
+    log.info("%s loop: every %g s", name, interval_s)
     while not stop.is_set():
         try:
             await cycle()

@@ -81,3 +81,8 @@ class HubSettings(BaseSettings):
     hub_log_signing_key_file: str | None = None
     hub_log_checkpoint_interval_s: float = Field(60, gt=0)
     hub_log_selfcheck_interval_s: float = Field(300, gt=0)
+    # The log's sequencer (migration 019): how often it integrates the queued leaves into the
+    # tree, and the maximum merge delay (RFC 9162 §4.1's MMD): a leaf queued longer than this
+    # is a critical alert (self-check) and a problem for `ehub cases verify`.
+    hub_log_sequence_interval_s: float = Field(0.5, gt=0)
+    hub_log_mmd_s: float = Field(60, gt=0)

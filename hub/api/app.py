@@ -26,7 +26,11 @@ from hub.notify import Notifier, app_broadcaster
 from hub.services.units import UnitTracker, run_unit_refresh_loop
 from hub.settings import HubSettings
 from hub.transparency import api as transparency_api
-from hub.transparency.service import run_transparency_loop, signer_from_settings
+from hub.transparency.service import (
+    run_sequencer_loop,
+    run_transparency_loop,
+    signer_from_settings,
+)
 from hub.usage_loop import run_usage_loop
 from hub.web import render as web_render
 from hub.web import routers as web_routers
@@ -84,6 +88,10 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                     run_unit_refresh_loop(pool, units, settings.hub_units_refresh_s, stop)
                 ),
                 asyncio.create_task(run_dispatch_loop(pool, settings, stop)),
+                # Queued log leaves integrate with or without a signing key (migration 019).
+                asyncio.create_task(
+                    run_sequencer_loop(pool, settings.hub_log_sequence_interval_s, stop)
+                ),
             ]
             if signer is not None:  # checkpoints and the self-check need the log's key
                 notifier = Notifier.from_settings(settings, app_broadcaster(app.state))

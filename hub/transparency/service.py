@@ -7,7 +7,11 @@ when the stored tree no longer extends the last one, and the hub loop that does 
   recorded in ``tlog_checkpoints`` (every one ever issued) and in the audit log.
 - ``self_check`` is the cheap periodic check (O(log n) rows): the last checkpoint's signature,
   the stored root at its size, and a consistency proof from it to the current head, verified
-  with the same functions an outside verifier uses. The full check, every leaf and every stored
+  with the same functions an outside verifier uses; and that no leaf has stayed queued longer
+  than the maximum merge delay (``hub_log_mmd_s``, RFC 9162 §4.1).
+- ``run_sequencer_loop`` integrates the queued leaves (``store.sequence``) every
+  ``hub_log_sequence_interval_s``; ``issue_checkpoint`` runs a round first, so a checkpoint
+  covers every leaf committed before it. The full check, every leaf and every stored
   hash, is ``hub.transparency.verify`` (``ehub cases verify``).
 """
 
@@ -101,8 +105,11 @@ async def issue_checkpoint(
 ) -> store.StoredCheckpoint | None:
     """Sign the current tree head if it grew since the last checkpoint (or ``force``).
 
-    Raises ``LogInconsistent`` (and signs nothing) if the tree does not extend the last one.
+    The queued leaves committed so far are integrated first (a checkpoint only ever covers
+    integrated leaves: it signs the head). Raises ``LogInconsistent`` (and signs nothing) if
+    the tree does not extend the last one.
     """
+    await store.sequence_all(conn)
     async with conn.transaction():
         head = await store.lock_head(conn)  # appends wait: the size and root stay put
         last = await store.latest_checkpoint(conn)
@@ -125,8 +132,13 @@ async def issue_checkpoint(
     return cp
 
 
-async def self_check(conn: AConn, signer: Signer) -> str | None:
-    """None if the stored tree extends the last checkpoint, else what is wrong."""
+async def self_check(conn: AConn, signer: Signer, *, mmd_s: float | None = None) -> str | None:
+    """None if the stored tree extends the last checkpoint and (``mmd_s`` given) no leaf has
+    stayed queued longer than the MMD; else what is wrong."""
+    if mmd_s is not None:
+        late = store.mmd_problem(await store.oldest_queued(conn), mmd_s)
+        if late is not None:
+            return late
     last = await store.latest_checkpoint(conn)
     if last is None:
         return None
@@ -141,21 +153,28 @@ def _utcnow() -> datetime:
 
 
 async def run_cycle(
-    pool: Pool, signer: Signer, notifier: Notifier, now: datetime, *, check: bool
+    pool: Pool,
+    signer: Signer,
+    notifier: Notifier,
+    now: datetime,
+    *,
+    check: bool,
+    mmd_s: float | None = None,
 ) -> list[Notification]:
-    """Self-check (if ``check``) and issue a checkpoint if the tree grew; alert on trouble."""
+    """Self-check (if ``check``; with the MMD if given) and issue a checkpoint if the tree
+    grew; alert on trouble."""
     notes: list[Notification] = []
     problem: str | None = None
     try:
         async with pool.connection() as conn:
             if check:
-                problem = await self_check(conn, signer)
+                problem = await self_check(conn, signer, mmd_s=mmd_s)
             if problem is None:
                 try:
                     cp = await issue_checkpoint(conn, signer, now)
                     if cp is not None:
                         log.info("transparency checkpoint %d: size %d", cp.id, cp.size)
-                except LogInconsistent as exc:
+                except (LogInconsistent, store.LogCorrupt) as exc:
                     problem = exc.detail
             if problem is not None:
                 log.error("transparency log: %s", problem)
@@ -186,6 +205,28 @@ async def run_transparency_loop(
         due = not last_check or loop.time() - last_check[0] >= settings.hub_log_selfcheck_interval_s
         if due:
             last_check[:] = [loop.time()]
-        await run_cycle(pool, signer, notifier, clock(), check=due)
+        await run_cycle(pool, signer, notifier, clock(), check=due, mmd_s=settings.hub_log_mmd_s)
 
     await every("transparency", settings.hub_log_checkpoint_interval_s, stop, cycle)
+
+
+async def run_sequencer_loop(pool: Pool, interval_s: float, stop: asyncio.Event) -> None:
+    """Every ``interval_s``: integrate the queued leaves (all rounds until the queue is empty).
+
+    One hub or several: the advisory lock lets one sequencer work at a time. A queued row that
+    does not hash to its leaf hash stops integration (``store.LogCorrupt``, logged every
+    round); the self-check then alerts as the queue ages past the MMD.
+    """
+
+    async def cycle() -> None:
+        try:
+            async with pool.connection() as conn:
+                n = await store.sequence_all(conn)
+            if n:
+                log.debug("transparency sequencer: %d leaves integrated", n)
+        except store.LogCorrupt as exc:
+            log.error("transparency sequencer: %s", exc.detail)
+        except (psycopg.Error, OSError) as exc:
+            log.warning("transparency sequencer failed: %s", exc)  # the database is away
+
+    await every("transparency-sequencer", interval_s, stop, cycle)

@@ -1,26 +1,40 @@
-"""The log in PostgreSQL (migration 015): append inside the caller's transaction, read proofs.
+"""The log in PostgreSQL (migrations 015, 019): queue inside the caller's transaction, integrate
+with a sequencer, read proofs.
 
-``append(conn, entry)`` is what the case services call, inside the transaction that records
-the event: the leaf commits or rolls back with it. It locks the one-row tree head
-``FOR UPDATE`` (so concurrent appenders queue and get consecutive indexes; a rolled-back
-append leaves no gap, as the index is the head's size, not a sequence), and then writes the
-leaf, the complete subtrees it closes (about one per leaf) and the new head in one statement:
-two round trips per append, whatever the size of the tree.
+Appending is split in two, as Certificate Transparency logs (RFC 9162 §4.1's maximum merge
+delay) and Trillian do it:
 
-Callers append last in their transaction, after their own writes and locks: the head lock is
-then held only for the append and the commit (appends are serialised through commits, which
-is what makes the indexes gapless), and no appender ever waits for a lock while holding the
-head, so appenders cannot deadlock with each other.
+- ``append(conn, entry)`` is what the case services call, inside the transaction that records
+  the event: it QUEUES the leaf (one row in ``tlog_queue``: the canonical entry bytes and the
+  leaf hash) and takes no shared lock, so the leaf commits or rolls back with its event and
+  concurrent event transactions commit in parallel (PostgreSQL's group commit). It returns what
+  is known at commit: the queue id and the leaf hash (``Queued``).
+- ``sequence(conn)`` is the sequencer, one at a time (a transaction-level advisory lock; a
+  second caller returns at once): in ONE transaction it reads the committed queued leaves in
+  queue-id order, gives them the next tree indexes (the head's size: consecutive, no gap, as a
+  rolled-back event never reached the queue), writes the leaves, the complete subtrees they
+  close and the new head, and deletes exactly the queue rows it integrated. A leaf whose
+  transaction commits after a round (a lower queue id, committed late) is simply integrated in
+  a later round: the sequencer reads what is visible and deletes what it read, so nothing is
+  missed and nothing is integrated twice (``tlog_leaves.queue_id`` is unique). The hub runs it
+  every ``EHUB_HUB_LOG_SEQUENCE_INTERVAL_S`` and ``integrated`` runs it on demand.
+- ``leaf_index(conn, queue_id)`` is the tree index once integrated; ``await integrated(conn,
+  ids, timeout_s)`` waits for it, bounded by the maximum merge delay (``EHUB_HUB_LOG_MMD_S``);
+  ``oldest_queued`` is what the self-check and ``ehub cases verify`` compare with the MMD.
 
-A proof at any size reads O(log n) stored hashes (``merkle.inclusion_ranges`` /
-``consistency_ranges`` -> ``merkle.range_nodes``) in one query; nothing rebuilds the tree.
+Checkpoints sign the head, which only ever covers integrated leaves. A proof at any size reads
+O(log n) stored hashes (``merkle.inclusion_ranges`` / ``consistency_ranges`` ->
+``merkle.range_nodes``) in one query; nothing rebuilds the tree.
 
-The tables refuse UPDATE, DELETE and TRUNCATE (triggers); what a superuser could still do is
-caught by ``hub.transparency.verify`` and by anyone holding an old checkpoint.
+The tree's tables refuse UPDATE, DELETE and TRUNCATE (triggers); what a superuser could still
+do is caught by ``hub.transparency.verify`` and by anyone holding an old checkpoint. The queue
+is the one table rows leave: a forged queued row is caught by the sequencer, which recomputes
+every leaf hash and refuses a row whose entry does not hash to what its appender was told.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,62 +75,252 @@ class StoredCheckpoint:
 
 
 # ------------------------------------------------------------------------- appending ------
-async def append(conn: AConn, entry: Mapping[str, Any]) -> tuple[int, bytes]:
-    """Append one entry (see ``hub.transparency.entries``) in the caller's open transaction.
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A queued leaf: what its appender knows at commit (the index comes with integration)."""
 
-    Returns the leaf's index and its leaf hash. Raises ``Invalid`` for an entry that breaks
-    the rule of ``entries`` and ``Conflict`` when called outside a transaction.
+    queue_id: int
+    leaf_hash: bytes
+
+
+async def append(conn: AConn, entry: Mapping[str, Any]) -> Queued:
+    """Queue one entry (see ``hub.transparency.entries``) in the caller's open transaction.
+
+    Raises ``Invalid`` for an entry that breaks the rule of ``entries`` and ``Conflict`` when
+    called outside a transaction. One statement, no lock beyond the row it inserts.
     """
     [out] = await append_many(conn, [entry])
     return out
 
 
-async def append_many(conn: AConn, entries: Sequence[Mapping[str, Any]]) -> list[tuple[int, bytes]]:
-    """Append several entries (one event that records a few facts) under one head lock."""
-    if conn.info.transaction_status != pq.TransactionStatus.INTRANS:
+async def append_many(conn: AConn, entries: Sequence[Mapping[str, Any]]) -> list[Queued]:
+    """Queue several entries (one event that records a few facts), in order, in one statement."""
+    status = conn.info.transaction_status
+    if status == pq.TransactionStatus.ACTIVE:
+        # Pipeline mode (results still pending): sync first to learn whether the caller's
+        # BEGIN took effect (psycopg "Pipeline mode": a nested pipeline syncs).
+        async with conn.pipeline() as p:
+            await p.sync()
+        status = conn.info.transaction_status
+    if status != pq.TransactionStatus.INTRANS:
         # Outside a transaction the leaf would commit without the event it records.
         raise Conflict("a log append must run inside the transaction of the event it records")
     blobs = [canonical(e) for e in entries]
     if not blobs:
         return []
-    cur = await conn.execute("SELECT size, frontier FROM tlog_head WHERE id = 1 FOR UPDATE")
-    row = await cur.fetchone()
-    if row is None:
-        raise LogCorrupt("the transparency log has no tree head (tlog_head is empty)")
-    size, frontier = int(row[0]), [bytes(h) for h in row[1]]
-    if len(frontier) != len(merkle.frontier_levels(size)):
-        raise LogCorrupt(f"the tree head's frontier does not fit its size {size}")
-    out: list[tuple[int, bytes]] = []
-    levels: list[int] = []
-    idxs: list[int] = []
-    hashes: list[bytes] = []
-    for blob in blobs:
-        h = merkle.leaf_hash(blob)
-        frontier, closed = merkle.append_leaf(size, frontier, h)
-        out.append((size, h))
-        for level, idx, nh in closed:
-            levels.append(level)
-            idxs.append(idx)
-            hashes.append(nh)
-        size += 1
-    await conn.execute(
-        "WITH l AS (INSERT INTO tlog_leaves (idx, entry, leaf_hash)"
-        "   SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[])),"
-        " n AS (INSERT INTO tlog_nodes (level, idx, hash)"
-        "   SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[]))"
-        " UPDATE tlog_head SET size = %s, frontier = %s::bytea[] WHERE id = 1",
-        (
-            [i for i, _ in out],
-            blobs,
-            [h for _, h in out],
-            levels,
-            idxs,
-            hashes,
-            size,
-            frontier,
-        ),
+    hashes = [merkle.leaf_hash(b) for b in blobs]
+    if len(blobs) == 1:  # the usual case: one plain INSERT
+        cur = await conn.execute(
+            "INSERT INTO tlog_queue (entry, leaf_hash) VALUES (%s, %s) RETURNING id",
+            (blobs[0], hashes[0]),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return [Queued(int(row[0]), hashes[0])]
+    # unnest WITH ORDINALITY + ORDER BY: ids follow the entries' order (one event's facts
+    # stay in order in the tree, as the sequencer integrates by queue id).
+    cur = await conn.execute(
+        "INSERT INTO tlog_queue (entry, leaf_hash)"
+        " SELECT e, h FROM unnest(%s::bytea[], %s::bytea[]) WITH ORDINALITY AS u(e, h, n)"
+        " ORDER BY n RETURNING id",
+        (blobs, hashes),
     )
-    return out
+    ids = sorted(int(r[0]) for r in await cur.fetchall())
+    return [Queued(i, h) for i, h in zip(ids, hashes, strict=True)]
+
+
+# ------------------------------------------------------------------------ sequencing ------
+# The sequencer's advisory lock (pg_try_advisory_xact_lock): one sequencer at a time, released
+# with its transaction. The key is arbitrary but fixed: "tlog" in ASCII.
+SEQUENCER_LOCK = 0x746C6F67
+BATCH = 20_000  # queued leaves per sequencer transaction (bounds its memory and lock time)
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One sequencer transaction: the leaves it integrated (indexes ``first`` .. ``size`` - 1)."""
+
+    integrated: int
+    first: int
+    size: int
+    locked_out: bool = False  # another sequencer held the lock: nothing was done
+
+
+async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
+    """One sequencer round in its own transaction (``conn`` must not be in one).
+
+    Integrates up to ``batch`` committed queued leaves, in queue-id order, and deletes them
+    from the queue, all or nothing. Raises ``LogCorrupt`` (integrating nothing) for a queued
+    row whose entry does not hash to its stored leaf hash.
+    """
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        # Inside the caller's transaction the round would commit (or not) with it, and its
+        # snapshot could not see leaves committed since.
+        raise Conflict("the sequencer runs in a transaction of its own, not inside another")
+    async with conn.transaction():
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+        row = await cur.fetchone()
+        if row is None or not row[0]:
+            return Round(0, 0, 0, locked_out=True)
+        # The head lock: checkpoints issued meanwhile see the size before or after the round.
+        cur = await conn.execute("SELECT size, frontier FROM tlog_head WHERE id = 1 FOR UPDATE")
+        row = await cur.fetchone()
+        if row is None:
+            raise LogCorrupt("the transparency log has no tree head (tlog_head is empty)")
+        size, frontier = int(row[0]), [bytes(h) for h in row[1]]
+        if len(frontier) != len(merkle.frontier_levels(size)):
+            raise LogCorrupt(f"the tree head's frontier does not fit its size {size}")
+        cur = await conn.execute(
+            "SELECT id, entry, leaf_hash FROM tlog_queue ORDER BY id LIMIT %s",
+            (batch,),
+            binary=True,
+        )
+        queued = await cur.fetchall()
+        if not queued:
+            return Round(0, size, size)
+        first = size
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        leaf_hashes: list[bytes] = []
+        levels: list[int] = []
+        idxs: list[int] = []
+        hashes: list[bytes] = []
+        for qid, entry, stored in queued:
+            blob = bytes(entry)
+            h = merkle.leaf_hash(blob)
+            if h != bytes(stored):
+                raise LogCorrupt(
+                    f"queued leaf {qid}: its entry does not hash to the leaf hash its appender"
+                    " was given (the queue was edited); nothing integrated"
+                )
+            frontier, closed = merkle.append_leaf(size, frontier, h)
+            for level, idx, nh in closed:
+                levels.append(level)
+                idxs.append(idx)
+                hashes.append(nh)
+            ids.append(int(qid))
+            blobs.append(blob)
+            leaf_hashes.append(h)
+            size += 1
+        cur = await conn.execute(
+            "WITH l AS (INSERT INTO tlog_leaves (idx, entry, leaf_hash, queue_id)"
+            "   SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::bigint[])),"
+            " n AS (INSERT INTO tlog_nodes (level, idx, hash)"
+            "   SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])),"
+            " h AS (UPDATE tlog_head SET size = %s, frontier = %s::bytea[] WHERE id = 1)"
+            " DELETE FROM tlog_queue WHERE id = ANY(%s::bigint[])",
+            (
+                list(range(first, size)),
+                blobs,
+                leaf_hashes,
+                ids,
+                levels,
+                idxs,
+                hashes,
+                size,
+                frontier,
+                ids,
+            ),
+        )
+        if cur.rowcount != len(ids):  # only another sequencer could; the lock rules it out
+            raise LogCorrupt(
+                f"the sequencer read {len(ids)} queued leaves but removed {cur.rowcount}"
+            )
+    return Round(len(ids), first, size)
+
+
+async def sequence_all(conn: AConn, *, batch: int = BATCH) -> int:
+    """Sequencer rounds until the queue (as visible now) is empty; the leaves integrated.
+
+    Stops early (returning what it did) if another sequencer holds the lock.
+    """
+    total = 0
+    while True:
+        r = await sequence(conn, batch=batch)
+        total += r.integrated
+        if r.locked_out or r.integrated < batch:
+            return total
+
+
+async def leaf_index(conn: AConn, queue_id: int) -> int | None:
+    """The tree index of the leaf queued as ``queue_id``; None while it is queued (or unknown)."""
+    cur = await conn.execute("SELECT idx FROM tlog_leaves WHERE queue_id = %s", (queue_id,))
+    row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
+async def leaf_indexes(conn: AConn, queue_ids: Sequence[int]) -> dict[int, int]:
+    """``{queue id: tree index}`` for those of ``queue_ids`` already integrated."""
+    cur = await conn.execute(
+        "SELECT queue_id, idx FROM tlog_leaves WHERE queue_id = ANY(%s::bigint[])",
+        (list(queue_ids),),
+    )
+    return {int(q): int(i) for q, i in await cur.fetchall()}
+
+
+class NotIntegrated(HubError):
+    """A queued leaf was not integrated within the wait (the maximum merge delay)."""
+
+    status = 503
+    title = "Transparency log leaf not yet integrated"
+
+
+async def integrated(
+    conn: AConn, queue_ids: Sequence[int], *, timeout_s: float, poll_s: float = 0.05
+) -> dict[int, int]:
+    """Wait until every leaf of ``queue_ids`` (committed) is in the tree; their indexes.
+
+    Runs a sequencer round itself when none is running (on demand), else waits for the one
+    that is. Raises ``NotIntegrated`` after ``timeout_s`` (give it the MMD, ``hub_log_mmd_s``):
+    a leaf still queued then is what the self-check alerts on; an id never committed (rolled
+    back) never integrates either.
+    """
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise Conflict("wait for integration after the event's transaction committed")
+    want = list(dict.fromkeys(queue_ids))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        got = await leaf_indexes(conn, want)
+        if len(got) == len(want):
+            return got
+        if loop.time() >= deadline:
+            missing = [q for q in want if q not in got]
+            raise NotIntegrated(
+                f"queued leaves {', '.join(map(str, missing[:5]))} were not integrated within"
+                f" {timeout_s:g} s (is the hub's sequencer running? was the event rolled back?)"
+            )
+        r = await sequence(conn)
+        if r.locked_out or r.integrated == 0:
+            await asyncio.sleep(min(poll_s, max(0.0, deadline - loop.time())))
+
+
+@dataclass(frozen=True, slots=True)
+class OldestQueued:
+    queue_id: int
+    age_s: float
+    queued: int  # how many leaves are queued in all
+
+
+async def oldest_queued(conn: AConn) -> OldestQueued | None:
+    """The leaf that has waited longest in the queue (its age by the database's clock)."""
+    cur = await conn.execute(
+        "SELECT id, extract(epoch FROM clock_timestamp() - queued_at)::float8,"
+        " count(*) OVER () FROM tlog_queue ORDER BY queued_at, id LIMIT 1"
+    )
+    row = await cur.fetchone()
+    return OldestQueued(int(row[0]), float(row[1]), int(row[2])) if row else None
+
+
+def mmd_problem(oldest: OldestQueued | None, mmd_s: float) -> str | None:
+    """What the self-check and ``ehub cases verify`` say of a leaf queued beyond the MMD."""
+    if oldest is None or oldest.age_s <= mmd_s:
+        return None
+    return (
+        f"queued leaf {oldest.queue_id} has waited {oldest.age_s:.1f} s, beyond the maximum"
+        f" merge delay of {mmd_s:g} s ({oldest.queued} leaves queued): the sequencer is not"
+        " integrating them"
+    )
 
 
 # --------------------------------------------------------------------------- reading ------
@@ -253,7 +457,7 @@ async def insert_checkpoint(
 
 
 async def lock_head(conn: AConn) -> TreeHead:
-    """The head, locked until the transaction ends (appends wait): for issuing a checkpoint."""
+    """The head, locked until the transaction ends (the sequencer waits): for a checkpoint."""
     cur = await conn.execute("SELECT size, frontier FROM tlog_head WHERE id = 1 FOR UPDATE")
     row = await cur.fetchone()
     if row is None:

@@ -10,7 +10,12 @@ What is checked, in one REPEATABLE READ snapshot:
    root is the recomputed root at its size: every checkpoint is consistent with the current
    tree (it is a prefix of it), or the report says which is not;
 5. the registered checkers (``register_checker``): the case services' own checks that what
-   their tables hold (each event's and document's hash) matches its leaf.
+   their tables hold (each event's and document's hash) matches its leaf;
+6. the queue (migration 019): no queued leaf is also in the tree (integrated twice), and (with
+   ``mmd_s``) none has waited longer than the maximum merge delay.
+
+The leaves are read one chunk of ``CHUNK`` indexes per query, each chunk as one row of two
+concatenated blobs (entries, stored hashes), parsed locally: see ``_leaves``.
 
 Each problem names the leaf index, subtree or checkpoint concerned; an empty list of problems
 means the log is intact. Memory: two hashes per leaf (about 130 MB at 1M leaves).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from hub.transparency import checkpoint, merkle
+from hub.transparency import checkpoint, merkle, store
 
 AConn = psycopg.AsyncConnection[Any]
 CHUNK = 65_536  # leaves per query
@@ -98,9 +104,11 @@ async def verify(
     name: str | None,
     public_key: bytes | None,
     checkers: dict[str, Checker] | None = None,
+    mmd_s: float | None = None,
 ) -> Report:
     """Check the log (see the module docstring). ``public_key`` None: signatures unchecked
-    (said in the report as a problem, so that a run without the key cannot pass)."""
+    (said in the report as a problem, so that a run without the key cannot pass); ``mmd_s``
+    None: the queue's age is not checked."""
     t0, c0 = time.perf_counter(), time.process_time()
     rep = Report()
     await conn.set_autocommit(False)
@@ -113,6 +121,7 @@ async def verify(
         log = VerifiedLog(n, levels)
         await _check_head(conn, log, rep)
         await _check_checkpoints(conn, log, rep, name, public_key)
+        await _check_queue(conn, rep, mmd_s)
         for cname, check in (registered_checkers() if checkers is None else checkers).items():
             rep.checkers.append(cname)
             rep.problems += [f"{cname}: {p}" for p in await check(conn, log)]
@@ -129,32 +138,41 @@ async def verify(
 async def _leaves(conn: AConn, rep: Report) -> list[list[bytes]]:
     """Every leaf hash recomputed from its entry, compared with the stored ones.
 
-    In chunks of ``CHUNK`` indexes: the entries in one query, the stored hashes of the chunk
-    as one concatenated blob in another (both in the snapshot), compared at once; only a
-    chunk that differs is gone through leaf by leaf, to name each bad or missing index.
+    In chunks of ``CHUNK`` indexes, ONE query and one row per chunk: the server concatenates
+    the chunk's entries (each behind its int4 length) and its stored hashes into two blobs
+    (a range scan of the primary key; no per-row protocol messages or Python row objects,
+    which cost more than the hashing), the client splits the first, hashes each entry and
+    compares the result with the second at once. Only a chunk that differs is gone through
+    leaf by leaf, to name each bad or missing index.
     """
     cur = await conn.execute("SELECT coalesce(max(idx) + 1, 0) FROM tlog_leaves")
     row = await cur.fetchone()
     top = int(row[0]) if row else 0
     hashes: list[bytes] = []
     sha256 = hashlib.sha256
+    unpack_from = struct.Struct(">i").unpack_from
     for lo in range(0, top, CHUNK):
         hi = min(lo + CHUNK, top)
         cur = await conn.execute(
-            "SELECT entry FROM tlog_leaves WHERE idx >= %s AND idx < %s ORDER BY idx",
+            "SELECT count(*),"
+            " string_agg(int4send(length(entry)) || entry, ''::bytea ORDER BY idx),"
+            " string_agg(leaf_hash, ''::bytea ORDER BY idx)"
+            " FROM tlog_leaves WHERE idx >= %s AND idx < %s",
             (lo, hi),
             binary=True,
         )
-        computed = [sha256(b"\x00" + e).digest() for (e,) in await cur.fetchall()]
-        cur = await conn.execute(
-            "SELECT string_agg(leaf_hash, ''::bytea ORDER BY idx) FROM tlog_leaves"
-            " WHERE idx >= %s AND idx < %s",
-            (lo, hi),
-            binary=True,
-        )
-        blob_row = await cur.fetchone()
-        stored = bytes(blob_row[0]) if blob_row and blob_row[0] is not None else b""
-        if len(computed) != hi - lo or b"".join(computed) != stored:
+        chunk = await cur.fetchone()
+        assert chunk is not None
+        count = int(chunk[0])
+        entries_blob = bytes(chunk[1]) if chunk[1] is not None else b""
+        stored = bytes(chunk[2]) if chunk[2] is not None else b""
+        computed: list[bytes] = []
+        pos, end = 0, len(entries_blob)
+        while pos < end:
+            (elen,) = unpack_from(entries_blob, pos)
+            computed.append(sha256(b"\x00" + entries_blob[pos + 4 : pos + 4 + elen]).digest())
+            pos += 4 + elen
+        if count != hi - lo or b"".join(computed) != stored:
             await _name_bad_leaves(conn, (lo, hi), computed, stored, rep)
         hashes += computed
     rep.leaves = len(hashes)
@@ -299,16 +317,31 @@ async def _check_checkpoints(
             good = max(good, size)
 
 
+async def _check_queue(conn: AConn, rep: Report, mmd_s: float | None) -> None:
+    cur = await conn.execute(
+        "SELECT q.id, l.idx FROM tlog_queue q JOIN tlog_leaves l ON l.queue_id = q.id"
+        " ORDER BY q.id LIMIT 20"
+    )
+    for qid, idx in await cur.fetchall():
+        rep.problems.append(
+            f"queued leaf {qid} is still queued but already integrated as leaf {idx}"
+        )
+    if mmd_s is not None:
+        late = store.mmd_problem(await store.oldest_queued(conn), mmd_s)
+        if late is not None:
+            rep.problems.append(late)
+
+
 # Modules that register checkers when imported (the case services add theirs here), so that
 # ``ehub cases verify`` runs them without the CLI knowing the case tables.
 CHECKER_MODULES: tuple[str, ...] = ()
 
 
 async def verify_database(
-    database_url: str, *, name: str | None, public_key: bytes | None
+    database_url: str, *, name: str | None, public_key: bytes | None, mmd_s: float | None = None
 ) -> Report:
     """``ehub cases verify``: connect, load the registered checkers, verify."""
     for module in CHECKER_MODULES:
         importlib.import_module(module)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await verify(conn, name=name, public_key=public_key)
+        return await verify(conn, name=name, public_key=public_key, mmd_s=mmd_s)
