@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -25,6 +26,7 @@ import psycopg
 from device_drivers.simulator.fleet import build_fleet
 from device_drivers.simulator.runner import FleetRunner
 from ehub.demo_hub import ADMIN, DemoHub, start_hub
+from ehub.demo_people import People, seed_people
 from ehub.pgcluster import PgCluster, free_port
 from ehub.registry import register_fleet, register_jt808
 from gateway.jt808_bridge import Bridge, Registry
@@ -160,6 +162,19 @@ def _counter(metric: Any) -> int:
     )
 
 
+def _print_people(people: People) -> None:
+    """Who is in the demo and how to log in as each role (one shared demo password)."""
+    print(f"demo: people {people.summary()}", flush=True)
+    for why in people.refused[:5]:
+        print(f"demo:   refused: {why}", flush=True)
+    for login in people.logins:
+        print(
+            f"demo:   login {login.username:<12} / {people.password}  role={login.role}"
+            f" unit={login.org_unit_id}" + (f" staff={login.staff_id}" if login.staff_id else ""),
+            flush=True,
+        )
+
+
 def run_demo(
     devices: int, duration: float | None, rate: float | None, state_dir: str | None
 ) -> int:
@@ -183,6 +198,8 @@ def run_demo(
         fleet = build_fleet(devices, prefix="sim-", workdir=root / "docks")
         register_fleet(cluster.url, fleet)
         trackers = register_jt808(cluster.url, fleet)
+        id_key = secrets.token_urlsafe(48)
+        people = seed_people(cluster.url, fleet, id_key)
         print(
             f"demo: PostgreSQL ready at {cluster.url} "
             f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",
@@ -217,12 +234,13 @@ def run_demo(
         hub_thread.start()
         if not hub_ready.wait(30):
             raise RuntimeError("hub worker did not connect to the embedded broker")
-        api = start_hub(cluster.url, mqtt_url)
+        api = start_hub(cluster.url, mqtt_url, id_key)
         print(
             f"demo: hub web UI at {api.url}/map, API at {api.url}/docs"
             f" (log in as {ADMIN} / {api.password})",
             flush=True,
         )
+        _print_people(people)
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
