@@ -134,12 +134,17 @@ def _hub_summary(conninfo: str) -> str:
             conn.execute("SELECT status, count(*) FROM print_jobs GROUP BY status").fetchall()
         )
         evidence = conn.execute("SELECT count(*) FROM evidence_files").fetchone()
+        # The demo's people: officers whose terminal's sign-in was accepted for today's shift.
+        signed_in = conn.execute(
+            "SELECT count(*) FROM attendance WHERE signed_in_at IS NOT NULL"
+        ).fetchone()
     return (
         f"printers_paired={paired[0] if paired else 0} "
         f"pairings_refused={refused[0] if refused else 0} "
         f"print_jobs_printed={jobs.get('printed', 0)} print_jobs_failed={jobs.get('failed', 0)} "
         f"print_jobs_open={jobs.get('queued', 0) + jobs.get('sent', 0)} "
-        f"evidence_files={evidence[0] if evidence else 0}"
+        f"evidence_files={evidence[0] if evidence else 0} "
+        f"officers_signed_in={signed_in[0] if signed_in else 0}"
     )
 
 

@@ -38,6 +38,7 @@ GIVEN = ("伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "
 # GB 11643-1999: weights of the 17 digits and the check character for sum mod 11.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+HOME = "futian-huaqiangbei"  # the team whose people the role logins are
 # How far beyond the outermost point of a team's beats its patrol zone reaches.
 ZONE_MARGIN_M = 400.0
 
@@ -182,8 +183,9 @@ async def _seed(conninfo: str, fleet: list[FleetMember], id_key: str, now: datet
                     n=n,
                     badge=True,
                 )
-        # The equipment manager and the dispatcher of the first team are on its books too.
-        first = sorted(teams)[0] if teams else "futian-huaqiangbei"
+        # The equipment manager and the dispatcher are on the books of Futian's Huaqiangbei team
+        # (or of the first team the fleet has, when it has none there).
+        first = HOME if HOME in teams or not teams else min(teams)
         office: dict[str, str] = {}
         for role, sid in (("equipment_manager", "EQ001"), ("dispatcher", "DP001")):
             n += 1

@@ -29,6 +29,17 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     assert published > 50
     assert published == acked == stored
     assert dead == 0 and pending == 0
+    # The demo has people: staff, today's shifts, kit out to the officers, a login per role,
+    # and the simulated terminals' sign-ins were accepted for the shifts seeded for them.
+    people = re.search(
+        r"demo: people staff=(\d+) shifts=(\d+) kit_checked_out=(\d+) refused=0", out
+    )
+    assert people, out
+    assert all(int(n) > 0 for n in people.groups())
+    for role in ("equipment_manager", "maintenance", "dispatcher", "supervisor", "officer"):
+        assert f"role={role}" in out
+    signed_in = re.search(r"officers_signed_in=(\d+)", out)
+    assert signed_in and int(signed_in.group(1)) > 0, out
     # vehicle trackers came in over JT/T 808 through the bridge, and were stored
     assert "speak JT/T 808 to the bridge" in out
     last = [line for line in out.splitlines() if line.startswith("pub/sto")][-1]
