@@ -26,8 +26,14 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
     except HubError as exc:
         return refused(request, p, exc, "common.none")
     units = await personnel.org_units(conn, p)
+    # Units are shown by their people's names, not staff ids (officers in reach).
+    _n, people = await personnel.list_staff(conn, p, {}, limit=5000, offset=0)
     config = map_config(
-        request, s, ("dispatch.", "common.", "map."), units={u["id"]: u["name"] for u in units}
+        request,
+        s,
+        ("dispatch.", "common.", "map."),
+        units={u["id"]: u["name"] for u in units},
+        staff={r["staff_id"]: r["name"] for r in people},
     )
     teams = [u for u in units if u["level"] == "street"]
     return page(request, "dispatch.html", p, teams=teams, config=config)

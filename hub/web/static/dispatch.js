@@ -19,6 +19,8 @@
     return n;
   }
   const secs = (s) => (s === null || s === undefined ? "—" : Math.round(s) + " s");
+  // A unit as people say it: the officer's name with their id, a vehicle by its id.
+  const who = (id) => (id && cfg.staff && cfg.staff[id] ? cfg.staff[id] + " (" + id + ")" : id || "");
   const metres = (m) => (m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m");
 
   map.on("click", (e) => {
@@ -40,6 +42,8 @@
       } });
       ok();
       ev.target.reset();
+      // Fold the form away once used: the incident, its proposals and orders need the room.
+      document.getElementById("new-incident").open = false;
       await refresh();
       select(inc.id);
     } catch (e) { fail(e); }
@@ -98,7 +102,7 @@
       try { prop = await ehub.api("/api/v1/incidents/" + inc.id + "/proposals?k=5"); } catch (e) { fail(e); return; }
       for (const c of prop.proposed) {
         const tr = el("tr", null, { "data-unit": c.unit_id });
-        tr.append(el("td", t("dispatch.kind." + c.kind) + " " + c.unit_id + (c.staff_id && c.staff_id !== c.unit_id ? " (" + c.staff_id + ")" : "")));
+        tr.append(el("td", t("dispatch.kind." + c.kind) + " " + who(c.unit_id) + (c.staff_id && c.staff_id !== c.unit_id ? " · " + who(c.staff_id) : "")));
         tr.append(el("td", metres(c.distance_m)));
         const td = el("td");
         const b = el("button", t("dispatch.send"), { type: "button", class: "primary send" });
@@ -108,7 +112,7 @@
           .bindTooltip(ehub.text(c.unit_id + " · " + metres(c.distance_m))).addTo(unitLayer);
       }
       for (const c of prop.skipped) {
-        skipped.append(el("li", t("dispatch.kind." + c.kind) + " " + c.unit_id + ": " + t("dispatch.reason." + c.reason) + " · " + metres(c.distance_m)));
+        skipped.append(el("li", t("dispatch.kind." + c.kind) + " " + who(c.unit_id) + ": " + t("dispatch.reason." + c.reason) + " · " + metres(c.distance_m)));
       }
     }
   }
@@ -118,7 +122,7 @@
     tbody.innerHTML = "";
     for (const o of orders) {
       const tr = el("tr", null, { "data-order": o.id, "data-state": o.state, class: "order" });
-      tr.append(el("td", t("dispatch.kind." + o.unit_kind) + " " + o.unit_id));
+      tr.append(el("td", t("dispatch.kind." + o.unit_kind) + " " + who(o.unit_id)));
       const st = el("td", t("dispatch.order." + o.state), { class: "order-state" });
       if (o.escalated_at && o.state === "sent") st.append(el("div", t("dispatch.escalated"), { class: "error" }));
       if (o.failure_reason) st.append(el("div", o.failure_reason, { class: "error" }));
@@ -151,6 +155,7 @@
       ok();
       await refresh();
       await showIncident(true);
+      document.getElementById("orders").scrollIntoView({ block: "nearest" });
     } catch (e) { fail(e); }
   }
 
