@@ -248,8 +248,9 @@ async def _seed(conninfo: str, fleet: list[FleetMember], id_key: str, now: datet
                     continue
                 people.checked_out += len(kit)
 
-        # One login per role. The officer's account is the first terminal holder's own.
-        some_officer = next((t.officers[0] for _u, t in sorted(teams.items()) if t.officers), None)
+        # One login per role. The officer's account is that of the home team's first officer.
+        home = teams.get(first)
+        some_officer = home.officers[0] if home and home.officers else None
         wanted = [
             Login("equipment_manager", "equipment", first, office.get("equipment_manager")),
             Login("maintenance", "maintenance", "shenzhen", None),

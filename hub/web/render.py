@@ -48,6 +48,8 @@ NAV = (
     ("/tickets", "nav.tickets", Action.TICKETS),
     ("/duty", "nav.duty", Action.READ_STAFF),
     ("/tracks", "nav.tracks", Action.READ_TRACKS),
+    ("/staff", "nav.staff", Action.READ_STAFF),
+    ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
 )
 
 
