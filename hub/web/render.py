@@ -50,6 +50,7 @@ NAV = (
     ("/tracks", "nav.tracks", Action.READ_TRACKS),
     ("/staff", "nav.staff", Action.READ_STAFF),
     ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
+    ("/geofences", "nav.geofences", Action.READ_STAFF),
 )
 
 
