@@ -51,6 +51,7 @@ NAV = (
     ("/staff", "nav.staff", Action.READ_STAFF),
     ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
     ("/geofences", "nav.geofences", Action.READ_STAFF),
+    ("/usage", "nav.usage", Action.READ_INVENTORY),
 )
 
 

@@ -5,10 +5,13 @@ shift with a patrol zone drawn on the map. Checked on the page and in the databa
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from ehub.demo_people import national_id
@@ -188,3 +191,72 @@ def test_dispatcher_draws_geofences_and_deactivates_one(
     page.goto(f"{hub.url}/lang/en?back=/geofences")
     expect(page.locator("h1")).to_have_text("Geofences")
     screenshot(page, "geofences-en")
+
+
+def test_usage_per_team_device_and_officer_with_chart_and_export(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(
+        hour=2, minute=0, second=0, microsecond=0
+    )
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO usage_hourly (bucket, device_id, device_type, recording_s, online_s)"
+            " VALUES (%s, 'cam-a1', 'body_camera', 5400, 7200),"
+            " (%s, 'cam-a1', 'body_camera', 1800, 3600)",
+            (yesterday, yesterday + timedelta(hours=1)),
+        )
+        conn.execute(
+            "INSERT INTO usage_hourly (bucket, device_id, device_type, pages, online_s)"
+            " VALUES (%s, 'prn-a1', 'bt_printer', 12, 3600)",
+            (yesterday,),
+        )
+        conn.execute(
+            "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
+            " VALUES ('cam-a1', 'sa1', %s, 'test')",
+            (yesterday - timedelta(hours=1),),
+        )
+    hub = start_hub()
+    page = login(hub, "a-supervisor", "zh-CN", "/usage")
+    # The team view, by kind: cameras recorded 2 h, the printer printed 12 pages.
+    table = page.locator("#usage-table")
+    expect(table).to_contain_text("执法记录仪")
+    cam = table.locator("tbody tr", has_text="执法记录仪")
+    expect(cam.locator("td").nth(1)).to_have_text("2.0")  # recording hours
+    prn = table.locator("tbody tr", has_text="蓝牙打印机")
+    expect(prn.locator("td").nth(4)).to_have_text("12")
+    expect(page.locator("#usage-chart rect.usage-bar")).to_have_count(2)
+    screenshot(page, "usage-team-zh")
+    with page.expect_download() as dl:
+        page.click("text=导出 (Excel)")
+    sheet = load_workbook(io.BytesIO(dl.value.path().read_bytes())).active
+    assert sheet is not None
+    got = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert got[0][:3] == ["项目", "在线时长（小时）", "录像时长（小时）"]
+    assert ["执法记录仪", 3.0, 2.0] in [r[:3] for r in got[1:3]]
+    assert any(r[0] == "cam-a1 (执法记录仪)" for r in got)
+    # Per device, by hour, charting recording: two bars.
+    page.click("text=按装备")
+    page.fill("#u-subject", "cam-a1")
+    page.select_option("#u-bucket", "hour")
+    page.select_option("#u-metric", "recording_h")
+    page.click("#usage-form button[type=submit]")
+    expect(page.locator("#usage-table tfoot")).to_contain_text("2.0")
+    # Every hour of the week is a bar; two of them are not empty (1.5 h and 0.5 h).
+    heights = page.eval_on_selector_all(
+        "#usage-chart rect.usage-bar", "els => els.map(e => Number(e.getAttribute('height')))"
+    )
+    assert len(heights) == 7 * 24 and sorted(h for h in heights if h > 0) == [
+        pytest.approx(178 / 3, abs=0.1),
+        pytest.approx(178, abs=0.1),
+    ]
+    # Per officer: what 李明 held.
+    page.click("text=按人员")
+    page.select_option("#u-subject", "sa1")
+    page.click("#usage-form button[type=submit]")
+    expect(page.locator(".exports")).to_contain_text("李明 (sa1)")
+    expect(page.locator("#usage-table tfoot")).to_contain_text("2.0")
+    screenshot(page, "usage-officer-zh")
+    page.goto(f"{hub.url}/lang/en?back=/usage")
+    expect(page.locator("#usage-table")).to_contain_text("Body camera")
+    screenshot(page, "usage-team-en")
