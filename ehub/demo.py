@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -180,20 +181,49 @@ def _print_people(people: People) -> None:
         )
 
 
+def _log_to_file(path: Path) -> None:
+    """Log lines go to ``path``, not between the live table's lines on the terminal."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root_logger = logging.getLogger()
+    for old in list(root_logger.handlers):
+        if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
+            root_logger.removeHandler(old)
+    root_logger.addHandler(handler)
+    root_logger.setLevel(min(root_logger.level or logging.INFO, logging.INFO))
+
+
+def _stop_on_sigterm() -> None:
+    """``kill`` stops the demo as Ctrl-C does: the ``finally`` below then stops the embedded
+    PostgreSQL and removes the temporary directory (they were left behind before)."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_demo(
     devices: int, duration: float | None, rate: float | None, state_dir: str | None
 ) -> int:
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    _stop_on_sigterm()
     root = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="ehub-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)  # the unprivileged database user must reach its data directory
+    # Kept after the run: in the state directory, or beside the temporary one (removed).
+    log_path = root / "demo.log" if state_dir else root.with_suffix(".log")
+    _log_to_file(log_path)
+    print(f"demo: logs in {log_path}", flush=True)
     cluster = embedded_cluster(root)
     broker = EmbeddedBroker(free_port())
     gw: Gateway | None = None
     gw_thread: threading.Thread | None = None
     hub: HubWorker | None = None
     hub_thread: threading.Thread | None = None
+    api: DemoHub | None = None
     t_start = time.monotonic()
     try:
         print(f"demo: starting embedded PostgreSQL in {cluster.datadir}", flush=True)
@@ -274,6 +304,7 @@ def run_demo(
         online = sum(_online(cluster.url).values())
         print(f"demo: hub {_hub_summary(cluster.url)} {_api_summary(api)}", flush=True)
         api.stop()
+        api = None
         print(
             f"demo: done devices={devices} seconds={time.monotonic() - t_start:.0f} "
             f"published={report.published} acked={report.acked} stored={stored} "
@@ -287,6 +318,8 @@ def run_demo(
         print("demo: interrupted", flush=True)
         return 130
     finally:
+        if api is not None:
+            api.stop()
         if gw is not None and gw_thread is not None and gw_thread.is_alive():
             gw.request_stop(hard=True)
             gw_thread.join(timeout=10)

@@ -218,5 +218,12 @@ def test_kit_actions_are_not_offered_or_allowed_to_other_roles(
     expect(page.locator("text=领用登记")).to_have_count(0)
     for path in ("/devices/new", "/custody/check-out", "/custody/check-in"):
         assert page.goto(f"{hub.url}{path}").status == 403  # type: ignore[union-attr]
+        # An error page in the user's language, not the API's JSON.
+        expect(page.locator("h1")).to_contain_text("您的角色无权进行此操作")
+    assert page.goto(f"{hub.url}/no-such-page").status == 404  # type: ignore[union-attr]
+    expect(page.locator("h1")).to_contain_text("页面不存在")
+    # The API keeps its problem documents.
+    r = page.request.get(f"{hub.url}/api/v1/devices/no-such-device")
+    assert r.status == 404 and r.headers["content-type"] == "application/problem+json"
     page.goto(f"{hub.url}/audits")
     expect(page.locator("#audit-start")).to_have_count(0)

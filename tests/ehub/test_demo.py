@@ -45,3 +45,44 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     last = [line for line in out.splitlines() if line.startswith("pub/sto")][-1]
     tracker_cell = last.split("|")[1]  # columns follow DeviceType: camera, tracker, ...
     assert int(tracker_cell.split("/")[1]) > 0, last
+
+
+def test_demo_stops_cleanly_on_sigterm():
+    """``kill`` (SIGTERM) stops the demo as Ctrl-C does: the embedded PostgreSQL stops and the
+    temporary directory goes; the log file (outside it) stays, and the terminal has no log."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ehub", "demo", "--devices", "12"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if line.startswith("pub/sto"):  # running: the fleet is publishing
+            break
+    text = "".join(seen)
+    data = re.search(r"starting embedded PostgreSQL in (\S+)/pg", text)
+    log = re.search(r"demo: logs in (\S+)", text)
+    assert data and log, text
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert "demo: interrupted" in out
+    assert not Path(data.group(1)).exists()  # the temporary directory is gone
+    pids = subprocess.run(
+        ["pgrep", "-f", data.group(1)], check=False, capture_output=True, text=True
+    )
+    assert pids.stdout.strip() == ""  # no PostgreSQL left running on it
+    logged = Path(log.group(1))
+    assert "gateway.service" in logged.read_text(encoding="utf-8")
+    assert "INFO gateway" not in text + out  # log lines are in the file, not on the terminal
+    logged.unlink()
