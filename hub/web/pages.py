@@ -38,6 +38,12 @@ def _safe_next(target: str | None) -> str:
     return "/map"
 
 
+@router.get("/favicon.ico")
+async def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico whatever the page says: send them the icon (no 404)."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/")
 async def home() -> RedirectResponse:
     return RedirectResponse("/map", status_code=303)

@@ -227,3 +227,67 @@ def test_kit_actions_are_not_offered_or_allowed_to_other_roles(
     assert r.status == 404 and r.headers["content-type"] == "application/problem+json"
     page.goto(f"{hub.url}/audits")
     expect(page.locator("#audit-start")).to_have_count(0)
+
+
+def test_register_from_csv_all_or_nothing_and_change_statuses(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    hub = start_hub()
+    page = login(hub, "a-equipment_manager", "zh-CN", "/devices/import")
+    bad = (
+        "device_id,device_type,serial,org_unit_id\n"
+        "cam-n1,body_camera,SN-N1,team-a\n"
+        "cam-n2,toaster,SN-N2,team-a\n"
+    )
+    page.set_input_files(
+        "#im-file", files=[{"name": "d.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+    )
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-report")).to_contain_text("未登记任何装备")
+    expect(page.locator("#import-errors tr[data-line='3']")).to_contain_text("device_type")
+    assert one(db_url, "SELECT count(*) FROM devices WHERE left(device_id, 5) = 'cam-n'") == (0,)
+    good = bad.replace("toaster", "body_camera")
+    page.set_input_files(
+        "#im-file", files=[{"name": "d.csv", "mimeType": "text/csv", "buffer": good.encode()}]
+    )
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-report")).to_contain_text("已登记 2 台装备")
+    assert one(db_url, "SELECT count(*) FROM devices WHERE left(device_id, 5) = 'cam-n'") == (2,)
+    assert one(db_url, "SELECT count(*) FROM audit_log WHERE action = 'device.create'") == (2,)
+
+    # Report cam-a1 lost, from the inventory list; then found again.
+    page.goto(f"{hub.url}/devices")
+    page.locator("tr", has=page.locator("a[href='/devices/cam-a1']")).locator("a.lifecycle").click()
+    page.wait_for_url(f"{hub.url}/devices/cam-a1/lifecycle")
+    page.check("input[value=lost]")
+    page.fill("#lc-reason", "巡查途中遗失")
+    screenshot(page, "device-lifecycle-zh")
+    page.click("#lifecycle-form button[type=submit]")
+    page.wait_for_url(f"{hub.url}/devices/cam-a1")
+    assert one(db_url, "SELECT status FROM devices WHERE device_id = 'cam-a1'") == ("lost",)
+    page.goto(f"{hub.url}/devices/cam-a1/lifecycle")
+    expect(page.locator("#lifecycle-form")).to_contain_text("已找回，入库")
+    page.fill("#lc-reason", "群众送回")
+    page.click("#lifecycle-form button[type=submit]")
+    page.wait_for_url(f"{hub.url}/devices/cam-a1")
+    assert one(db_url, "SELECT status FROM devices WHERE device_id = 'cam-a1'") == ("in_stock",)
+    assert one(
+        db_url,
+        "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE entity_id = 'cam-a1'",
+    ) == ("device.status.lost,device.status.in_stock",)
+
+
+def test_maintenance_may_send_to_repair_but_not_retire(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    hub = start_hub()
+    page = login(hub, "a-maintenance", "zh-CN", "/devices/cam-a2/lifecycle")
+    page.check("input[value=retired]")
+    page.fill("#lc-reason", "坏了")
+    page.click("#lifecycle-form button[type=submit]")
+    expect(page.locator("#result .error")).to_contain_text("may only send devices to repair")
+    assert one(db_url, "SELECT status FROM devices WHERE device_id = 'cam-a2'") == ("in_stock",)
+    page.check("input[value=in_repair]")
+    page.click("#lifecycle-form button[type=submit]")
+    page.wait_for_url(f"{hub.url}/devices/cam-a2")
+    assert one(db_url, "SELECT status FROM devices WHERE device_id = 'cam-a2'") == ("in_repair",)
