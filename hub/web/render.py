@@ -122,6 +122,7 @@ def map_config(request: Request, s: HubSettings, prefixes: tuple[str, ...], **ex
         {
             "tiles": s.hub_map_tiles_url,
             "attribution": s.hub_map_tiles_attribution,
+            "gcj02": s.hub_map_tiles_gcj02,
             "center": MAP_CENTRE,
             "messages": messages(request, *prefixes),
             **extra,
