@@ -32,6 +32,8 @@ from hub.web.render import SHANGHAI, PageUser, lang_of, map_config, page
 router = APIRouter(include_in_schema=False)
 
 FenceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A recurring roster is generated a season at a time at most.
+MAX_ROSTER_DAYS = 92
 
 
 def _zone(text: str) -> Any:
@@ -79,52 +81,77 @@ async def shift_create(
     zone: Annotated[str, Form(max_length=40_000)] = "",
     required_headcount: Annotated[int, Form(ge=0, le=1000)] = 1,
     staff: Annotated[list[str] | None, Form()] = None,
+    weekdays: Annotated[list[int] | None, Form()] = None,
+    until: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:
     """Create the shift, then put each chosen person on it; a person the roster rules refuse
-    (on leave, double-booked, ...) is reported with the reason and the shift stays."""
+    (on leave, double-booked, ...) is reported with the reason and the shift stays.
+
+    A recurring roster (weekdays ticked, an end date): the same shift on each of those days
+    from ``day`` to ``until``, each created and staffed by the same services and rules."""
     t = i18n.translator(lang_of(request))
     try:
-        d = date.fromisoformat(day)
-        starts = datetime.combine(d, time.fromisoformat(start), SHANGHAI)
-        ends = datetime.combine(d, time.fromisoformat(end), SHANGHAI)
+        first = date.fromisoformat(day)
+        last = date.fromisoformat(until) if until and weekdays else first
+        t0, t1 = time.fromisoformat(start), time.fromisoformat(end)
     except ValueError:
         return page(request, "_kit_result.html", p, error=t("zone.bad_time"))
-    if ends <= starts:  # a night shift: ends the next morning
-        ends += timedelta(days=1)
+    days = [
+        first + timedelta(days=i)
+        for i in range((last - first).days + 1)
+        if not weekdays or (first + timedelta(days=i)).isoweekday() in weekdays
+    ]
+    if not days or len(days) > MAX_ROSTER_DAYS:
+        return page(request, "_kit_result.html", p, error=t("zone.bad_roster", n=MAX_ROSTER_DAYS))
     if _zone(zone) is None:
         return page(request, "_kit_result.html", p, error=t("zone.draw_first"))
-    try:
-        body = ShiftCreate.model_validate(
-            {
-                "org_unit_id": org_unit_id,
-                "name": name.strip(),
-                "starts_at": starts,
-                "ends_at": ends,
-                "required_headcount": required_headcount,
-                "zone": _zone(zone),
-            }
-        )
-    except ValidationError as exc:
-        return page(request, "_kit_result.html", p, error=invalid(exc, t))
-    try:
-        data = body.model_dump() | {"zone": body.zone.model_dump(mode="json")}
-        sh = await duty.create_shift(conn, p, data)
-    except HubError as exc:
-        return page(request, "_kit_result.html", p, error=exc.detail)
     problems: dict[str, str] = {}
+    created: list[dict[str, Any]] = []
     assigned = 0
-    for staff_id in staff or []:
+    for d in days:
+        starts = datetime.combine(d, t0, SHANGHAI)
+        ends = datetime.combine(d, t1, SHANGHAI)
+        if ends <= starts:  # a night shift: ends the next morning
+            ends += timedelta(days=1)
         try:
-            await duty.assign(conn, p, int(sh["id"]), staff_id)
-            assigned += 1
+            body = ShiftCreate.model_validate(
+                {
+                    "org_unit_id": org_unit_id,
+                    "name": name.strip(),
+                    "starts_at": starts,
+                    "ends_at": ends,
+                    "required_headcount": required_headcount,
+                    "zone": _zone(zone),
+                }
+            )
+        except ValidationError as exc:
+            return page(request, "_kit_result.html", p, error=invalid(exc, t))
+        try:
+            data = body.model_dump() | {"zone": body.zone.model_dump(mode="json")}
+            sh = await duty.create_shift(conn, p, data)
         except HubError as exc:
-            problems[staff_id] = exc.detail
+            if not created:
+                return page(request, "_kit_result.html", p, error=exc.detail)
+            problems[d.isoformat()] = exc.detail
+            continue
+        created.append(sh)
+        for staff_id in staff or []:
+            try:
+                await duty.assign(conn, p, int(sh["id"]), staff_id)
+                assigned += 1
+            except HubError as exc:
+                problems[f"{d.isoformat()} {staff_id}"] = exc.detail
+    ok = (
+        t("zone.shift_created", name=created[0]["name"], n=assigned)
+        if len(created) == 1
+        else t("zone.roster_created", name=created[0]["name"], days=len(created), n=assigned)
+    )
     return page(
         request,
         "_kit_result.html",
         p,
-        ok=t("zone.shift_created", name=sh["name"], n=assigned),
-        link=f"/duty?day={d.isoformat()}&org_unit_id={sh['org_unit_id']}",
+        ok=ok,
+        link=f"/duty?day={first.isoformat()}&org_unit_id={created[0]['org_unit_id']}",
         problems=problems or None,
     )
 

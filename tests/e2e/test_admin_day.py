@@ -260,3 +260,60 @@ def test_usage_per_team_device_and_officer_with_chart_and_export(
     page.goto(f"{hub.url}/lang/en?back=/usage")
     expect(page.locator("#usage-table")).to_contain_text("Body camera")
     screenshot(page, "usage-team-en")
+
+
+def test_weekly_roster_generates_shifts_and_keeps_the_conflict_rules(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    today = datetime.now(shanghai).date()
+    monday = today + timedelta(days=7 - today.weekday())  # next Monday
+    # 李明 already works a morning shift that Monday: that day's roster shift must refuse him.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        got = conn.execute(
+            "INSERT INTO shifts (org_unit_id, name, starts_at, ends_at, zone, created_by)"
+            " VALUES ('team-a', '加班', %s, %s, %s, 'test') RETURNING id",
+            (
+                datetime(monday.year, monday.month, monday.day, 9, tzinfo=shanghai),
+                datetime(monday.year, monday.month, monday.day, 12, tzinfo=shanghai),
+                psycopg.types.json.Jsonb(
+                    {"kind": "circle", "lat": 22.54, "lon": 114.05, "radius_m": 500}
+                ),
+            ),
+        ).fetchone()
+        assert got is not None
+        conn.execute(
+            "INSERT INTO attendance (shift_id, staff_id, assigned_by) VALUES (%s, 'sa1', 'test')",
+            (got[0],),
+        )
+    hub = start_hub()
+    page = login(hub, "a-supervisor", "zh-CN", "/duty/new")
+    page.select_option("#sh-team", "team-a")
+    page.fill("#sh-name", "早班")
+    page.fill("#sh-day", monday.isoformat())
+    page.fill("#sh-start", "08:00")
+    page.fill("#sh-end", "16:00")
+    page.click("#roster-repeat summary")
+    for n in ("1", "3", "5"):  # Monday, Wednesday, Friday
+        page.check(f"input[name=weekdays][value='{n}']")
+    page.fill("#sh-until", (monday + timedelta(days=13)).isoformat())
+    page.select_option("#zone-kind", "circle")
+    page.locator("#map").click(position={"x": 400, "y": 300})
+    page.select_option("#sh-staff", ["sa1"])
+    page.click("#shift-form button[type=submit]")
+    expect(page.locator("#result")).to_contain_text("已按周生成 6 个「早班」班次，共排 5 人次")
+    expect(page.locator("#result .problems")).to_contain_text(monday.isoformat())
+    screenshot(page, "roster-weekly-zh")
+    days = rows(
+        db_url,
+        "SELECT (starts_at AT TIME ZONE 'Asia/Shanghai')::date FROM shifts WHERE name = '早班'"
+        " ORDER BY starts_at",
+    )
+    assert [d[0] for d in days] == [monday + timedelta(days=n) for n in (0, 2, 4, 7, 9, 11)]
+    assert rows(
+        db_url,
+        "SELECT count(*) FROM attendance a JOIN shifts s ON s.id = a.shift_id"
+        " WHERE s.name = '早班' AND a.staff_id = 'sa1'",
+    ) == [(5,)]

@@ -29,6 +29,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "全部装备一并领用：有一台不能领用时，本次不会领出任何装备。",
         "All or nothing: if one device cannot go out, none does.",
     ),
+    "kit.not_all": ("以下未能完成：", "These could not be done:"),
     "kit.nothing_changed": ("未作任何更改。", "Nothing was changed."),
     "kit.checked_out": ("已将 {n} 台装备交给 {who}", "{n} devices checked out to {who}"),
     "kit.checked_in": ("{id} 已由 {who} 归还", "{id} returned by {who}"),
