@@ -24,7 +24,8 @@ from hub.services import personnel
 from hub.services import tickets as ticket_service
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage
-from hub.web.render import PageUser, map_config, messages, page, script_json
+from hub.web.pages_zones import outlines
+from hub.web.render import PageUser, lang_of, map_config, messages, page, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,6 +106,7 @@ async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) ->
         s,
         ("map.", "kind.", "presence.", "common."),
         units={u["id"]: u["name"] for u in units},
+        shapes=await outlines(conn, p, lang_of(request)),
     )
     teams = [u for u in units if u["level"] == "street"]
     return page(request, "map.html", p, teams=teams, config=config)

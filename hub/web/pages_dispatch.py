@@ -14,7 +14,8 @@ from hub.domain.errors import HubError
 from hub.domain.roles import Action
 from hub.services import personnel
 from hub.web.pages_equipment import refused
-from hub.web.render import PageUser, map_config, page
+from hub.web.pages_zones import outlines
+from hub.web.render import PageUser, lang_of, map_config, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,6 +35,7 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
         ("dispatch.", "common.", "map."),
         units={u["id"]: u["name"] for u in units},
         staff={r["staff_id"]: r["name"] for r in people},
+        shapes=await outlines(conn, p, lang_of(request)),
     )
     teams = [u for u in units if u["level"] == "street"]
     return page(request, "dispatch.html", p, teams=teams, config=config)

@@ -52,6 +52,29 @@ async def _shapes(conn: Conn, p: PageUser) -> list[dict[str, Any]]:
     return [{"id": r["id"], "name": r["name"], "kind": r["kind"], "zone": r["zone"]} for r in rows]
 
 
+async def outlines(conn: Conn, p: PageUser, lang: str) -> list[dict[str, Any]]:
+    """Everything with a shape the user may see, for a map's labelled outlines: the active
+    geofences (street boundaries among them) and today's shifts' patrol zones."""
+    t = i18n.translator(lang)
+    shapes = await _shapes(conn, p)
+    today = datetime.combine(datetime.now(SHANGHAI).date(), time(0), SHANGHAI)
+    _n, shifts = await duty.shifts(
+        conn, p, org_unit_id=None, start=today, end=today + timedelta(days=1), limit=200, offset=0
+    )
+    units = (await teams_and_units(conn, p, lang))["units"]
+    for sh in shifts:
+        team = units.get(sh["org_unit_id"], sh["org_unit_id"])
+        shapes.append(
+            {
+                "id": f"shift-{sh['id']}",
+                "name": t("zone.patrol_label", team=team, name=sh["name"]),
+                "kind": "patrol_zone",
+                "zone": sh["zone"],
+            }
+        )
+    return shapes
+
+
 # -------------------------------------------------------------------------- shifts ------
 @router.get("/duty/new")
 async def shift_form(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> HTMLResponse:

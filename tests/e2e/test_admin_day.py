@@ -148,6 +148,13 @@ def test_supervisor_creates_a_shift_with_a_patrol_zone_drawn_on_the_map(
     ]
     page.click("#result a")
     expect(page.locator(f"#shift-{shift_id}")).to_contain_text("夜间巡查")
+    # With no base tiles, the live map and the dispatch console outline today's patrol zone,
+    # labelled with its team and shift, so one can tell where a click lands.
+    for path in ("/map", "/dispatch"):
+        page.goto(f"{hub.url}{path}")
+        expect(page.locator(".zone-label")).to_have_text("华强北街道综合行政执法队 · 夜间巡查")
+        expect(page.locator("path.known-zone")).to_have_count(1)
+    screenshot(page, "dispatch-outlines-zh")
 
 
 def test_dispatcher_draws_geofences_and_deactivates_one(

@@ -31,6 +31,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "所选日期内没有班次，或超过 {n} 天：请调整星期与截止日期",
         "No day chosen, or more than {n} days: adjust the weekdays and the end date",
     ),
+    "zone.patrol_label": ("{team} · {name}", "{team} · {name}"),
     "zone.bad_time": ("请填写有效的日期和时间", "Give a valid day and times"),
     "zone.draw_first": ("请先在地图上画出区域", "Draw the zone on the map first"),
     "zone.draw": ("在地图上画出区域", "Draw the zone on the map"),

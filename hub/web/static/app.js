@@ -147,7 +147,27 @@
         note.addTo(map);
       }
     }
+    outlines(map, cfg.shapes || []);
     return map;
+  }
+
+  // What the hub knows of the ground, drawn as dashed outlines with their names: street-team
+  // boundaries, today's patrol zones, geofences. With no tiles (offline) they are the map.
+  function outlines(map, shapes) {
+    const layer = L.layerGroup().addTo(map);
+    const bounds = [];
+    for (const s of shapes) {
+      const style = { color: "#555", weight: 1.5, dashArray: "6 4", fillOpacity: 0.05,
+        className: "known-zone zone-" + (s.kind || "custom"), interactive: false };
+      const z = s.zone;
+      const shape = z.kind === "circle" ? L.circle([z.lat, z.lon], Object.assign({ radius: z.radius_m }, style))
+        : L.polygon(z.points, style);
+      shape.bindTooltip(text(s.name), { permanent: true, direction: "center", className: "zone-label" });
+      shape.addTo(layer);
+      bounds.push(shape.getBounds());
+    }
+    map.ehubOutlines = bounds;
+    return bounds;
   }
 
   window.ehub = { lang, config, fmtTime, api, stream, announce, text, baseMap, gcj02 };

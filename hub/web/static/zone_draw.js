@@ -13,21 +13,15 @@
   const radius = document.getElementById("zone-radius");
   const count = document.getElementById("zone-count");
   const drawn = L.layerGroup().addTo(map);
-  const known = L.layerGroup().addTo(map);
   let points = [];
 
   function shape(zone, style) {
     if (zone.kind === "circle") return L.circle([zone.lat, zone.lon], Object.assign({ radius: zone.radius_m }, style));
     return L.polygon(zone.points, style);
   }
-  const bounds = [];
-  for (const s of cfg.shapes || []) {
-    const layer = shape(s.zone, { color: "#555", weight: 1.5, dashArray: "6 4", fillOpacity: 0.05, className: "known-zone" });
-    layer.bindTooltip(ehub.text(s.name), { permanent: true, direction: "center", className: "zone-label" });
-    layer.addTo(known);
-    bounds.push(layer.getBounds());
-  }
-  if (bounds.length) map.fitBounds(bounds.reduce((a, b) => a.extend(b)), { maxZoom: 15 });
+  // ehub.baseMap drew the known zones (cfg.shapes) as labelled outlines: start over them.
+  const bounds = map.ehubOutlines || [];
+  if (bounds.length) map.fitBounds(bounds.reduce((a, b) => L.latLngBounds(a).extend(b)), { maxZoom: 15 });
 
   function zone() {
     if (kind.value === "circle") {
