@@ -324,3 +324,42 @@ def test_weekly_roster_generates_shifts_and_keeps_the_conflict_rules(
         "SELECT count(*) FROM attendance a JOIN shifts s ON s.id = a.shift_id"
         " WHERE s.name = '早班' AND a.staff_id = 'sa1'",
     ) == [(5,)]
+
+
+def test_supervisor_writes_and_corrects_a_shift_work_log(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    now = datetime.now(UTC)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        got = conn.execute(
+            "INSERT INTO shifts (org_unit_id, name, starts_at, ends_at, zone, created_by)"
+            " VALUES ('team-a', '白班', %s, %s, %s, 'test') RETURNING id",
+            (
+                now - timedelta(hours=1),
+                now + timedelta(hours=5),
+                psycopg.types.json.Jsonb(
+                    {"kind": "circle", "lat": 22.54, "lon": 114.05, "radius_m": 500}
+                ),
+            ),
+        ).fetchone()
+    assert got is not None
+    shift_id = int(got[0])
+    hub = start_hub()
+    page = login(hub, "a-supervisor", "zh-CN", "/duty")
+    page.locator(f"#shift-{shift_id} a", has_text="工作日志").click()
+    page.wait_for_url(f"{hub.url}/duty/shifts/{shift_id}/log")
+    page.fill("#wl-text", "华强北路口劝离占道经营 3 处")
+    page.click("#worklog-form button[type=submit]")
+    expect(page.locator("#entries li")).to_have_count(1)
+    page.fill("#wl-text", "更正：劝离 4 处")
+    first = rows(db_url, "SELECT id FROM work_log_entries")[0][0]
+    page.select_option("#wl-corrects", str(first))
+    page.click("#worklog-form button[type=submit]")
+    expect(page.locator("#entries li")).to_have_count(2)
+    expect(page.locator(f"#entry-{first}")).to_have_class("corrected")
+    screenshot(page, "work-log-zh")
+    assert rows(db_url, "SELECT author, corrects FROM work_log_entries ORDER BY id") == [
+        ("a-supervisor", None),
+        ("a-supervisor", first),
+    ]
+    assert rows(db_url, "SELECT count(*) FROM audit_log WHERE action = 'work_log.write'") == [(2,)]
