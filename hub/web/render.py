@@ -131,7 +131,10 @@ def map_config(request: Request, s: HubSettings, prefixes: tuple[str, ...], **ex
 
 
 # Paths that answer machines (JSON, files, streams), never with an HTML error page.
-NOT_PAGES = ("/api/", "/ui/", "/static/", "/docs", "/openapi", "/metrics", "/transparency/")
+NOT_PAGES = (
+    "/api/", "/ui/", "/static/", "/static-offline-docs/", "/docs", "/redoc", "/openapi",
+    "/metrics", "/transparency/",
+)  # fmt: skip
 
 
 def is_page(request: Request) -> bool:
