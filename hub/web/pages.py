@@ -20,6 +20,7 @@ from hub.notify import app_broadcaster
 from hub.repositories import org
 from hub.security import issue_token, verify_password
 from hub.services import alerts as alert_service
+from hub.services import latest as latest_service
 from hub.services import personnel
 from hub.services import tickets as ticket_service
 from hub.web import i18n
@@ -107,6 +108,7 @@ async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) ->
         ("map.", "kind.", "presence.", "common."),
         units={u["id"]: u["name"] for u in units},
         shapes=await outlines(conn, p, lang_of(request)),
+        redacted=latest_service.redacted(p),
     )
     teams = [u for u in units if u["level"] == "street"]
     return page(request, "map.html", p, teams=teams, config=config)

@@ -32,6 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No day chosen, or more than {n} days: adjust the weekdays and the end date",
     ),
     "zone.patrol_label": ("{team} · {name}", "{team} · {name}"),
+    "map.hidden_for_role": (
+        "另有 {n} 台由执法人员持有：您的角色不显示其位置",
+        "{n} more held by officers: positions hidden for your role",
+    ),
     "zone.bad_time": ("请填写有效的日期和时间", "Give a valid day and times"),
     "zone.draw_first": ("请先在地图上画出区域", "Draw the zone on the map first"),
     "zone.draw": ("在地图上画出区域", "Draw the zone on the map"),
