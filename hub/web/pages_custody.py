@@ -28,6 +28,7 @@ from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.services import inventory, personnel, stocktake
 from hub.web import i18n
+from hub.web.alert_text import alert_text
 from hub.web.pages_equipment import FromPage, refused, teams_and_units, unit_names
 from hub.web.render import SHANGHAI, PageUser, env, lang_of, page
 from schemas.topics import DEVICE_ID_PATTERN, DeviceType
@@ -47,6 +48,7 @@ def may(user: Principal | None, action: str) -> bool:
 
 
 env.filters["may"] = may
+env.filters["alert_text"] = alert_text
 
 
 def parse_local(text: str) -> datetime | None:
