@@ -30,6 +30,7 @@ from hub.services import inventory, personnel, stocktake
 from hub.web import i18n
 from hub.web.alert_text import alert_text
 from hub.web.pages_equipment import FromPage, refused, teams_and_units, unit_names
+from hub.web.refusals import refusal
 from hub.web.render import SHANGHAI, PageUser, env, lang_of, page
 from schemas.topics import DEVICE_ID_PATTERN, DeviceType
 
@@ -49,6 +50,7 @@ def may(user: Principal | None, action: str) -> bool:
 
 env.filters["may"] = may
 env.filters["alert_text"] = alert_text
+env.filters["refusal"] = refusal
 
 
 def parse_local(text: str) -> datetime | None:
@@ -222,7 +224,8 @@ async def check_in(
         device_id = await resolve_device(conn, p, device)
         row = await inventory.check_in(conn, p, device_id, condition=condition.strip() or None)
     except HubError as exc:
-        return page(request, "_kit_result.html", p, error=f"{device.strip()}: {exc.detail}")
+        said = refusal(exc.detail, lang_of(request))
+        return page(request, "_kit_result.html", p, error=f"{device.strip()}: {said}")
     return page(
         request,
         "_kit_result.html",

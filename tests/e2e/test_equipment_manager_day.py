@@ -138,7 +138,7 @@ def test_equipment_manager_day(
     expect(page.locator("#results")).to_contain_text("cam-a9 已由 李明 归还")
     expect(page.locator("#ci-device")).to_have_value("")
     scan(page, "#ci-device", "cam-a9")  # again: refused, says why
-    expect(page.locator("#results .error").first).to_contain_text("not checked out")
+    expect(page.locator("#results .error").first).to_contain_text("装备 cam-a9 未被领用")
     screenshot(page, "kit-check-in-zh")
     assert one(
         db_url,
