@@ -25,6 +25,7 @@ from hub.services import personnel
 from hub.services import tickets as ticket_service
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage
+from hub.web.pages_equipment import _name as unit_name
 from hub.web.pages_zones import outlines
 from hub.web.render import PageUser, lang_of, map_config, messages, page, script_json
 
@@ -106,11 +107,16 @@ async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) ->
         request,
         s,
         ("map.", "kind.", "presence.", "common."),
-        units={u["id"]: u["name"] for u in units},
+        units={u["id"]: unit_name(u, lang_of(request)) for u in units},
         shapes=await outlines(conn, p, lang_of(request)),
         redacted=latest_service.redacted(p),
     )
-    teams = [u for u in units if u["level"] == "street"]
+    # Team names in the page's language (the Chinese name when a unit has no English one).
+    teams = [
+        {"id": u["id"], "name": unit_name(u, lang_of(request))}
+        for u in units
+        if u["level"] == "street"
+    ]
     return page(request, "map.html", p, teams=teams, config=config)
 
 

@@ -13,6 +13,7 @@ from hub.api.deps import Conn, SettingsDep
 from hub.domain.errors import HubError
 from hub.domain.roles import Action
 from hub.services import personnel
+from hub.web.pages_equipment import _name as unit_name
 from hub.web.pages_equipment import refused
 from hub.web.pages_zones import outlines
 from hub.web.render import PageUser, lang_of, map_config, page
@@ -33,9 +34,14 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
         request,
         s,
         ("dispatch.", "common.", "map."),
-        units={u["id"]: u["name"] for u in units},
+        units={u["id"]: unit_name(u, lang_of(request)) for u in units},
         staff={r["staff_id"]: r["name"] for r in people},
         shapes=await outlines(conn, p, lang_of(request)),
     )
-    teams = [u for u in units if u["level"] == "street"]
+    # Team names in the page's language (the Chinese name when a unit has no English one).
+    teams = [
+        {"id": u["id"], "name": unit_name(u, lang_of(request))}
+        for u in units
+        if u["level"] == "street"
+    ]
     return page(request, "dispatch.html", p, teams=teams, config=config)

@@ -49,7 +49,16 @@ async def _shapes(conn: Conn, p: PageUser) -> list[dict[str, Any]]:
     _n, rows = await geofences.listing(
         conn, p, org_unit_id=None, include_inactive=False, limit=500, offset=0
     )
-    return [{"id": r["id"], "name": r["name"], "kind": r["kind"], "zone": r["zone"]} for r in rows]
+    return [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "zone": r["zone"],
+            "org_unit_id": r["org_unit_id"],
+        }
+        for r in rows
+    ]
 
 
 async def outlines(conn: Conn, p: PageUser, lang: str) -> list[dict[str, Any]]:

@@ -363,3 +363,34 @@ def test_supervisor_writes_and_corrects_a_shift_work_log(
         ("a-supervisor", first),
     ]
     assert rows(db_url, "SELECT count(*) FROM audit_log WHERE action = 'work_log.write'") == [(2,)]
+
+
+def test_a_city_dispatchers_incident_gets_the_team_whose_boundary_holds_it(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    centre = (22.5200, 114.0300)
+    d = 0.004
+    square = [
+        [centre[0] - d, centre[1] - d],
+        [centre[0] - d, centre[1] + d],
+        [centre[0] + d, centre[1] + d],
+        [centre[0] + d, centre[1] - d],
+    ]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO geofences (org_unit_id, name, kind, zone, created_by)"
+            " VALUES ('team-b', '沙头街道', 'street_boundary', %s, 'test')",
+            (psycopg.types.json.Jsonb({"kind": "polygon", "points": square}),),
+        )
+    hub = start_hub()
+    page = login(hub, "city-admin", "zh-CN", "/dispatch")
+    expect(page.locator(".zone-label")).to_have_text("沙头街道")  # the boundary, outlined
+    first = page.eval_on_selector("#i-team", "s => s.value")
+    assert first != "team-b"
+    page.evaluate(
+        "([lat, lon]) => window.ehubDispatch.map.setView([lat, lon], 16, {animate: false})",
+        list(centre),
+    )
+    page.locator("#map").click()  # the centre of the map: inside 沙头's boundary
+    expect(page.locator("#i-place")).not_to_be_empty()
+    assert page.eval_on_selector("#i-team", "s => s.value") == "team-b"

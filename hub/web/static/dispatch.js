@@ -28,7 +28,27 @@
     if (!placeMarker) placeMarker = L.marker(place).addTo(map);
     placeMarker.setLatLng(place);
     document.getElementById("i-place").textContent = place[0] + ", " + place[1];
+    // The incident belongs to the team whose street boundary holds the point (a city-level
+    // dispatcher's list has every team): pick it, as the dispatcher would.
+    const team = teamAt(place[0], place[1]);
+    const select = document.getElementById("i-team");
+    if (team && [...select.options].some((o) => o.value === team)) select.value = team;
   });
+
+  function inside(zone, lat, lon) {
+    if (zone.kind === "circle") return map.distance([lat, lon], [zone.lat, zone.lon]) <= zone.radius_m;
+    let hit = false;
+    const pts = zone.points;
+    for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
+      const [yi, xi] = pts[i], [yj, xj] = pts[j];
+      if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) hit = !hit;
+    }
+    return hit;
+  }
+  function teamAt(lat, lon) {
+    const s = (cfg.shapes || []).find((x) => x.kind === "street_boundary" && inside(x.zone, lat, lon));
+    return s ? s.org_unit_id : null;
+  }
 
   document.getElementById("incident-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
