@@ -214,11 +214,60 @@ def cmd_bench_hub(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_cases_verify(args: argparse.Namespace) -> int:
+    import base64
+
+    from hub.settings import HubSettings
+    from hub.transparency.service import signer_from_settings
+    from hub.transparency.verify import verify_database
+
+    overrides = {k: v for k, v in {"database_url": args.database}.items() if v is not None}
+    settings = HubSettings(**overrides)
+    name = args.origin or settings.hub_log_origin
+    if args.public_key:
+        public_key: bytes | None = base64.b64decode(args.public_key)
+    else:
+        signer = signer_from_settings(settings)
+        public_key = signer.public_key if signer else None
+    report = asyncio.run(verify_database(settings.database_url, name=name, public_key=public_key))
+    for problem in report.problems:
+        print(f"PROBLEM {problem}")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_cases_checkpoint(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from hub.settings import HubSettings
+    from hub.transparency.service import issue_checkpoint, signer_from_settings
+
+    overrides = {k: v for k, v in {"database_url": args.database}.items() if v is not None}
+    settings = HubSettings(**overrides)
+    signer = signer_from_settings(settings)
+    if signer is None:
+        raise SystemExit("EHUB_HUB_LOG_SIGNING_KEY or EHUB_HUB_LOG_SIGNING_KEY_FILE is needed")
+
+    async def go() -> str:
+        async with await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=True
+        ) as conn:
+            cp = await issue_checkpoint(conn, signer, datetime.now(UTC), force=args.force)
+        return cp.note if cp else "the tree has not grown since the last checkpoint\n"
+
+    print(asyncio.run(go()), end="")
+    return 0
+
+
 # Benchmarks whose module provides ``add_arguments(parser)`` and ``main(args) -> int``.
 MORE_BENCHES = {
     "livemap": ("ehub.bench_livemap", "live map fan-out: browsers' streams at 2,000 updates/s"),
     "tracks": ("ehub.bench_tracks", "one vehicle's 24 h track: service and API, with baselines"),
     "dispatch": ("ehub.bench_dispatch", "nearest available unit among 10,000 moving units"),
+    "cases": ("ehub.bench_cases", "transparency log: appends, proofs at 10M leaves, verify"),
+    "poison": ("ehub.bench_poison", "a batch with rows the database refuses: bisect vs one by one"),
 }
 
 
@@ -335,9 +384,37 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="docs/contract")
     ex.set_defaults(func=cmd_schemas)
 
+    cases = sub.add_parser("cases", help="enforcement cases: catalog, discretion, calendar, ...")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
+    from ehub import cases_cli
+
+    cases_cli.add_commands(cases_sub)
+
     m = sub.add_parser("migrate", help="apply the SQL migrations")
     m.add_argument("--database", required=True)
     m.set_defaults(func=cmd_migrate)
+
+    ca = sub.add_parser("cases", help="enforcement cases and their transparency log")
+    cas = ca.add_subparsers(dest="cases_command", required=True)
+    cv = cas.add_parser(
+        "verify",
+        help="recompute the transparency log from its leaves, check every stored hash and"
+        " every checkpoint ever issued (exit 1 on any problem)",
+    )
+    cv.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    cv.add_argument("--origin", help="the log's origin / key name (EHUB_HUB_LOG_ORIGIN)")
+    cv.add_argument(
+        "--public-key",
+        help="the log's Ed25519 public key, base64 (default: from EHUB_HUB_LOG_SIGNING_KEY)",
+    )
+    cv.set_defaults(func=cmd_cases_verify)
+    cc = cas.add_parser(
+        "checkpoint",
+        help="sign and store a checkpoint of the transparency log now (if it grew, or --force)",
+    )
+    cc.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    cc.add_argument("--force", action="store_true", help="even if the tree has not grown")
+    cc.set_defaults(func=cmd_cases_checkpoint)
 
     b = sub.add_parser("bench", help="benchmarks that print their figures")
     bs = b.add_subparsers(dest="bench_command", required=True)

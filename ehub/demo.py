@@ -233,6 +233,9 @@ def run_demo(
         fleet = build_fleet(devices, prefix="sim-", workdir=root / "docks")
         register_fleet(cluster.url, fleet)
         trackers = register_jt808(cluster.url, fleet)
+        from ehub.cases_cli import seed_starter
+
+        print(f"demo: cases: {seed_starter(cluster.url)}", flush=True)
         id_key = secrets.token_urlsafe(48)
         people = seed_people(cluster.url, fleet, id_key)
         print(

@@ -11,6 +11,7 @@ deadlock between them); the arithmetic itself is the pure ``SeqTracker``.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -21,29 +22,66 @@ from schemas.topics import DeviceType
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 
+@dataclass(slots=True)
+class Locked:
+    """The devices' rows locked for this transaction, with what they hold: the ack mark, the
+    committed seqs above a gap (and since when), and the database's ``now()``."""
+
+    marks: dict[str, int]
+    pending: dict[str, set[int]]
+    since: dict[str, float]
+    now: float
+
+    def committed(self, device_id: str, seq: int) -> bool:
+        """``seq`` was committed by an earlier transaction (stored, dead-lettered or skipped)."""
+        return seq <= self.marks.get(device_id, 0) or seq in self.pending.get(device_id, ())
+
+
+def lock(cur: Cursor, ids: list[str], types: dict[str, DeviceType]) -> Locked:
+    """Create missing ``device_latest`` rows and lock ``ids``' rows in id order (so two gateways
+    committing the same devices serialise and cannot deadlock); load their marks."""
+    ids = sorted(ids)
+    if not ids:
+        return Locked({}, {}, {}, 0.0)
+    cur.execute(
+        "INSERT INTO device_latest (device_id, device_type)"
+        " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+        (ids, [types[d].value for d in ids]),
+    )
+    return Locked(*_lock_and_load(cur, ids))
+
+
+def fold(
+    cur: Cursor, locked: Locked, seqs: dict[str, list[int]], gap_timeout: float
+) -> tuple[dict[str, int], list[GapSkipped]]:
+    """Fold this batch's committed seqs into the locked devices' marks; returns (marks, gaps).
+
+    Gap ages are measured on the database clock (``now()``), never a gateway's own, so two
+    gateways with skewed clocks agree on when a gap is old. ``gap_timeout`` of ``inf`` means
+    "do not skip gaps now" (just after an outage, the missing seqs may be queued for us)."""
+    if not locked.marks:
+        return {}, []
+    return _fold(
+        cur,
+        marks=locked.marks,
+        pending=locked.pending,
+        since=locked.since,
+        seqs=seqs,
+        now=locked.now,
+        gap_timeout=gap_timeout,
+    )
+
+
 def advance(
     cur: Cursor,
     seqs: dict[str, list[int]],
     types: dict[str, DeviceType],
     gap_timeout: float,
 ) -> tuple[dict[str, int], list[GapSkipped]]:
-    """Fold this batch's committed seqs into each device's mark; returns (marks, gaps).
-
-    Gap ages are measured on the database clock (``now()``), never a gateway's own, so two
-    gateways with skewed clocks agree on when a gap is old. ``gap_timeout`` of ``inf`` means
-    "do not skip gaps now" (just after an outage, the missing seqs may be queued for us)."""
+    """``lock`` then ``fold``: for callers that need no look at the marks in between."""
     if not seqs:
         return {}, []
-    ids = sorted(seqs)
-    cur.execute(
-        "INSERT INTO device_latest (device_id, device_type)"
-        " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-        (ids, [types[d].value for d in ids]),
-    )
-    marks, pending, since, now = _lock_and_load(cur, ids)
-    return _fold(
-        cur, marks=marks, pending=pending, since=since, seqs=seqs, now=now, gap_timeout=gap_timeout
-    )
+    return fold(cur, lock(cur, list(seqs), types), seqs, gap_timeout)
 
 
 def expire_gaps(cur: Cursor, gap_timeout: float) -> list[GapSkipped]:

@@ -32,6 +32,9 @@ class Acker:
         self.window = max_window
         self._inflight = 0
         self._owed: dict[str, tuple[DeviceType, int]] = {}
+        # The highest seq this gateway has acked per device: an ack at or below it that comes
+        # back on our wildcard subscription is our own (gateway/service.py).
+        self._sent: dict[str, int] = {}
         self._lock = threading.Lock()
         # Bulk PUBACK relies on paho's internal packet queue (paho-mqtt 2.x); without it we
         # fall back to one ack() per delivery, which is correct, only slower.
@@ -79,6 +82,8 @@ class Acker:
                 batch.append((device_id, *self._owed.pop(device_id)))
             self._inflight += len(batch)
         for device_id, dtype, seq in batch:
+            if seq > self._sent.get(device_id, -1):
+                self._sent[device_id] = seq
             payload = json.dumps({"v": 1, "seq": seq, "ts": ts})
             info = self.client.publish(device_topic(dtype, device_id, Channel.ACK), payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:  # not connected: owe it again
@@ -86,6 +91,10 @@ class Acker:
                     self._inflight -= 1
                     self._owed.setdefault(device_id, (dtype, seq))
         return len(batch)
+
+    def sent(self, device_id: str) -> int:
+        """The highest seq acked to ``device_id`` by this gateway (-1: none yet)."""
+        return self._sent.get(device_id, -1)
 
     @property
     def owed(self) -> int:

@@ -1,7 +1,11 @@
 """Turn one MQTT delivery into a row for a table or a dead letter. Pure: no IO, no clock.
 
 Each delivery becomes exactly one ``Classified`` value, so the writer can account for every
-message it was given: stored, absorbed as a duplicate, or dead-lettered with a reason.
+message it was given: stored, absorbed as a duplicate, or dead-lettered with a reason. Only
+two things are not device input and are ``Ignored`` (and counted): the hub's own topics
+(``ehub/v1/hub/...``) and the MQTT clear of a retained ``state`` (an empty payload). What the
+hub sends to devices (``ack``, ``cmd``) is ``Downstream`` when it is well formed, so that the
+gateway can tell its own acks from forged ones; anything else on those topics is a dead letter.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+
 from schemas.messages import (
+    Ack,
     BodyCameraStatus,
     BtPrinterStatus,
     CmdResult,
+    Command,
     ContractError,
     Envelope,
     Location,
@@ -23,7 +31,7 @@ from schemas.messages import (
     StateMessage,
     parse_payload,
 )
-from schemas.topics import UPSTREAM, Channel, DeviceType, Topic, TopicError
+from schemas.topics import PREFIX, UPSTREAM, Channel, DeviceType, Topic, TopicError
 
 
 class Table(StrEnum):
@@ -66,9 +74,23 @@ class StateRow:
 
 @dataclass(slots=True)
 class Ignored:
-    """An empty retained ``state`` payload: MQTT's way to clear a retained message."""
+    """Not device input: the clear of a retained ``state`` (``state_cleared``), the hub's own
+    topics (``hub_topic``), or what the hub sends (``hub_cmd``, ``own_ack``)."""
 
     topic: str
+    reason: str = "state_cleared"
+
+
+@dataclass(slots=True)
+class Downstream:
+    """A well-formed hub-to-device message (an ``ack`` or a ``cmd``) seen on our subscription."""
+
+    topic: str
+    payload: bytes
+    device_id: str
+    device_type: DeviceType
+    channel: Channel
+    seq: int | None  # an ack's seq
 
 
 @dataclass(slots=True)
@@ -82,7 +104,7 @@ class DeadLetter:
     seq: int | None = None
 
 
-Classified = DataRow | StateRow | DeadLetter | Ignored
+Classified = DataRow | StateRow | DeadLetter | Ignored | Downstream
 
 # Column order of the staging tables (and of ``DataRow.values``), per table. The leading six
 # are common; the rest are the typed columns of that table. ``payload`` is the raw JSON text.
@@ -124,7 +146,7 @@ def _seq_of(payload: bytes) -> int | None:
     """Best-effort ``seq`` of a message that failed validation, so it can still be acked."""
     try:
         doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     seq = doc.get("seq") if isinstance(doc, dict) else None
     if isinstance(seq, int) and not isinstance(seq, bool) and 1 <= seq < 2**63:
@@ -151,22 +173,44 @@ def _parse_topic(topic: str) -> Topic:
     return t
 
 
+_HUB_TOPICS = f"{PREFIX}/hub/"  # the hub's alerts and escalations (hub/notify.py)
+
+
+def _downstream(t: Topic, topic: str, payload: bytes, limits: Limits) -> Classified:
+    """An ``ack`` as gateways send it or a ``cmd`` as the hub sends it; else a dead letter."""
+    try:
+        if len(payload) > limits.max_payload_bytes:
+            raise ValueError(f"{len(payload)} bytes")
+        if t.channel is Channel.ACK:
+            seq: int | None = Ack.model_validate_json(payload).seq
+        else:
+            Command.model_validate_json(payload)
+            seq = None
+    except (ValidationError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:200]
+        return DeadLetter(
+            topic,
+            payload,
+            "wrong_direction",
+            f"'{t.channel.value}' is a hub-to-device channel and this is not a message the hub"
+            f" sends on it ({first})",
+            t.device_id,
+            t.device_type.value,
+        )
+    return Downstream(topic, payload, t.device_id, t.device_type, t.channel, seq)
+
+
 def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) -> Classified:
     """Validate one delivery against the v1 contract and shape it for storage."""
     try:
         t = _parse_topic(topic)
     except TopicError as exc:
+        if topic.startswith(_HUB_TOPICS):
+            return Ignored(topic, "hub_topic")
         return DeadLetter(topic, payload, "bad_topic", str(exc))
     dtype, did = t.device_type, t.device_id
     if t.channel not in UPSTREAM:
-        return DeadLetter(
-            topic,
-            payload,
-            "wrong_direction",
-            f"'{t.channel.value}' is a hub-to-device channel",
-            did,
-            dtype.value,
-        )
+        return _downstream(t, topic, payload, limits)
     if len(payload) > limits.max_payload_bytes:
         return DeadLetter(
             topic,
@@ -176,14 +220,23 @@ def classify(topic: str, payload: bytes, received_at: datetime, limits: Limits) 
             did,
             dtype.value,
         )
-    if not payload and t.channel is Channel.STATE:
-        return Ignored(topic)
+    if not payload:
+        if t.channel is Channel.STATE:
+            return Ignored(topic)
+        return DeadLetter(
+            topic,
+            payload,
+            "empty_payload",
+            f"an empty message on '{t.channel.value}' (only a retained 'state' may be cleared so)",
+            did,
+            dtype.value,
+        )
     try:
         msg = parse_payload(dtype, t.channel, payload)
     except ContractError as exc:
-        return DeadLetter(
-            topic, payload, exc.reason, exc.detail, did, dtype.value, _seq_of(payload)
-        )
+        # Nested too deep: never parse it, not even for its seq.
+        seq = None if exc.reason == "too_deep" else _seq_of(payload)
+        return DeadLetter(topic, payload, exc.reason, exc.detail, did, dtype.value, seq)
     if isinstance(msg, StateMessage):
         return StateRow(topic, payload, did, dtype, msg.state.value)
     assert isinstance(msg, Envelope)

@@ -12,6 +12,12 @@ Everything runs on one event loop thread, callbacks instead of a task or future 
 ``ehub bench jt808`` showed asyncio streams, a future per publish and paho-mqtt's per-message
 cost (a network thread, locks, three ``recv`` calls per PUBACK) each costing more than
 decoding the frame. ``MqttLink`` is the small MQTT 3.1.1 client that replaces paho here.
+
+Registry changes reach the bridge within a second (``LISTEN ehub_registry``, migration 013, see
+``gateway/registry_watch.py``): a tracker retired or lost, or whose terminal entry was removed
+or re-coded, is dropped from the cache (its next registration or authentication is refused)
+and its live connection is closed. Every (re)connect of the listener reloads the terminals and
+checks every live connection again, so nothing changed while it was away is missed.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from device_drivers.vehicle_tracker.jt808.codec import decode, encode
 from device_drivers.vehicle_tracker.jt808.framing import CodecError, FrameSplitter
 from device_drivers.vehicle_tracker.jt808.session import Session, Terminal
 from gateway.mqtt_link import MqttLink
+from gateway.registry_watch import CHANNEL
 from schemas.topics import Channel, DeviceType, device_topic
 
 log = logging.getLogger(__name__)
@@ -81,19 +88,36 @@ class Registry:
             self._conn = psycopg.connect(self.conninfo, autocommit=True)
         return self._conn
 
+    _VALID = (
+        "SELECT t.device_id, t.phone, t.auth_code FROM jt808_terminals t"
+        " JOIN devices d USING (device_id)"
+        " WHERE d.retired_at IS NULL AND d.device_type = 'vehicle_tracker'"
+    )
+
     def preload(self) -> int:
         """Cache every terminal (one query at start instead of one per first connection)."""
-        rows = (
-            self._db()
-            .execute(
-                "SELECT t.device_id, t.phone, t.auth_code FROM jt808_terminals t"
-                " JOIN devices d USING (device_id)"
-                " WHERE d.retired_at IS NULL AND d.device_type = 'vehicle_tracker'"
-            )
-            .fetchall()
-        )
+        rows = self._db().execute(self._VALID).fetchall()
         self._cache = {phone: Terminal(d, phone, code) for d, phone, code in rows}
         return len(rows)
+
+    def valid(self, device_ids: set[str]) -> dict[str, Terminal]:
+        """The terminals among ``device_ids`` still valid (a retired one is simply absent).
+        Runs in a worker thread: it only reads the database."""
+        rows = (
+            self._db()
+            .execute(self._VALID + " AND t.device_id = ANY(%s)", (sorted(device_ids),))
+            .fetchall()
+        )
+        return {d: Terminal(d, phone, code) for d, phone, code in rows}
+
+    def replace(self, device_ids: set[str], valid: dict[str, Terminal]) -> None:
+        """Drop ``device_ids`` from the cache and cache the ``valid`` ones again (event loop)."""
+        self._cache = {p: t for p, t in self._cache.items() if t.device_id not in device_ids}
+        for term in valid.values():
+            self._cache[term.phone] = term
+
+    def cached(self, phone: str) -> Terminal | None:
+        return self._cache.get(phone) or self._cache.get(phone[-12:])
 
     def lookup(self, phone: str) -> Terminal | None:
         # Terminals send 12 (2013) or 20 (2019) digits; either may be stored.
@@ -300,6 +324,7 @@ class Bridge:
         self.outboxes: dict[str, Outbox] = {}
         self.mqtt: Publisher | None = None
         self.connections: set[_Connection] = set()
+        self.registry_listening = asyncio.Event()
         self._loading: dict[str, asyncio.Task[Outbox]] = {}
         self._topics: dict[tuple[str, Channel], str] = {}
 
@@ -315,7 +340,11 @@ class Bridge:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: _Connection(self), host, port)
         log.info("JT/T 808 bridge listening on %s:%d", host, port)
-        tasks = [loop.create_task(self._resend_overdue()), loop.create_task(self._close_idle())]
+        tasks = [
+            loop.create_task(self._resend_overdue()),
+            loop.create_task(self._close_idle()),
+            loop.create_task(self._watch_registry()),
+        ]
         if ready is not None:
             ready.set()
         try:
@@ -411,6 +440,52 @@ class Bridge:
             self.publisher.publish(topic, payload, on_ack=one_acked)
             box.mark_sent(seq, time.monotonic())  # in seq order, as overdue() expects
         await acked.wait()
+
+    async def _watch_registry(self, poll_s: float = 0.5) -> None:
+        """LISTEN for registry changes; on each (re)connect reload everything first."""
+        backoff = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.registry.conninfo, autocommit=True, connect_timeout=5
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    # LISTEN first, then re-read: no change can fall in between.
+                    await asyncio.to_thread(self.registry.preload)
+                    self.recheck(None, {})
+                    self.registry_listening.set()
+                    backoff = 0.5
+                    while True:
+                        changed = {n.payload async for n in conn.notifies(timeout=poll_s)}
+                        if changed:
+                            valid = await asyncio.to_thread(self.registry.valid, changed)
+                            self.registry.replace(changed, valid)
+                            self.recheck(changed, valid)
+            except (psycopg.Error, OSError) as exc:
+                self.registry_listening.clear()
+                log.warning("registry watch: %s; re-syncing after reconnect", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def recheck(self, changed: set[str] | None, valid: dict[str, Terminal]) -> None:
+        """Close every live connection whose terminal is no longer what it authenticated as:
+        retired, lost, no longer a tracker, its entry gone or given another phone or auth code.
+        ``changed`` are the devices re-read (``valid`` those still valid among them); None means
+        every connection, against the cache just reloaded."""
+        for conn in list(self.connections):
+            term = conn.session.terminal
+            if term is None or not conn.session.authenticated:
+                continue
+            if changed is None:
+                now = self.registry.cached(term.phone)
+            elif term.device_id in changed:
+                now = valid.get(term.device_id)
+            else:
+                continue
+            if now is None or now.device_id != term.device_id or now.auth_code != term.auth_code:
+                log.info("%s: %s refused from now on; closing", conn.peer, term.device_id)
+                conn.session.authenticated = False
+                conn.close()
 
     async def _close_idle(self) -> None:
         while True:

@@ -23,11 +23,19 @@ class GatewayMetrics:
         )
         self.duplicates = Counter(
             "ehub_gateway_duplicates_absorbed",
-            "Redelivered (device_id, seq) already stored",
+            "Repeated (device_id, seq) already stored: redeliveries, and resends with another ts"
+            " (these also kept as duplicate_seq dead letters)",
             registry=r,
         )
         self.dead_letters = Counter(
             "ehub_gateway_dead_letters", "Deliveries dead-lettered", ["reason"], registry=r
+        )
+        self.ignored = Counter(
+            "ehub_gateway_ignored",
+            "Deliveries that are not device input: own acks, hub commands and topics, the clear"
+            " of a retained state",
+            ["reason"],
+            registry=r,
         )
         self.skewed = Counter(
             "ehub_gateway_skewed_messages", "Stored with the skewed flag", registry=r

@@ -1,10 +1,18 @@
 """Write one batch of classified deliveries in one transaction (COPY -> staging -> hypertables).
 
-Order inside the transaction: attribute rows to registered devices (others are dead-lettered),
-binary-COPY each kind into a temp staging table, ``INSERT ... ON CONFLICT DO NOTHING`` into the
-hypertable (so redeliveries are absorbed and counted), upsert ``device_latest`` from the
-non-skewed rows, record presence changes and dead letters, store the new ack marks. The caller
-acks MQTT only after ``write`` returns, i.e. after COMMIT.
+Order inside the transaction: attribute rows to registered devices (others are dead-lettered,
+retired ones as ``retired_device``), lock the devices' ``device_latest`` rows and read their ack
+marks, set aside every row whose seq was already committed (a redelivery, absorbed and counted;
+or the same seq with another ``ts``, counted and kept as a ``duplicate_seq`` dead letter, never
+stored twice), binary-COPY the rest into a temp staging table per kind, ``INSERT ... ON
+CONFLICT DO NOTHING`` into the hypertable, upsert ``device_latest`` from the non-skewed rows,
+record presence changes and dead letters, store the new ack marks. The caller acks MQTT only
+after ``write`` returns, i.e. after COMMIT.
+
+Why the marks and not the hypertables' unique keys: those include the time column (TimescaleDB
+requires the partitioning column in every unique index), so they cannot say "this seq is
+stored, whatever its ts"; the marks (``acked_seq`` plus ``device_seq_pending``, migration 002)
+hold exactly the committed seqs, are read in every batch anyway, and cost no extra index.
 """
 
 from __future__ import annotations
@@ -21,16 +29,19 @@ from typing import Any
 import psycopg
 
 from gateway import ackmarks, presence
+from gateway import repeats as repeats_mod
 from gateway.classify import (
     COLUMNS,
     PG_TYPES,
     Classified,
     DataRow,
     DeadLetter,
+    Downstream,
     Ignored,
     StateRow,
     Table,
 )
+from gateway.registry_watch import RegistryWatch
 from gateway.seqtrack import GapSkipped
 from schemas.topics import DeviceType
 
@@ -48,6 +59,7 @@ class BatchResult:
     acks: dict[str, tuple[DeviceType, int]] = field(default_factory=dict)  # device -> (type, seq)
     presence: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gaps: list[GapSkipped] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 _LATEST_COLS = (
@@ -143,10 +155,16 @@ def _clean(text: str) -> str:
 class BatchWriter:
     """Owns one database connection and the per-device state the gateway keeps between batches."""
 
-    def __init__(self, conninfo: str, gap_timeout: float = 1800.0) -> None:
+    def __init__(
+        self, conninfo: str, gap_timeout: float = 1800.0, watch: RegistryWatch | None = None
+    ) -> None:
         self.conninfo = conninfo
         self.conn: Conn | None = None
-        self.registry: dict[str, DeviceType] = {}
+        self.registry: dict[str, DeviceType] = {}  # registered, not retired
+        self.retired: dict[str, DeviceType] = {}  # retired or lost (retired_at set)
+        # Without a watch (tools, benchmarks) the cache lives as long as the writer; with one,
+        # a registry change drops the device from the cache before the next batch.
+        self.watch = watch
         self.gap_timeout = gap_timeout
         # No gap is skipped until gap_timeout after we (re)connect: after an outage the
         # missing seqs may still be queued at the broker for us or another gateway.
@@ -198,17 +216,31 @@ class BatchWriter:
                 self.close()
             raise
 
+    def _forget_changed(self) -> None:
+        """Drop the devices the registry watch saw change (all of them after it reconnected,
+        and every batch while it is not listening: then nothing cached can be trusted)."""
+        if self.watch is None:
+            return
+        resync, changed = self.watch.drain()
+        if resync or not self.watch.listening.is_set():
+            self.registry.clear()
+            self.retired.clear()
+            return
+        for device_id in changed:
+            self.registry.pop(device_id, None)
+            self.retired.pop(device_id, None)
+
     def _load_devices(self, cur: psycopg.Cursor[tuple[Any, ...]], ids: set[str]) -> None:
-        missing = [d for d in ids if d not in self.registry]
+        missing = [d for d in ids if d not in self.registry and d not in self.retired]
         if not missing:
             return
         cur.execute(
-            "SELECT device_id, device_type FROM devices"
-            " WHERE device_id = ANY(%s) AND retired_at IS NULL",
+            "SELECT device_id, device_type, retired_at IS NOT NULL FROM devices"
+            " WHERE device_id = ANY(%s)",
             (missing,),
         )
-        for device_id, device_type in cur.fetchall():
-            self.registry[device_id] = DeviceType(device_type)
+        for device_id, device_type, retired in cur.fetchall():
+            (self.retired if retired else self.registry)[device_id] = DeviceType(device_type)
 
     def _write(
         self,
@@ -217,14 +249,20 @@ class BatchWriter:
         now: datetime,
     ) -> BatchResult:
         res = BatchResult()
+        self._forget_changed()
         self._load_devices(cur, {i.device_id for i in items if isinstance(i, DataRow | StateRow)})
 
-        rows: dict[Table, list[DataRow]] = defaultdict(list)
+        candidates: list[DataRow] = []
         states: dict[str, StateRow] = {}
         dead: list[DeadLetter] = []
+        acks_seen: list[Downstream] = []
         seqs: dict[str, list[int]] = defaultdict(list)
         for item in items:
             if isinstance(item, Ignored):
+                res.ignored[item.reason] += 1
+                continue
+            if isinstance(item, Downstream):
+                acks_seen.append(item)
                 continue
             if isinstance(item, DeadLetter):
                 dead.append(item)
@@ -239,8 +277,14 @@ class BatchWriter:
             if isinstance(item, StateRow):
                 states[item.device_id] = item  # the last one in the batch wins
             else:
-                rows[item.table].append(item)
+                candidates.append(item)
                 seqs[item.device_id].append(item.seq)
+
+        # Lock every touched device's row (sorted, so concurrent gateways cannot deadlock) and
+        # read its mark before anything is inserted: a seq committed earlier is not stored again.
+        senders = set(seqs)  # devices that sent numbered messages get an ack
+        locked = ackmarks.lock(cur, list(senders | set(states)), self.registry)
+        rows, repeats = repeats_mod.split(cur, candidates, locked, dead, res)
 
         inserted: dict[str, int] = defaultdict(int)
         for table, trows in rows.items():
@@ -263,17 +307,14 @@ class BatchWriter:
                 res.stored[dtype, table.value] += 1
             res.duplicates += len(trows) - len(got)
 
-        # Lock every touched device's row (sorted, so concurrent gateways cannot deadlock)
-        # and move its ack mark, before anything else in this transaction touches those rows.
-        senders = set(seqs)  # devices that sent numbered messages get an ack
-        for device_id in states:
-            seqs.setdefault(device_id, [])
-        marks, gaps = ackmarks.advance(cur, seqs, self.registry, self._effective_gap_timeout())
+        marks, gaps = ackmarks.fold(cur, locked, seqs, self._effective_gap_timeout())
         res.gaps += gaps
         res.acks = {d: (self.registry[d], marks[d]) for d in senders}
 
-        self._upsert_latest(cur, rows, marks, inserted, res)
-        self._presence(cur, rows, states, now, res)
+        self._upsert_latest(cur, rows, repeats, marks=marks, inserted=inserted, res=res)
+        self._presence(cur, rows, repeats, states=states, now=now, res=res)
+        if acks_seen:
+            dead += repeats_mod.foreign_acks(cur, acks_seen, res)
         if res.gaps:
             self._record_gaps(cur, res.gaps, now)
         if dead:
@@ -282,13 +323,17 @@ class BatchWriter:
                 res.dead_letters[d.reason] += 1
         return res
 
-    @staticmethod
-    def _unattributed(item: DataRow | StateRow, known: DeviceType | None) -> DeadLetter:
+    def _unattributed(self, item: DataRow | StateRow, known: DeviceType | None) -> DeadLetter:
         payload = item.values[-1].encode() if isinstance(item, DataRow) else item.payload
-        if known is None:
+        if known is None and item.device_id in self.retired:
+            reason, detail = (
+                "retired_device",
+                f"device {item.device_id!r} is retired or lost: nothing it sends is stored",
+            )
+        elif known is None:
             reason, detail = (
                 "unknown_device",
-                (f"device {item.device_id!r} is not registered (or is retired)"),
+                f"device {item.device_id!r} is not registered",
             )
         else:
             reason, detail = (
@@ -320,6 +365,8 @@ class BatchWriter:
         self,
         cur: psycopg.Cursor[tuple[Any, ...]],
         rows: dict[Table, list[DataRow]],
+        repeats: list[DataRow],
+        *,
         marks: dict[str, int],
         inserted: dict[str, int],
         res: BatchResult,
@@ -353,6 +400,9 @@ class BatchWriter:
                     e[7:13] = [r.time, r.seq, v[6], v[7], v[8], v[9]]
                 elif table is Table.EVENTS and (e[13] is None or r.time >= e[13]):
                     e[13:15] = [r.time, v[6]]
+        for r in repeats:  # seen again: they count (as duplicates), but never move the latest
+            entry(r)
+            received[r.device_id] += 1
         for device_id, e in latest.items():
             e[15] = marks.get(device_id, 0)
             e[16] = inserted.get(device_id, 0)
@@ -371,11 +421,14 @@ class BatchWriter:
         self,
         cur: psycopg.Cursor[tuple[Any, ...]],
         rows: dict[Table, list[DataRow]],
+        repeats: list[DataRow],
+        *,
         states: dict[str, StateRow],
         now: datetime,
         res: BatchResult,
     ) -> None:
         talking = {r.device_id for trows in rows.values() for r in trows}
+        talking.update(r.device_id for r in repeats)
         offline = {d for d, s in states.items() if s.state == "offline"}
         said_online = {d for d, s in states.items() if s.state == "online"}
         for ids, state, reason in (
@@ -397,7 +450,7 @@ class BatchWriter:
                 res.presence[state] += cur.rowcount
 
     def _type_name(self, device_id: str) -> str:
-        dtype = self.registry.get(device_id)
+        dtype = self.registry.get(device_id) or self.retired.get(device_id)
         return dtype.value if dtype else "unknown"
 
     def _effective_gap_timeout(self) -> float:
@@ -417,12 +470,12 @@ class BatchWriter:
             cur,
             [
                 DeadLetter(
-                    f"ehub/v1/{self.registry[g.device_id].value}/{g.device_id}",
+                    f"ehub/v1/{self._type_name(g.device_id)}/{g.device_id}",
                     b"",
                     "seq_gap",
                     f"seq {g.first_missing}..{g.last_missing} never arrived; ack moved past them",
                     g.device_id,
-                    self.registry[g.device_id].value,
+                    self._type_name(g.device_id),
                     g.first_missing,
                 )
                 for g in gaps

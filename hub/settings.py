@@ -29,6 +29,15 @@ class HubSettings(BaseSettings):
     # once people are on record: their hashes would no longer match.
     hub_id_hash_key: str = Field("", repr=False)
     hub_db_pool_max: int = Field(10, ge=1, le=200)
+    # Login throttling (hub/domain/throttle.py): failures allowed per account and per client
+    # address before delays start (1 s, doubling per failure, up to the ceiling).
+    hub_login_free_attempts: int = Field(5, ge=1, le=100)
+    hub_login_free_attempts_per_address: int = Field(20, ge=1, le=10_000)
+    hub_login_max_delay_s: float = Field(900, ge=1, le=86_400)
+    # Request bodies: anything larger is refused with 413 before it is read (hub/api/limits.py);
+    # multipart uploads have their own, larger limit.
+    hub_max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    hub_max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
 
     # Alerts: where to POST each notification (None: no webhook), and how often to evaluate.
     hub_alert_webhook_url: str | None = None
@@ -56,3 +65,13 @@ class HubSettings(BaseSettings):
     hub_dispatch_arrival_radius_m: float = Field(100, gt=0, le=5000)
     hub_dispatch_interval_s: float = Field(2, gt=0)
     hub_units_refresh_s: float = Field(5, gt=0)
+
+    # The transparency log (hub/transparency): the origin line of its checkpoints (also the
+    # signing key's name), the Ed25519 key (base64 of a 32-byte seed, or a file holding it;
+    # see README "Transparency log"), how often a checkpoint is issued when the tree grew, and
+    # how often the hub checks the stored tree still extends its last checkpoint.
+    hub_log_origin: str = "enforcement-hub.local/transparency"
+    hub_log_signing_key: str = Field("", repr=False)
+    hub_log_signing_key_file: str | None = None
+    hub_log_checkpoint_interval_s: float = Field(60, gt=0)
+    hub_log_selfcheck_interval_s: float = Field(300, gt=0)

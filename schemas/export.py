@@ -37,8 +37,10 @@ CHANNEL_DOC = {
         "costs only a duplicate, which the hub absorbs."
     ),
     Channel.CMD: "Hub to device: an order. `cmd` names it and `args` follows the schema of the "
-    "same name: dispatch (DispatchArgs), print (PrintArgs), config (ConfigArgs), pairing_result "
-    "(PairingResultArgs). Answer on `cmd_result` with `accepted`, then `done` or `failed`.",
+    "same name: dispatch (DispatchArgs), print (PrintArgs, or PrintDocumentArgs when `args` has a "
+    "`document`: a contract document the terminal lays out itself), config (ConfigArgs), "
+    "pairing_result (PairingResultArgs). Answer on `cmd_result` with `accepted`, then `done` or "
+    "`failed`.",
 }
 
 

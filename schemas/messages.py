@@ -2,14 +2,17 @@
 
 Every upstream data message carries the envelope ``{"v": 1, "seq": int, "ts": RFC 3339}``.
 Models are strict: unknown fields, NaN/Infinity, strings where numbers belong, out-of-range
-coordinates and malformed device ids are all rejected with the field that is wrong.
+coordinates, malformed device ids, NUL characters in text and JSON nested deeper than
+``MAX_JSON_DEPTH`` are all rejected with the field (or the reason) that is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import accumulate
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -23,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.documents import Document
 from schemas.topics import DEVICE_ID_PATTERN, Channel, DeviceType
 
 MAX_SEQ = 2**63 - 1
@@ -31,10 +35,14 @@ MAX_SEQ = 2**63 - 1
 TS_MIN = datetime(2015, 1, 1, tzinfo=UTC)
 TS_MAX = datetime(2100, 1, 1, tzinfo=UTC)
 
+# Text may hold anything but NUL: PostgreSQL's text and jsonb cannot store U+0000 (jsonb refuses
+# the "\u0000" escape), so a message carrying one could never be stored. Refusing it here, in
+# the contract, makes it a ``schema`` dead letter instead of a row the database rejects.
+NO_NUL = r"^[^\x00]*$"
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 OfficerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(max_length=1024)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=1024, pattern=NO_NUL)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
@@ -447,9 +455,27 @@ class PrintArgs(Msg):
     street: Text
     issued_at: AwareDatetime
     legal_basis: Text
-    body: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-    case_url: Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
+    case_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00]{1,500}$")]
     team_name: ShortText
+    copies: Annotated[int, Field(ge=1, le=5)] = 1
+
+
+class PrintDocumentArgs(Msg):
+    """Print a contract document (``schemas.documents``: the on-the-spot decision, a
+    rectification notice, a service receipt...) on the officer's paired printer.
+
+    The terminal lays the document out itself from the contract's blocks, as the hub's A4 PDF
+    does, with the QR code to ``{verify_base}/verify/{doc_type}/{number}``. The same ``print``
+    command as ``PrintArgs``, told apart by its ``document`` key.
+    """
+
+    job_id: ShortText
+    printer_id: DeviceId | None = None  # None: the printer paired to this terminal
+    document: Document
+    verify_base: Annotated[
+        str, StringConstraints(pattern=r"^https?://[^\s/?#]{1,200}(/[^\s?#]{0,200})?$")
+    ]
     copies: Annotated[int, Field(ge=1, le=5)] = 1
 
 
@@ -472,6 +498,13 @@ COMMAND_ARGS: dict[str, type[Msg]] = {
     "print": PrintArgs,
     "config": ConfigArgs,
     "pairing_result": PairingResultArgs,
+}
+# Commands whose args come in more than one shape: (the key that marks the variant, its model).
+COMMAND_VARIANTS: dict[str, tuple[str, type[Msg]]] = {"print": ("document", PrintDocumentArgs)}
+# Every args model of each command name (what ``hub.services.commands.issue`` accepts).
+COMMAND_ARG_MODELS: dict[str, tuple[type[Msg], ...]] = {
+    name: (model, *((COMMAND_VARIANTS[name][1],) if name in COMMAND_VARIANTS else ()))
+    for name, model in COMMAND_ARGS.items()
 }
 
 
@@ -512,6 +545,34 @@ def _build_adapters() -> dict[tuple[DeviceType, Channel], TypeAdapter[Any]]:
 ADAPTERS = _build_adapters()
 
 
+# JSON nested deeper than this is refused before any parser sees it. Our deepest payload nests
+# two levels (a VehicleLocation's ``alarms``; a command's ``args`` three): 64 leaves room for any
+# message we may add while keeping every parser that reads a payload far from its limits
+# (Python's ``json`` recurses once per level and raises RecursionError near 1,000; the hub and
+# tools use it on raw payloads too, and a traceback per hostile message is a log flood).
+MAX_JSON_DEPTH = 64
+# A JSON string, escapes included (possessive, so no backtracking on hostile input).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [0] * 256
+for _open in b"[{":
+    _STEP[_open] = 1
+for _close in b"]}":
+    _STEP[_close] = -1
+
+
+def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``raw`` nests arrays/objects deeper than ``limit``, by a scan of its bytes
+    (brackets inside strings do not count); no parsing, so no recursion however deep it is."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    # Fast path, two C-speed counts: with no more opening brackets than the limit anywhere,
+    # nothing can nest deeper. Real payloads have a handful.
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
 class ContractError(ValueError):
     """A payload that does not fit the model for its topic; ``reason`` is a short code."""
 
@@ -525,12 +586,17 @@ def parse_payload(device_type: DeviceType, channel: Channel, raw: bytes | str) -
     """Validate ``raw`` JSON against the model for (device_type, channel).
 
     Raises ``ContractError`` with reason ``no_such_channel`` (the device kind does not send on
-    that channel), ``invalid_json`` or ``schema`` (with pydantic's field-level message).
+    that channel), ``too_deep`` (nested deeper than ``MAX_JSON_DEPTH``, refused unparsed),
+    ``invalid_json`` or ``schema`` (with pydantic's field-level message).
     """
     adapter = ADAPTERS.get((device_type, channel))
     if adapter is None:
         raise ContractError(
             "no_such_channel", f"{device_type.value} devices do not send on '{channel.value}'"
+        )
+    if json_depth_exceeds(raw):
+        raise ContractError(
+            "too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels; refused unparsed"
         )
     try:
         return adapter.validate_json(raw)
@@ -549,6 +615,9 @@ def parse_payload(device_type: DeviceType, channel: Channel, raw: bytes | str) -
 def parse_command_args(command: Command) -> Msg:
     """The typed ``args`` of a command, or ``ContractError`` (``unknown_command`` / ``schema``)."""
     model = COMMAND_ARGS.get(command.cmd)
+    variant = COMMAND_VARIANTS.get(command.cmd)
+    if variant is not None and variant[0] in command.args:
+        model = variant[1]
     if model is None:
         raise ContractError(
             "unknown_command", f"{command.cmd!r} is not one of {', '.join(COMMAND_ARGS)}"
@@ -572,7 +641,7 @@ def message_models() -> dict[str, type[BaseModel]]:
         CmdResult,
         Ack,
         Command,
-        *COMMAND_ARGS.values(),
+        *(m for models in COMMAND_ARG_MODELS.values() for m in models),
     ]
     for model in fixed:
         found[model.__name__] = model

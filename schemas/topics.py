@@ -98,5 +98,14 @@ def upstream_filter(share_group: str | None = None) -> str:
     return f"$share/{share_group}/{base}" if share_group else base
 
 
+def stray_filters(share_group: str | None = None) -> list[str]:
+    """Subscriptions for topics of the wrong depth under our prefix (2-4 and 6+ levels), which
+    ``upstream_filter`` cannot match: so that they are dead-lettered, not lost at the broker.
+    None of them overlaps ``upstream_filter`` (no delivery arrives twice). A broker whose ACL
+    refuses them refuses such topics at publish too, which is better still."""
+    filters = [PREFIX, f"{PREFIX}/+", f"{PREFIX}/+/+", f"{PREFIX}/+/+/+/+/#"]
+    return [f"$share/{share_group}/{f}" if share_group else f for f in filters]
+
+
 def device_topic(device_type: DeviceType | str, device_id: str, channel: Channel | str) -> str:
     return str(Topic(DeviceType(device_type), device_id, Channel(channel)))

@@ -1,40 +1,43 @@
-"""Enforcement documents, the one layout template, and its ESC/POS and CPCL renderings.
+"""Enforcement documents on the Bluetooth printer: ESC/POS and CPCL renderings of the contract
+documents (``schemas.documents``: the on-the-spot decision, the rectification notice, the
+service receipt...) and of the older free-text notice (``EnforcementDocument``, the ``print``
+command's ``PrintArgs``).
 
-The layout lives in ``NOTICE_TEMPLATE``, a list of blocks (text, field, rule, body, QR,
-signature, footer). ``layout()`` walks it for one copy at a given width in columns and returns
-target-neutral elements (wrapped text lines, rules, a QR symbol, gaps); the two renderers only
-translate those elements into commands. So the ESC/POS and CPCL documents cannot drift apart.
-
-Each copy ("联") is one page: a complete byte stream that starts by initialising the printer
-(``ESC @`` + ``FS &``; a fresh ``!`` CPCL session with its modes reset) and ends with the paper
-fed out, so a driver can resend just that page after a Bluetooth drop.
+Both kinds are laid out as the contract's blocks (``schemas.documents.layout``) and walked by
+``device_drivers.bt_printer.render``, the same blocks the hub's A4 PDF walks: the party's copy
+at the scene and the archive copy cannot say different things (CASES.md §7).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import assert_never
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import schemas.documents.layout as blocks
 from device_drivers.bt_printer import cpcl, escpos
 from device_drivers.bt_printer.errors import RenderError
-from device_drivers.bt_printer.escpos import Align, Paper
+from device_drivers.bt_printer.escpos import Paper
+from device_drivers.bt_printer.render import Sheet, cpcl_labels, escpos_pages, qr_modules
+from schemas.documents import DocumentBase, document_blocks
+from schemas.documents.layout import Align, Block
 
 __all__ = [
     "DEFAULT_COPIES",
-    "NOTICE_TEMPLATE",
     "DocType",
     "EnforcementDocument",
     "Paper",
     "Sheet",
+    "check_printable",
     "format_local_time",
-    "layout",
+    "notice_blocks",
     "qr_modules",
     "render_cpcl",
+    "render_document_cpcl",
+    "render_document_escpos",
     "render_escpos",
 ]
 
@@ -105,15 +108,6 @@ class EnforcementDocument:
             raise RenderError("case_url must be ASCII without spaces (percent-encode it)")
 
 
-@dataclass(frozen=True)
-class Sheet:
-    """One copy of a document: its label ("当事人联") and its place in the set, from 1."""
-
-    label: str
-    number: int
-    total: int
-
-
 DEFAULT_COPIES: tuple[str, ...] = ("当事人联",)
 
 
@@ -123,195 +117,35 @@ def format_local_time(moment: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
-# --- elements: what the layout produces and the renderers consume -----------------------------
+# --- the free-text notice ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TextLine:
-    """One printed line, already wrapped; ``indent`` is leading columns (a hanging indent)."""
-
-    text: str
-    align: Align = Align.LEFT
-    bold: bool = False
-    double: bool = False
-    indent: int = 0
-
-
-@dataclass(frozen=True)
-class RuleLine:
-    """A horizontal rule across the printable width."""
-
-
-@dataclass(frozen=True)
-class QrSymbol:
-    data: str
-
-
-@dataclass(frozen=True)
-class Gap:
-    lines: int = 1
-
-
-Element = TextLine | RuleLine | QrSymbol | Gap
-
-# --- the template ------------------------------------------------------------------------------
-
-Source = Callable[[EnforcementDocument, Sheet], str]
-
-
-@dataclass(frozen=True)
-class Text:
-    source: Source
-    align: Align = Align.LEFT
-    bold: bool = False
-    double: bool = False  # double width and height: half the columns
-
-
-@dataclass(frozen=True)
-class Field:
-    """``label：value`` with the value's continuation lines indented under its first line."""
-
-    label: str
-    source: Source
-
-
-@dataclass(frozen=True)
-class Paragraphs:
-    """Text whose lines are paragraphs, each opened by two full-width spaces."""
-
-    source: Source
-    indent: str = "\u3000\u3000"
-
-
-@dataclass(frozen=True)
-class Rule:
-    pass
-
-
-@dataclass(frozen=True)
-class Qr:
-    source: Source
-    caption: str
-
-
-@dataclass(frozen=True)
-class Signature:
-    """``label：____`` underlined to the end of the line for a handwritten signature."""
-
-    label: str
-
-
-@dataclass(frozen=True)
-class Spacer:
-    lines: int = 1
-
-
-Block = Text | Field | Paragraphs | Rule | Qr | Signature | Spacer
-
-NOTICE_TEMPLATE: tuple[Block, ...] = (
-    Text(lambda d, s: d.team_name, Align.CENTER, bold=True),
-    Text(lambda d, s: d.doc_type.value, Align.CENTER, bold=True, double=True),
-    Text(lambda d, s: d.title, Align.CENTER),
-    Text(lambda d, s: f"【{s.label}】", Align.RIGHT),
-    Rule(),
-    Field("文书编号", lambda d, s: d.case_number),
-    Field("执法地点", lambda d, s: d.street),
-    Field("签发时间", lambda d, s: format_local_time(d.issued_at)),
-    Field("执法人员", lambda d, s: f"{d.officer_name}（执法证号：{d.officer_badge}）"),
-    Rule(),
-    Paragraphs(lambda d, s: d.body),
-    Spacer(),
-    Field("法律依据", lambda d, s: d.legal_basis),
-    Rule(),
-    Qr(lambda d, s: d.case_url, caption="扫码查看案件信息"),
-    Spacer(),
-    Signature("当事人签名"),
-    Spacer(),
-    Rule(),
-    Text(lambda d, s: f"第 {s.number}/{s.total} 联 · {s.label}", Align.CENTER),
-    Text(lambda d, s: d.case_number, Align.CENTER),
-)
-
-_MIN_FIELD_COLUMNS = 12  # below this a hanging indent wastes the line: wrap label and value
-
-
-def layout(
-    doc: EnforcementDocument,
-    sheet: Sheet,
-    columns: int,
-    template: Sequence[Block] = NOTICE_TEMPLATE,
-) -> list[Element]:
-    """The elements of one copy at ``columns`` half-width columns."""
-    return [el for block in template for el in _expand(block, doc, sheet, columns)]
-
-
-def _expand(block: Block, doc: EnforcementDocument, sheet: Sheet, columns: int) -> list[Element]:
-    wrap = escpos.wrap
-    match block:
-        case Text(source, align, bold, double):
-            width = columns // 2 if double else columns
-            return [TextLine(t, align, bold, double) for t in wrap(source(doc, sheet), width)]
-        case Field(label, source):
-            head = f"{label}："
-            indent = escpos.display_width(head)
-            value = source(doc, sheet)
-            if columns - indent < _MIN_FIELD_COLUMNS:
-                return [TextLine(t) for t in wrap(head + value, columns)]
-            first, *rest = wrap(value, columns - indent)
-            return [TextLine(head + first), *(TextLine(t, indent=indent) for t in rest)]
-        case Paragraphs(source, indent):
-            paragraphs = [p.strip() for p in source(doc, sheet).split("\n")]
-            return [TextLine(t) for p in paragraphs if p for t in wrap(indent + p, columns)]
-        case Rule():
-            return [RuleLine()]
-        case Qr(source, caption):
-            captions = (TextLine(t, Align.CENTER) for t in wrap(caption, columns))
-            return [QrSymbol(source(doc, sheet)), *captions]
-        case Signature(label):
-            head = f"{label}："
-            blank = "_" * max(columns - escpos.display_width(head), 8)
-            return [TextLine(t) for t in wrap(head + blank, columns)]
-        case Spacer(lines):
-            return [Gap(lines)]
-    assert_never(block)
-
-
-def _sheets(copies: Sequence[str]) -> list[Sheet]:
-    labels = [copies] if isinstance(copies, str) else list(copies)
-    if not 1 <= len(labels) <= 9:
-        raise RenderError(f"{len(labels)} copies, expected 1..9")
-    if len(set(labels)) != len(labels) or not all(label.strip() for label in labels):
-        raise RenderError(f"copy labels must be distinct and non-empty: {labels}")
-    return [Sheet(label, n, len(labels)) for n, label in enumerate(labels, start=1)]
-
-
-# --- QR sizing ---------------------------------------------------------------------------------
-
-# Byte-mode capacity at error correction M, versions 1..14 (ISO/IEC 18004:2015, Table 7).
-# Byte mode is the least dense, so this bounds the symbol whatever mode the printer picks.
-_QR_M_BYTE_CAPACITY = (14, 26, 42, 62, 84, 106, 122, 152, 180, 213, 251, 287, 331, 362)
-_QR_QUIET = 4  # modules of quiet zone on each side (ISO/IEC 18004 §6.3.8)
-
-
-def qr_modules(data: bytes) -> int:
-    """Side in modules of the level-M QR symbol that holds ``data`` (an upper bound)."""
-    for version, capacity in enumerate(_QR_M_BYTE_CAPACITY, start=1):
-        if len(data) <= capacity:
-            return 17 + 4 * version
-    raise RenderError(f"QR data of {len(data)} bytes is too long for a printed notice")
-
-
-def _qr_unit(modules: int, width_dots: int, preferred: int) -> int:
-    unit = min(preferred, width_dots // (modules + 2 * _QR_QUIET))
-    if unit < 2:
-        raise RenderError(f"a {modules}-module QR symbol does not fit in {width_dots} dots")
-    return unit
-
-
-# --- ESC/POS -----------------------------------------------------------------------------------
-
-_ESCPOS_QR_UNIT = {Paper.MM58: 6, Paper.MM80: 8}
-_ESCPOS_TAIL_FEED = 4  # lines to bring the last printed line past the tear bar
+def notice_blocks(doc: EnforcementDocument) -> list[Block]:
+    """The layout of the free-text notice, in the contract's blocks."""
+    return [
+        blocks.TextBlock(text=doc.team_name, align=Align.CENTER, bold=True),
+        blocks.TextBlock(text=doc.doc_type.value, align=Align.CENTER, bold=True, large=True),
+        blocks.TextBlock(text=doc.title, align=Align.CENTER),
+        blocks.CopyMarkBlock(),
+        blocks.RuleBlock(),
+        blocks.FieldBlock(label="文书编号", value=doc.case_number),
+        blocks.FieldBlock(label="执法地点", value=doc.street),
+        blocks.FieldBlock(label="签发时间", value=format_local_time(doc.issued_at)),
+        blocks.FieldBlock(
+            label="执法人员", value=f"{doc.officer_name}（执法证号：{doc.officer_badge}）"
+        ),
+        blocks.RuleBlock(),
+        blocks.ParagraphsBlock(paragraphs=[doc.body]),
+        blocks.SpacerBlock(),
+        blocks.FieldBlock(label="法律依据", value=doc.legal_basis),
+        blocks.RuleBlock(),
+        blocks.QrBlock(data=doc.case_url, caption="扫码查看案件信息"),
+        blocks.SpacerBlock(),
+        blocks.SignatureBlock(label="当事人签名"),
+        blocks.SpacerBlock(),
+        blocks.RuleBlock(),
+        blocks.FooterBlock(number=doc.case_number),
+    ]
 
 
 def render_escpos(
@@ -322,59 +156,7 @@ def render_escpos(
     cut: bool = False,
 ) -> list[bytes]:
     """One ESC/POS page per copy; ``cut`` adds a partial cut for printers with a cutter."""
-    return [_escpos_page(doc, sheet, paper, cut) for sheet in _sheets(copies)]
-
-
-def _escpos_page(doc: EnforcementDocument, sheet: Sheet, paper: Paper, cut: bool) -> bytes:
-    out = bytearray(escpos.initialize() + escpos.chinese_mode())
-    mode = TextLine("")  # what ESC @ leaves: left aligned, not bold, normal size
-    for el in layout(doc, sheet, paper.columns):
-        match el:
-            case TextLine():
-                out += _escpos_modes(mode, el)
-                mode = el
-                out += escpos.line(" " * el.indent + el.text)
-            case RuleLine():
-                out += _escpos_modes(mode, plain := TextLine(""))
-                mode = plain
-                out += escpos.rule(paper.columns)
-            case QrSymbol(data):
-                out += _escpos_modes(mode, centred := TextLine("", Align.CENTER))
-                mode = centred
-                payload = escpos.encode_gb18030(data)
-                unit = _qr_unit(qr_modules(payload), paper.dots, _ESCPOS_QR_UNIT[paper])
-                out += escpos.qr_code(payload, module_size=unit)
-            case Gap(lines):
-                out += escpos.feed(lines)
-            case _:
-                assert_never(el)
-    out += escpos.feed(_ESCPOS_TAIL_FEED)
-    if cut:
-        out += escpos.cut(partial=True)
-    return bytes(out)
-
-
-def _escpos_modes(old: TextLine, new: TextLine) -> bytes:
-    """Only the mode commands that change from ``old`` to ``new``."""
-    out = b""
-    if new.align != old.align:
-        out += escpos.align(new.align)
-    if new.bold != old.bold:
-        out += escpos.bold(new.bold)
-    if new.double != old.double:
-        out += escpos.char_size(2, 2) if new.double else escpos.char_size(1, 1)
-    return out
-
-
-# --- CPCL --------------------------------------------------------------------------------------
-
-CPCL_MARGIN = 8  # dots: left, right and top
-_CPCL_MIN_COLUMNS = 24
-_JUSTIFY = {
-    Align.LEFT: cpcl.Justify.LEFT,
-    Align.CENTER: cpcl.Justify.CENTER,
-    Align.RIGHT: cpcl.Justify.RIGHT,
-}
+    return escpos_pages(notice_blocks(doc), paper, copies, cut)
 
 
 def render_cpcl(
@@ -385,54 +167,44 @@ def render_cpcl(
     font: cpcl.CpclFont = cpcl.FONT_GB16,
 ) -> list[bytes]:
     """One CPCL label per copy, ``width_dots`` wide (576 = 72 mm at 203 dpi), as tall as needed."""
-    columns = (width_dots - 2 * CPCL_MARGIN) // font.ascii_width
-    if columns < _CPCL_MIN_COLUMNS:
-        raise RenderError(f"{width_dots} dots holds {columns} columns of font {font.number}")
-    return [_cpcl_label(doc, sheet, width_dots, font, columns) for sheet in _sheets(copies)]
+    return cpcl_labels(notice_blocks(doc), width_dots, copies, font)
 
 
-def _cpcl_label(
-    doc: EnforcementDocument, sheet: Sheet, width: int, font: cpcl.CpclFont, columns: int
-) -> bytes:
-    pitch = font.height * 3 // 2  # line pitch: glyph height plus half of it as leading
-    # Justification, bold and magnification are reset explicitly: some printers keep them from
-    # the previous label, which a resent page must not inherit.
-    mode = TextLine("")
-    cmds = [cpcl.justify(cpcl.Justify.LEFT), cpcl.set_bold(0), cpcl.set_mag(0, 0)]
-    y = CPCL_MARGIN
-    for el in layout(doc, sheet, columns):
-        match el:
-            case TextLine():
-                cmds += _cpcl_modes(mode, el)
-                mode = el
-                x = CPCL_MARGIN + el.indent * font.ascii_width if el.align is Align.LEFT else 0
-                if el.text:
-                    cmds.append(cpcl.text(font, x, y, el.text))
-                y += pitch * (2 if el.double else 1)
-            case RuleLine():
-                middle = y + pitch // 2 - 1
-                cmds.append(cpcl.line(CPCL_MARGIN, middle, width - CPCL_MARGIN, middle, 2))
-                y += pitch
-            case QrSymbol(data):
-                cmds += _cpcl_modes(mode, centred := TextLine("", Align.CENTER))
-                mode = centred
-                modules = qr_modules(escpos.encode_gb18030(data))
-                unit = _qr_unit(modules, width, max(3, width // 96))
-                cmds += cpcl.qr(0, y + _QR_QUIET * unit, data, unit=unit)
-                y += (modules + 2 * _QR_QUIET) * unit
-            case Gap(lines):
-                y += pitch * lines
-            case _:
-                assert_never(el)
-    return cpcl.label(cmds, height=y + CPCL_MARGIN, width=width)
+# --- contract documents ------------------------------------------------------------------------
 
 
-def _cpcl_modes(old: TextLine, new: TextLine) -> list[str]:
-    cmds = []
-    if new.align != old.align:
-        cmds.append(cpcl.justify(_JUSTIFY[new.align]))
-    if new.bold != old.bold:
-        cmds.append(cpcl.set_bold(1 if new.bold else 0))
-    if new.double != old.double:
-        cmds.append(cpcl.set_mag(2, 2) if new.double else cpcl.set_mag(0, 0))
-    return cmds
+def check_printable(doc: DocumentBase, verify_base: str) -> list[Block]:
+    """The document's blocks, or ``RenderError`` saying why it cannot be laid out.
+
+    Every string in a block is a validated ``str`` without control characters (the contract's
+    patterns; pydantic refuses lone surrogates), and GB18030 encodes all of Unicode, so what
+    lays out also encodes; a model built without validation fails here, not mid-print.
+    """
+    try:
+        return document_blocks(doc, verify_base)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        raise RenderError(f"cannot lay out {doc.type.value} {doc.number}: {exc}") from exc
+
+
+def render_document_escpos(
+    doc: DocumentBase,
+    verify_base: str,
+    paper: Paper = Paper.MM58,
+    *,
+    copies: Sequence[str] = DEFAULT_COPIES,
+    cut: bool = False,
+) -> list[bytes]:
+    """A contract document as one ESC/POS page per copy, its QR to the verification URL."""
+    return escpos_pages(check_printable(doc, verify_base), paper, copies, cut)
+
+
+def render_document_cpcl(
+    doc: DocumentBase,
+    verify_base: str,
+    width_dots: int = 576,
+    *,
+    copies: Sequence[str] = DEFAULT_COPIES,
+    font: cpcl.CpclFont = cpcl.FONT_GB16,
+) -> list[bytes]:
+    """A contract document as one CPCL label per copy."""
+    return cpcl_labels(check_printable(doc, verify_base), width_dots, copies, font)

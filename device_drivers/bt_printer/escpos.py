@@ -32,6 +32,8 @@ _TOKEN = re.compile(r"[!-~]+|.", re.DOTALL)
 _NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉’”…—～·%,.;:?!)]}")
 # ... and these may not end one.
 _NO_LINE_END = frozenset("（《「『【〔〈‘“([{")
+# A short ASCII run before a closing mark moves down with it (the year of 〔2026〕).
+_TRAILING_ASCII = re.compile(r"[!-~]{1,8}$")
 
 
 class Paper(Enum):
@@ -143,8 +145,11 @@ def _wrap_paragraph(paragraph: str, columns: int) -> list[str]:
 def _kinsoku(cur: str, tok: str, columns: int) -> tuple[str, str]:
     """Split ``cur`` into (line to emit, characters carried down to start the next line)."""
     carry = ""
-    if tok[0] in _NO_LINE_START and len(cur) > 1 and not cur[-1].isascii():
-        carry = cur[-1]
+    if tok[0] in _NO_LINE_START and len(cur) > 1:
+        if not cur[-1].isascii():
+            carry = cur[-1]
+        elif (run := _TRAILING_ASCII.search(cur)) and run.start() > 0:
+            carry = run.group()  # "〔2026" + "〕": the year moves down with its bracket
     rest = cur[: len(cur) - len(carry)]
     if len(rest) > 1 and rest[-1] in _NO_LINE_END:
         carry = rest[-1] + carry

@@ -24,6 +24,7 @@ from schemas.messages import (
     DispatchArgs,
     PairingResultArgs,
     PrintArgs,
+    PrintDocumentArgs,
 )
 from schemas.topics import Channel, DeviceType
 
@@ -36,7 +37,7 @@ class PrintRequest:
 
     job_id: str
     printer_id: str
-    args: PrintArgs
+    args: PrintArgs | PrintDocumentArgs
     cmd_id: str | None
 
 
@@ -144,7 +145,7 @@ class TerminalAgent:
             return args
         if isinstance(args, PairingResultArgs):
             out = self._pairing_result(command.cmd_id, args)
-        elif isinstance(args, PrintArgs):
+        elif isinstance(args, PrintArgs | PrintDocumentArgs):
             out = self._print(command.cmd_id, args)
         elif isinstance(args, DispatchArgs):
             self.orders[command.cmd_id] = Order(
@@ -180,19 +181,19 @@ class TerminalAgent:
             self.paired_printer = None
         return [cmd_result(cmd_id, CmdStatus.DONE, f"pairing refused: {args.reason}")]
 
-    def _print(self, cmd_id: str, args: PrintArgs) -> list[Message]:
+    def _print(self, cmd_id: str, args: PrintArgs | PrintDocumentArgs) -> list[Message]:
         why = self._cannot_print(args)
         if why is not None:
             return [cmd_result(cmd_id, CmdStatus.REJECTED, why)]
         return [cmd_result(cmd_id, CmdStatus.ACCEPTED, "queued"), self._queue(args, cmd_id)]
 
-    def print_notice(self, args: PrintArgs) -> Message | None:
+    def print_notice(self, args: PrintArgs | PrintDocumentArgs) -> Message | None:
         """The officer prints a document from the terminal itself (no hub command)."""
         if self._cannot_print(args) is not None:
             return None
         return self._queue(args, None)
 
-    def _cannot_print(self, args: PrintArgs) -> str | None:
+    def _cannot_print(self, args: PrintArgs | PrintDocumentArgs) -> str | None:
         printer = args.printer_id or self.paired_printer
         if self.paired_printer is None:
             return "no printer is paired to this terminal"
@@ -200,7 +201,7 @@ class TerminalAgent:
             return f"printer {printer} is not paired here (paired: {self.paired_printer})"
         return None
 
-    def _queue(self, args: PrintArgs, cmd_id: str | None) -> Message:
+    def _queue(self, args: PrintArgs | PrintDocumentArgs, cmd_id: str | None) -> Message:
         printer = self.paired_printer
         assert printer is not None  # checked by _cannot_print
         self.print_requests.append(PrintRequest(args.job_id, printer, args, cmd_id))
@@ -208,7 +209,11 @@ class TerminalAgent:
             "event": "print_queued",
             "job_id": args.job_id,
             "printer_id": printer,
-            "case_number": args.case_number,
+            "case_number": (
+                args.case_number
+                if isinstance(args, PrintArgs)
+                else args.document.case_number or args.document.number
+            ),
             "pages": args.copies,
         }
         if cmd_id:

@@ -9,12 +9,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from device_drivers.bt_printer.document import DocType, EnforcementDocument, render_escpos
+from device_drivers.bt_printer.document import (
+    DocType,
+    EnforcementDocument,
+    render_document_escpos,
+    render_escpos,
+)
 from device_drivers.bt_printer.driver import PrinterDriver
 from device_drivers.bt_printer.errors import PrinterError, RenderError
 from device_drivers.bt_printer.job import JobState, PrintJob, Progress
 from device_drivers.mobile_terminal.agent import PrintRequest, TerminalAgent
-from schemas.messages import PrintArgs
+from schemas.messages import PrintArgs, PrintDocumentArgs
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,18 @@ def document_for(args: PrintArgs) -> EnforcementDocument:
     )
 
 
+def render_request(args: PrintArgs | PrintDocumentArgs) -> list[bytes]:
+    """The ESC/POS pages of a print request, one per copy; ``RenderError`` if it cannot print.
+
+    A contract document is laid out here, on the terminal, from its blocks (the same the hub's
+    A4 PDF walks), its QR pointing at the hub's verification page.
+    """
+    copies = COPY_LABELS[: args.copies]
+    if isinstance(args, PrintDocumentArgs):
+        return render_document_escpos(args.document, args.verify_base, copies=copies)
+    return render_escpos(document_for(args), copies=copies)
+
+
 class PrintSpooler:
     """One job at a time per printer; jobs for the same printer wait their turn."""
 
@@ -64,8 +81,7 @@ class PrintSpooler:
 
     async def print(self, request: PrintRequest) -> Progress | None:
         try:
-            doc = document_for(request.args)
-            pages = render_escpos(doc, copies=COPY_LABELS[: request.args.copies])
+            pages = render_request(request.args)
         except RenderError as exc:
             self.agent.print_progress(request, "failed", 0, reason=f"render: {exc}")
             return None

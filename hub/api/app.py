@@ -15,14 +15,18 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
 from hub.api import problems, routes
+from hub.api.limits import BodyLimit
+from hub.api.revocations import Revocations
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
 from hub.live.index import LiveIndex
 from hub.live.loop import run_live_loop
-from hub.notify import app_broadcaster
+from hub.notify import Notifier, app_broadcaster
 from hub.services.units import UnitTracker, run_unit_refresh_loop
 from hub.settings import HubSettings
+from hub.transparency import api as transparency_api
+from hub.transparency.service import run_transparency_loop, signer_from_settings
 from hub.usage_loop import run_usage_loop
 from hub.web import render as web_render
 from hub.web import routers as web_routers
@@ -80,6 +84,13 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 ),
                 asyncio.create_task(run_dispatch_loop(pool, settings, stop)),
             ]
+            if signer is not None:  # checkpoints and the self-check need the log's key
+                notifier = Notifier.from_settings(settings, app_broadcaster(app.state))
+                jobs.append(
+                    asyncio.create_task(
+                        run_transparency_loop(pool, settings, signer, notifier, stop)
+                    )
+                )
         try:
             yield
         finally:
@@ -97,9 +108,16 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    signer = signer_from_settings(settings)  # None: no checkpoints (README, Transparency log)
+    app.state.transparency_signer = signer
+    app.state.revocations = Revocations()  # deactivated accounts' streams end at once
     problems.install(app)
+    app.add_middleware(
+        BodyLimit, max_body=settings.hub_max_body_bytes, max_upload=settings.hub_max_upload_bytes
+    )
     for router in routes.routers():
         app.include_router(router)
+    app.include_router(transparency_api.router)  # public, no login (hub/transparency/api.py)
     # The web UI: its pages and its static files (vendored, no build step).
     web_render.install(app)
     for router in web_routers():

@@ -75,14 +75,17 @@ async def principal(
         "log in again: the token is missing, expired or invalid",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    username = read_token(s.hub_jwt_secret, token)
-    if username is None:
+    claims = read_token(s.hub_jwt_secret, token)
+    if claims is None:
         raise unauthorized
-    user = await org.caller(conn, username)
-    if user is None or not user["active"]:
+    user = await org.caller(conn, claims.username)
+    # A deactivated account, or a token from before it was deactivated: refused at once.
+    if user is None or not user["active"] or user["token_generation"] != claims.generation:
         raise unauthorized
     scope = frozenset(user["scope"])
-    return Principal(username, Role(user["role"]), user["org_unit_id"], scope, user["staff_id"])
+    return Principal(
+        claims.username, Role(user["role"]), user["org_unit_id"], scope, user["staff_id"]
+    )
 
 
 CurrentUser = Annotated[Principal, Depends(principal)]

@@ -32,7 +32,9 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
 def install(app: FastAPI) -> None:
     @app.exception_handler(HubError)
     async def _hub(request: Request, exc: HubError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, request, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, request, **exc.extra)
+        response.headers.update(exc.headers())
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -56,9 +58,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "Error"
-        )
+        title = {
+            401: "Unauthorized",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Payload too large",
+        }.get(exc.status_code, "Error")
         response = problem(exc.status_code, title, str(exc.detail), request)
         if exc.headers:
             response.headers.update(exc.headers)

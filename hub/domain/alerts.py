@@ -36,6 +36,15 @@ class AlertKind(StrEnum):
     LEFT_ZONE = "left_zone"  # minutes a signed-in officer's terminal is outside the shift zone
 
 
+class SystemAlertKind(StrEnum):
+    """Alerts about the hub itself, not a device (``alerts.device_id`` NULL, ``subject`` set).
+
+    The device rules never evaluate or auto-resolve them; a person resolves them.
+    """
+
+    TRANSPARENCY_LOG = "transparency_log"  # the stored log no longer extends its checkpoint
+
+
 class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
@@ -415,8 +424,8 @@ class Notification:
 
     event: str  # opened | escalated | acked | resolved
     alert_id: int
-    device_id: str
-    device_type: str
+    device_id: str | None  # None: a system alert (see ``subject``)
+    device_type: str | None
     org_unit_id: str | None
     kind: str
     severity: str
@@ -430,6 +439,7 @@ class Notification:
     acked_at: datetime | None = None
     resolved_by: str | None = None  # None with resolved_at set: cleared by itself
     resolved_at: datetime | None = None
+    subject: str | None = None  # what a system alert is about (e.g. "transparency-log")
 
     @classmethod
     def from_row(cls, event: str, row: Mapping[str, Any]) -> Notification:
@@ -451,6 +461,7 @@ class Notification:
             acked_at=row["acked_at"],
             resolved_by=row["resolved_by"],
             resolved_at=row["resolved_at"],
+            subject=row.get("subject"),
         )
 
     def to_json(self) -> dict[str, Any]:

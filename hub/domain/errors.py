@@ -1,6 +1,9 @@
 """The hub's one error tree. Services raise these; one handler maps them to HTTP problems.
 
 HubError
+├── Unauthorized        401  wrong username or password (never says which)
+├── TooManyRequests     429  too many failed logins: wait ``retry_after_s`` (Retry-After)
+├── PayloadTooLarge     413  a request body over the configured limit
 ├── NotFound            404  no such object, or not in the caller's reach (never says which)
 ├── Forbidden           403  the caller's role may not do this
 ├── Conflict            409  the state of things forbids it (already checked out, blacklisted)
@@ -20,6 +23,35 @@ class HubError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        """Response headers the problem needs (RFC 9110: Retry-After, WWW-Authenticate)."""
+        return {}
+
+
+class Unauthorized(HubError):
+    status = 401
+    title = "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class TooManyRequests(HubError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}  # RFC 9110 §10.2.3
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    title = "Payload too large"
 
 
 class NotFound(HubError):

@@ -2,7 +2,8 @@
 
 A printer is paired to at most one terminal at a time, and a terminal uses one printer at a
 time. An officer who scans a printer already paired to another terminal is refused, with who
-holds it and since when, so the two officers can sort it out (or the other unpairs it).
+holds it and since when, so the two officers can sort it out (or the other unpairs it). Only
+the officer who holds the terminal (custody) at the time may pair through it.
 """
 
 from __future__ import annotations
@@ -49,8 +50,14 @@ def decide(
     printer: PrinterRecord | None,
     printer_pairing: Pairing | None,
     terminal_pairing: Pairing | None,
+    *,
+    refusal: str | None = None,
 ) -> Decision:
-    """Accept or refuse a pairing request, given the printer's and terminal's open pairings."""
+    """Accept or refuse a pairing request, given the printer's and terminal's open pairings
+    and why the officer may not act through the terminal (``hub.domain.terminals``; None: the
+    officer holds it)."""
+    if refusal is not None:
+        return Decision(False, refusal)
     if printer is None:
         return Decision(False, f"printer {req.printer_id} is not in the inventory")
     if printer.device_type != "bt_printer":

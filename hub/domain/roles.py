@@ -41,10 +41,16 @@ class Action(StrEnum):
     WRITE_WORK_LOG = "work_log.write"  # officers: only on shifts they are on
     DISPATCH = "dispatch.manage"  # incidents, proposals, orders: create, cancel, close
     READ_OWN_ORDERS = "dispatch.own_orders"  # an officer's own dispatch orders
+    # The matter catalog and discretion standards: read by all; changed only by a revision
+    # one person proposes and another approves (CASES.md §5).
+    READ_CATALOG = "catalog.read"
+    PROPOSE_CATALOG = "catalog.propose"
+    APPROVE_CATALOG = "catalog.approve"
+    MANAGE_CALENDAR = "calendar.manage"  # load a year's official holiday schedule (admins)
 
 
 _ALL = frozenset(Action)
-_READ = frozenset({Action.READ_INVENTORY, Action.READ_STAFF})
+_READ = frozenset({Action.READ_INVENTORY, Action.READ_STAFF, Action.READ_CATALOG})
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: _ALL,
     Role.EQUIPMENT_MANAGER: _READ
@@ -75,7 +81,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         Action.MANAGE_GEOFENCES,
         Action.WRITE_WORK_LOG,
     },
-    Role.LEGAL_REVIEWER: _READ | {Action.READ_AUDIT_LOG},
+    Role.LEGAL_REVIEWER: _READ
+    | {Action.READ_AUDIT_LOG, Action.PROPOSE_CATALOG, Action.APPROVE_CATALOG},
 }
 
 

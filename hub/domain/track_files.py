@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 from xml.sax.saxutils import escape
 
+from hub.domain.spreadsheet import neutral
 from hub.domain.tracks import Track
 
 
@@ -150,7 +151,8 @@ def _blank(v: float | None) -> float | str:
 def csv_bytes(track: Track, stamp: Stamp) -> bytes:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
-    out.writerow([f"# {stamp.line()}"])
+    # The stamp names the subject (a person's name is free text): never a formula (OWASP).
+    out.writerow([neutral(f"# {stamp.line()}")])
     out.writerow([f"# {json.dumps(_summary(track))}"])
     out.writerow(["time", "lat", "lon", "speed_kmh", "heading_deg"])
     out.writerows(

@@ -83,7 +83,8 @@ WHERE d.status NOT IN ('retired', 'lost')
 )
 
 ALERT_COLS = (
-    "a.id, a.device_id, d.device_type, d.org_unit_id, a.kind, a.severity, a.state, a.opened_at,"
+    "a.id, a.device_id, d.device_type, coalesce(a.org_unit_id, d.org_unit_id) AS org_unit_id,"
+    " a.subject, a.kind, a.severity, a.state, a.opened_at,"
     " a.last_seen_at, a.occurrences, a.value, a.detail, a.acked_by, a.acked_at, a.resolved_by,"
     " a.resolved_at, a.resolution"
 )
@@ -137,6 +138,7 @@ async def open_alerts(conn: AConn) -> list[dict[str, Any]]:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         "SELECT id, device_id, kind, severity, state FROM alerts WHERE state <> 'resolved'"
+        " AND device_id IS NOT NULL"  # system alerts are not the device rules' to reconcile
     )
     return await cur.fetchall()
 
@@ -222,8 +224,8 @@ async def audit_many(conn: AConn, rows: Sequence[dict[str, Any]]) -> None:
 async def get(conn: AConn, alert_id: int, *, lock: bool = False) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT {ALERT_COLS} FROM alerts a JOIN devices d USING (device_id) WHERE a.id = %s"
-        + (" FOR UPDATE OF a" if lock else ""),
+        f"SELECT {ALERT_COLS} FROM alerts a LEFT JOIN devices d USING (device_id)"
+        " WHERE a.id = %s" + (" FOR UPDATE OF a" if lock else ""),
         (alert_id,),
     )
     return await cur.fetchone()
@@ -234,7 +236,7 @@ async def get_many(conn: AConn, ids: Sequence[int]) -> list[dict[str, Any]]:
         return []
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT {ALERT_COLS} FROM alerts a JOIN devices d USING (device_id)"
+        f"SELECT {ALERT_COLS} FROM alerts a LEFT JOIN devices d USING (device_id)"
         " WHERE a.id = ANY(%s) ORDER BY a.id",
         (list(ids),),
     )
@@ -257,6 +259,8 @@ async def resolve(conn: AConn, alert_id: int, by: str, at: datetime, note: str |
 
 
 FILTERS = ("kind", "device_id", "org_unit_id", "severity")
+# A device's alert belongs to the device's unit; a system alert names its own (migration 015).
+_UNIT = sql.SQL("coalesce(a.org_unit_id, d.org_unit_id)")
 
 
 async def listing(
@@ -268,7 +272,7 @@ async def listing(
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Alerts of devices in ``scope``, newest first. ``state`` may also be ``open``."""
-    where: list[sql.Composable] = [sql.SQL("d.org_unit_id = ANY(%(scope)s)")]
+    where: list[sql.Composable] = [_UNIT + sql.SQL(" = ANY(%(scope)s)")]
     params: dict[str, Any] = {"scope": list(scope), "limit": limit, "offset": offset}
     state = filters.get("state")
     if state == "open":
@@ -278,16 +282,51 @@ async def listing(
         params["state"] = state
     for key in FILTERS:
         if filters.get(key) is not None:
-            table = "d" if key == "org_unit_id" else "a"
-            where.append(
-                sql.SQL("{} = {}").format(sql.Identifier(table, key), sql.Placeholder(key))
-            )
+            column = _UNIT if key == "org_unit_id" else sql.Identifier("a", key)
+            where.append(sql.SQL("{} = {}").format(column, sql.Placeholder(key)))
             params[key] = filters[key]
     return await paging.page(
         conn,
         columns=ALERT_COLS,
-        source="alerts a JOIN devices d USING (device_id)",
+        source="alerts a LEFT JOIN devices d USING (device_id)",
         where=where,
         order=sql.SQL("a.opened_at DESC, a.id DESC"),
         params=params,
+    )
+
+
+# ----------------------------------------------------------------------- system alerts ------
+async def open_system_alert(conn: AConn, subject: str, kind: str) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"SELECT {ALERT_COLS} FROM alerts a LEFT JOIN devices d USING (device_id)"
+        " WHERE a.device_id IS NULL AND a.subject = %s AND a.kind = %s"
+        " AND a.state <> 'resolved' FOR UPDATE OF a",
+        (subject, kind),
+    )
+    return await cur.fetchone()
+
+
+async def insert_system_alert(
+    conn: AConn, subject: str, kind: str, *, severity: str, detail: str, at: datetime
+) -> dict[str, Any]:
+    """A system alert, seen by the top of the org tree (the city's unit: root units)."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "WITH a AS (INSERT INTO alerts (subject, kind, severity, opened_at, last_seen_at,"
+        " detail, org_unit_id) VALUES (%s, %s, %s, %s, %s, %s, (SELECT id FROM org_units"
+        " WHERE parent_id IS NULL ORDER BY id LIMIT 1)) RETURNING *)"
+        f" SELECT {ALERT_COLS} FROM a LEFT JOIN devices d USING (device_id)",
+        (subject, kind, severity, at, at, detail),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def touch_system_alert(conn: AConn, alert_id: int, detail: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE alerts SET last_seen_at = %s, occurrences = occurrences + 1, detail = %s"
+        " WHERE id = %s",
+        (at, detail, alert_id),
     )

@@ -8,7 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from hub.repositories import paging
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -83,3 +86,39 @@ async def entries(
         (list(scope), entity, entity, entity_id, entity_id, limit),
     )
     return await cur.fetchall()
+
+
+LISTING_COLUMNS = "id, at, actor, action, entity, entity_id, org_unit_id, before, after"
+_FILTERS = {
+    "actor": "actor = %(actor)s",
+    "action": "action = %(action)s",
+    "entity": "entity = %(entity)s",
+    "entity_id": "entity_id = %(entity_id)s",
+    "org_unit_id": "org_unit_id = %(org_unit_id)s",
+    "since": "at >= %(since)s",
+    "until": "at < %(until)s",
+}
+
+
+async def listing(
+    conn: AConn,
+    scope: frozenset[str],
+    *,
+    whole_city: bool,
+    filters: Mapping[str, Any],
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the log, newest first, of records in ``scope``; records of no unit (city
+    wide: accounts' own, the blacklist's) only for callers who reach the whole city."""
+    reach = "org_unit_id = ANY(%(scope)s)" + (" OR org_unit_id IS NULL" if whole_city else "")
+    where: list[sql.Composable] = [sql.SQL(f"({reach})")]
+    where += [sql.SQL(clause) for key, clause in _FILTERS.items() if filters.get(key)]
+    return await paging.page(
+        conn,
+        columns=LISTING_COLUMNS,
+        source="audit_log",
+        where=where,
+        order=sql.SQL("at DESC, id DESC"),
+        params={**filters, "scope": list(scope), "limit": limit, "offset": offset},
+    )

@@ -214,3 +214,13 @@ def record_command_result(
         (status, detail, at, cmd_id, device_id, rank),
     )
     return cur.rowcount == 1
+
+
+def holder_at(conn: Conn, device_id: str, at: datetime) -> str | None:
+    """Who has the device checked out at ``at`` (custody), if anyone."""
+    row = conn.execute(
+        "SELECT staff_id FROM custody WHERE device_id = %s AND checked_out_at <= %s"
+        " AND (checked_in_at IS NULL OR checked_in_at > %s) ORDER BY checked_out_at DESC LIMIT 1",
+        (device_id, at, at),
+    ).fetchone()
+    return str(row[0]) if row else None

@@ -15,7 +15,7 @@ AConn = psycopg.AsyncConnection[Any]
 
 DEVICE_COLS = (
     "device_id, device_type, serial, model, firmware, purchase_date, org_unit_id, status,"
-    " status_changed_at, registered_at, audit_interval_days, last_audited_at"
+    " status_changed_at, registered_at, audit_interval_days, last_audited_at, retired_at"
 )
 # Sortable columns (the API's ``sort`` names exactly these, with an optional leading '-').
 SORTABLE = frozenset(

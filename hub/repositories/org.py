@@ -52,7 +52,7 @@ async def caller(conn: AConn, username: str) -> dict[str, Any] | None:
     round trip: this runs on every request."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        "SELECT u.username, u.role, u.org_unit_id, u.staff_id, u.active,"
+        "SELECT u.username, u.role, u.org_unit_id, u.staff_id, u.active, u.token_generation,"
         " ARRAY(WITH RECURSIVE t(id) AS (SELECT u.org_unit_id UNION ALL"
         " SELECT o.id FROM org_units o JOIN t ON o.parent_id = t.id) SELECT id FROM t) AS scope"
         " FROM users u WHERE u.username = %s",
@@ -64,7 +64,8 @@ async def caller(conn: AConn, username: str) -> dict[str, Any] | None:
 async def user(conn: AConn, username: str) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        "SELECT username, password_hash, role, org_unit_id, staff_id, active FROM users"
+        "SELECT username, password_hash, role, org_unit_id, staff_id, active, token_generation"
+        " FROM users"
         " WHERE username = %s",
         (username,),
     )

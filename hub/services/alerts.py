@@ -27,6 +27,8 @@ from hub.domain.alerts import (
     Notification,
     OpenAlert,
     RuleOverride,
+    Severity,
+    SystemAlertKind,
     check_threshold,
     effective_thresholds,
     evaluate,
@@ -101,6 +103,32 @@ def _audit_row(action: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "org_unit_id": row["org_unit_id"],
         "after": audit.jsonable(row),
     }
+
+
+async def raise_system_alert(
+    conn: AConn,
+    subject: str,
+    kind: SystemAlertKind,
+    detail: str,
+    *,
+    now: datetime,
+    severity: Severity = Severity.CRITICAL,
+) -> list[Notification]:
+    """Open (or, if open, bring up to date) the alert about ``subject``; what to tell people.
+
+    System alerts belong to no device: the device rules leave them alone and a person resolves
+    them (``resolve``) once the cause is understood.
+    """
+    async with conn.transaction():
+        before = await repo.open_system_alert(conn, subject, kind.value)
+        if before is not None:
+            await repo.touch_system_alert(conn, int(before["id"]), detail, now)
+            return []  # already told; the alert's detail and count keep up
+        row = await repo.insert_system_alert(
+            conn, subject, kind.value, severity=severity.value, detail=detail, at=now
+        )
+        await repo.audit_many(conn, [_audit_row("alert.open", row)])
+    return [Notification.from_row("opened", row)]
 
 
 # ---------------------------------------------------------------------------- people ------

@@ -11,7 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 from hub.domain import duty as rules
+from hub.domain.terminals import holder_refusal
 from hub.repositories import attendance_records as repo
+from hub.repositories import device_records
 from schemas.messages import SignIn, SignOut
 
 # Shifts further than this from an event are not what it is about.
@@ -23,8 +25,11 @@ def record(conn: repo.Conn, device_id: str, msg: SignIn | SignOut) -> rules.Verd
     if repo.seen(conn, device_id, msg.seq):  # redelivered: already stored and applied
         return rules.Verdict(True, "duplicate")
     kind = rules.SignKind(msg.event)
-    candidates = repo.assignments_near(conn, msg.officer_id, msg.ts, NEAR)
-    verdict = rules.Verdict(False, "no shift assigned around this time")
+    # Only the officer who holds the terminal at that time signs in with it (custody).
+    holder = device_records.holder_at(conn, device_id, msg.ts)
+    refusal = holder_refusal(device_id, msg.officer_id, holder)
+    candidates = [] if refusal else repo.assignments_near(conn, msg.officer_id, msg.ts, NEAR)
+    verdict = rules.Verdict(False, refusal or "no shift assigned around this time")
     chosen: dict[str, Any] | None = None
     best: tuple[timedelta, rules.Verdict, dict[str, Any]] | None = None
     for row in candidates:

@@ -11,12 +11,12 @@ from pydantic import BaseModel
 
 from hub.repositories import device_records as repo
 from hub.services.device_events import Outgoing
-from schemas.messages import COMMAND_ARGS, Command
+from schemas.messages import COMMAND_ARG_MODELS, Command
 from schemas.topics import DeviceType
 
 
 class UnknownCommand(ValueError):
-    """A command name devices do not know (see ``schemas.messages.COMMAND_ARGS``)."""
+    """A command name devices do not know (see ``schemas.messages.COMMAND_ARG_MODELS``)."""
 
 
 def issue(
@@ -30,7 +30,7 @@ def issue(
 ) -> Outgoing:
     """Record a command for ``device_id`` (in the caller's transaction); publish the returned
     ``Outgoing`` after commit."""
-    name = next((n for n, m in COMMAND_ARGS.items() if isinstance(args, m)), None)
+    name = next((n for n, ms in COMMAND_ARG_MODELS.items() if isinstance(args, ms)), None)
     if name is None:
         raise UnknownCommand(f"{type(args).__name__} is not the args of any command")
     now = now or datetime.now(UTC)

@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.domain import pairing as rules
 from hub.domain.print_jobs import EVENT_STATUS, apply
+from hub.domain.terminals import holder_refusal
 from hub.repositories import device_records as repo
 from hub.services import attendance, dispatch_events
 from schemas.messages import (
@@ -92,6 +93,9 @@ def _pair(conn: repo.Conn, terminal_id: str, msg: PrinterPaired, now: datetime) 
         repo.device_record(conn, msg.printer_id),
         repo.open_pairing_of_printer(conn, msg.printer_id),
         repo.open_pairing_of_terminal(conn, terminal_id),
+        refusal=holder_refusal(
+            terminal_id, msg.officer_id, repo.holder_at(conn, terminal_id, msg.ts)
+        ),
     )
     for old, why in decision.close:
         repo.close_pairing(conn, old.id, msg.ts, why)

@@ -20,6 +20,9 @@ from hub.repositories import devices as repo
 
 AConn = psycopg.AsyncConnection[Any]
 
+# Statuses in which nothing a device sends is accepted (devices.retired_at is set).
+_OUT_OF_SERVICE = frozenset({DeviceStatus.RETIRED, DeviceStatus.LOST})
+
 # Moves a maintenance role may make: take a device out of service for repair and back.
 _REPAIR_MOVES = {
     (DeviceStatus.IN_STOCK, DeviceStatus.IN_REPAIR),
@@ -123,7 +126,14 @@ async def change_status(
             held = await repo.open_custody(conn, device_id)
             if held is not None:
                 await repo.check_in(conn, held["id"], now, p.username)
-        await repo.update(conn, device_id, {"status": target.value, "status_changed_at": now})
+        changes: dict[str, Any] = {"status": target.value, "status_changed_at": now}
+        if target in _OUT_OF_SERVICE:
+            # retired_at is what the gateway, the bridge, dispatch and pairing refuse a device
+            # by (migration 013 tells the gateway and the bridge at once); found again: cleared.
+            changes["retired_at"] = before["retired_at"] or now
+        elif current in _OUT_OF_SERVICE:
+            changes["retired_at"] = None
+        await repo.update(conn, device_id, changes)
         after = await repo.get(conn, device_id)
         assert after is not None
         await audit.record(

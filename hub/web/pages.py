@@ -6,7 +6,6 @@ post to the small partial endpoints here (htmx) or call the API from the page's 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,14 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep
 from hub.domain.alerts import AlertKind, Notification
-from hub.domain.errors import Forbidden, HubError
+from hub.domain.errors import Forbidden, HubError, TooManyRequests, Unauthorized
 from hub.domain.principal import Principal
 from hub.notify import app_broadcaster
-from hub.repositories import org
-from hub.security import issue_token, verify_password
 from hub.services import alerts as alert_service
+from hub.services import auth, personnel
 from hub.services import latest as latest_service
-from hub.services import personnel
 from hub.services import tickets as ticket_service
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage
@@ -66,11 +63,22 @@ async def login(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=500)] = "/map",
 ) -> Response:
-    user = await org.user(conn, username)
-    if user is None or not user["active"] or not verify_password(user["password_hash"], password):
+    addr = request.client.host if request.client else "unknown"
+    try:
+        token = await auth.login(conn, s, username, password, client_addr=addr)
+    except TooManyRequests as exc:
+        refused = page(
+            request,
+            "login.html",
+            None,
+            status=429,
+            next=_safe_next(next),
+            retry_after=exc.retry_after_s,
+        )
+        refused.headers.update(exc.headers())
+        return refused
+    except Unauthorized:
         return page(request, "login.html", None, status=401, next=_safe_next(next), failed=True)
-    ttl = timedelta(seconds=s.hub_token_ttl_s)
-    token = issue_token(s.hub_jwt_secret, user["username"], ttl)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

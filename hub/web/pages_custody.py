@@ -343,7 +343,9 @@ async def export_inventory(
     )
     units = await unit_names(conn, p, lang)
     heads, body = _headed(lang, INVENTORY_COLUMNS, _labels(lang, rows, units))
-    return tabular("inventory", fmt, heads, body, p.username)
+    return await tabular(
+        conn, p, "inventory", fmt, columns=heads, rows=body, filters=filters | {"lang": lang}
+    )
 
 
 @router.get("/custody.{fmt}")
@@ -360,7 +362,9 @@ async def export_custody(
     rows = await inventory.custody_records(conn, p, end - timedelta(days=days), end)
     units = await unit_names(conn, p, lang)
     heads, body = _headed(lang, CUSTODY_COLUMNS, _labels(lang, rows, units))
-    return tabular("custody", fmt, heads, body, p.username)
+    return await tabular(
+        conn, p, "custody", fmt, columns=heads, rows=body, filters={"days": days, "lang": lang}
+    )
 
 
 # ------------------------------------------------------------------ inventory audit -----
@@ -427,7 +431,16 @@ async def audit_export(
         ],
         rows,
     )
-    return tabular(f"audit-{audit_id}", fmt, heads, body, p.username)
+    return await tabular(
+        conn,
+        p,
+        f"inventory_audit-{audit_id}",
+        fmt,
+        columns=heads,
+        rows=body,
+        filters={"audit_id": audit_id, "lang": lang},
+        org_unit_id=s["org_unit_id"],
+    )
 
 
 @router.get("/audits/{audit_id}")

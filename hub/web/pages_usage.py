@@ -161,4 +161,7 @@ async def usage_export(
         ]
     heads = [t("usage.row")] + [t("usage.f." + f) for f in FIGURES]
     body = [dict(zip(heads, [r["label"], *(r[f] for f in FIGURES)], strict=True)) for r in rows]
-    return tabular(f"usage-{mode}", fmt, heads, body, p.username)
+    filters = {"mode": mode, "subject": subject, "from": a, "to": b, "bucket": bucket}
+    return await tabular(
+        conn, p, f"usage-{mode}", fmt, columns=heads, rows=body, filters=filters | {"lang": lang}
+    )

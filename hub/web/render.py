@@ -40,6 +40,8 @@ def local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 env.filters["local"] = local
+# ``tojson`` (the audit page's before/after): Chinese as itself, not \u escapes.
+env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
 
 # (path, message key, the action that shows it)
 NAV = (
@@ -51,6 +53,10 @@ NAV = (
     ("/tickets", "nav.tickets", Action.TICKETS),
     ("/duty", "nav.duty", Action.READ_STAFF),
     ("/tracks", "nav.tracks", Action.READ_TRACKS),
+    ("/users", "nav.users", Action.MANAGE_USERS),
+    ("/audit", "nav.audit", Action.READ_AUDIT_LOG),
+    ("/catalog", "nav.catalog", Action.READ_CATALOG),
+    ("/discretion", "nav.discretion", Action.READ_CATALOG),
     ("/staff", "nav.staff", Action.READ_STAFF),
     ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
     ("/geofences", "nav.geofences", Action.READ_STAFF),

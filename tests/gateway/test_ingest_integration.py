@@ -10,6 +10,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from ehub.pgcluster import free_port
+from gateway import service
+from gateway.classify import DataRow
 from tests.helpers import msg, query, register, wait_until
 
 CAM = ("cam-0001", "body_camera")
@@ -270,18 +272,25 @@ def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason(db_url, start_
 
 
 def test_payload_the_database_refuses_is_dead_lettered_not_retried_forever(
-    db_url, start_gateway, publisher
+    db_url, start_gateway, publisher, monkeypatch
 ):
-    """Valid JSON with a NUL escape passes the contract but jsonb refuses it: the batch is
-    split, the one bad row is dead-lettered as db_rejected, its neighbours are stored."""
+    """A row the database refuses (the contract now refuses NUL, so the poison is injected
+    after validation: a jsonb-invalid NUL escape): the batch is bisected, the one bad row is
+    dead-lettered as db_rejected, its neighbours are stored."""
+    real = service.classify
+
+    def poisoned(topic: str, payload: bytes, received_at, limits):
+        item = real(topic, payload, received_at, limits)
+        if isinstance(item, DataRow) and item.seq == 2:
+            item.values = (*item.values[:-1], item.values[-1].replace('"1.0"', '"bad\\u0000"'))
+        return item
+
+    monkeypatch.setattr(service, "classify", poisoned)
     register(db_url, TERM)
     start_gateway(db_url, gateway_batch_timeout_ms=300)
     status = {"battery_pct": 50.0, "network": "5g", "app_version": "1.0"}
-    publisher.publish("ehub/v1/mobile_terminal/term-0001/status", msg(1, **status))
-    publisher.publish(
-        "ehub/v1/mobile_terminal/term-0001/status", msg(2, **{**status, "app_version": "bad\u0000"})
-    )
-    publisher.publish("ehub/v1/mobile_terminal/term-0001/status", msg(3, **status))
+    for seq in (1, 2, 3):
+        publisher.publish("ehub/v1/mobile_terminal/term-0001/status", msg(seq, **status))
     wait_until(lambda: count(db_url, "device_status", "term-0001") == 2)
     mine = "SELECT reason, seq FROM dead_letters WHERE device_id = 'term-0001'"
     wait_until(lambda: query(db_url, mine))

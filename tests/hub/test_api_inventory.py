@@ -154,6 +154,37 @@ def test_roles_may_set_only_what_they_own(api, role, create, repair, retire, che
     assert statuses["prn-a1"] == ("assigned" if check_out == 201 else "in_stock")
 
 
+def test_retire_and_lost_set_retired_at_found_again_clears_it_all_audited(api):
+    """retired_at is what the gateway, the bridge, dispatch and pairing refuse a device by."""
+    client, db_url = api
+    h = auth(client, "a-equipment_manager")
+    r = client.post(
+        "/api/v1/devices/cam-a1/status", json={"status": "retired", "reason": "EOL"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["retired_at"] is not None
+    r = client.post(
+        "/api/v1/devices/cam-a2/status", json={"status": "lost", "reason": "gone"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["retired_at"] is not None
+    retired = dict(query(db_url, "SELECT device_id, retired_at FROM devices"))
+    assert retired["cam-a1"] is not None and retired["cam-a2"] is not None
+    assert retired["prn-a1"] is None
+    r = client.post(
+        "/api/v1/devices/cam-a2/status", json={"status": "in_stock", "reason": "found"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["retired_at"] is None
+    assert query(db_url, "SELECT retired_at FROM devices WHERE device_id = 'cam-a2'") == [(None,)]
+    audit = query(
+        db_url,
+        "SELECT action, before->>'retired_at', after->>'retired_at' FROM audit_log"
+        " WHERE entity_id = 'cam-a2' AND action IN ('device.status.lost', 'device.status.in_stock')"
+        " ORDER BY id",
+    )
+    assert [a[0] for a in audit] == ["device.status.lost", "device.status.in_stock"]
+    assert audit[0][1] is None and audit[0][2] is not None  # lost: set
+    assert audit[1][1] is not None and audit[1][2] is None  # found: cleared
+
+
 def test_lifecycle_refuses_impossible_steps_with_what_is_possible(api):
     client, _ = api
     h = auth(client, "a-equipment_manager")

@@ -41,6 +41,27 @@ def pair(publisher: Any, terminal: str, seq: int, printer: str, officer: str) ->
     )
 
 
+def hand_out(db_url: str, *pairs: tuple[str, str]) -> None:
+    """Check each terminal out to its officer from a day before T0 (only the holder of a
+    terminal may pair through it)."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO org_units (id, parent_id, level, name)"
+            " VALUES ('team-h', NULL, 'city', 'H') ON CONFLICT DO NOTHING"
+        )
+        for terminal, officer in pairs:
+            conn.execute(
+                "INSERT INTO staff (staff_id, name, kind, org_unit_id) VALUES (%s, %s, 'officer',"
+                " 'team-h') ON CONFLICT DO NOTHING",
+                (officer, officer),
+            )
+            conn.execute(
+                "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
+                " VALUES (%s, %s, %s, 'test')",
+                (terminal, officer, T0 - timedelta(days=1)),
+            )
+
+
 def test_pairing_is_recorded_refused_for_another_officers_terminal_and_idempotent(
     db_url, publisher, start_hub_worker
 ):
@@ -51,6 +72,7 @@ def test_pairing_is_recorded_refused_for_another_officers_terminal_and_idempoten
         ("prn-h001", "bt_printer"),
         ("cam-h001", "body_camera"),
     )
+    hand_out(db_url, ("term-h001", "SZ-A"), ("term-h002", "SZ-B"))
     publisher.subscribe("ehub/v1/mobile_terminal/+/cmd")
     start_hub_worker(db_url)
 

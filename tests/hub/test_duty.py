@@ -31,7 +31,6 @@ SQUARE = {
     "kind": "polygon",
     "points": [[22.542, 114.083], [22.542, 114.087], [22.546, 114.087], [22.546, 114.083]],
 }
-TERMINAL = "term-a1"
 _seq = itertools.count(1)
 
 
@@ -95,12 +94,24 @@ def client(db_url: str) -> Iterator[TestClient]:
                 "INSERT INTO blacklist (id_hash, reason, approver, staff_id)"
                 " VALUES ('h-black1', '严重违纪', 'city-admin', 'black1')"
             )
-            conn.execute(
+            # Each officer signs in with their own terminal, checked out to them two days ago
+            # (only the holder of a terminal may sign in with it).
+            officers = ("sa1", "sa2", "sa3", "sa4")
+            conn.cursor().executemany(
                 "INSERT INTO devices (device_id, device_type, org_unit_id)"
                 " VALUES (%s, 'mobile_terminal', 'team-a')",
-                (TERMINAL,),
+                [(terminal_of(o),) for o in officers],
+            )
+            conn.cursor().executemany(
+                "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
+                " VALUES (%s, %s, now() - interval '2 days', 'a-equipment_manager')",
+                [(terminal_of(o), o) for o in officers],
             )
         yield c
+
+
+def terminal_of(officer: str) -> str:
+    return f"term-{officer}"
 
 
 def hour(offset_h: float) -> datetime:
@@ -155,7 +166,8 @@ def sign(
         else SignOut(event="sign_out", **fields)
     )
     with psycopg.connect(db_url) as conn:
-        assert device_events.handle(conn, DeviceType.MOBILE_TERMINAL, TERMINAL, msg) == []
+        terminal = terminal_of(officer)
+        assert device_events.handle(conn, DeviceType.MOBILE_TERMINAL, terminal, msg) == []
 
 
 def board(client: TestClient, h: dict[str, str], shift_id: int) -> dict[str, Any]:
@@ -246,7 +258,7 @@ def test_sign_in_is_accepted_only_inside_the_zone_and_window_and_refusals_are_ke
     sign(db_url, "sign_in", "sa1", start + 20 * m)  # a repeat later does not make him late
     sign(db_url, "sign_in", "sa2", start + 1 * m, where=AWAY)  # outside the square
     sign(db_url, "sign_in", "sa2", start + 2 * m, where=(22.5435, 114.0845))
-    sign(db_url, "sign_in", "nobody", start)  # not on any shift
+    sign(db_url, "sign_in", "sa3", start)  # not on any shift
 
     b = board(client, h, circle["id"])
     (sa1,) = b["people"]
@@ -264,7 +276,7 @@ def test_sign_in_is_accepted_only_inside_the_zone_and_window_and_refusals_are_ke
         "SELECT officer_id, accepted, shift_id, reason FROM attendance_events ORDER BY id",
     )
     assert len(rows) == 9  # every event kept once, the redelivery not twice
-    assert rows[-1] == ("nobody", False, None, "no shift assigned around this time")
+    assert rows[-1] == ("sa3", False, None, "no shift assigned around this time")
     assert sum(1 for r in rows if r[1]) == 3
 
 

@@ -21,7 +21,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_generated_requests_never_get_a_server_error(db_url, tmp_path):
-    settings = HubSettings(database_url=db_url, hub_jwt_secret="s" * 40, hub_id_hash_key="k" * 40)
+    settings = HubSettings(
+        database_url=db_url,
+        hub_jwt_secret="s" * 40,
+        hub_id_hash_key="k" * 40,
+        hub_log_signing_key="B" * 43 + "=",  # 32 bytes: the public /transparency API answers
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from schemas.messages import (
     ADAPTERS,
     EVENTS_BY_TYPE,
+    MAX_JSON_DEPTH,
     BodyCameraStatus,
     Command,
     ContractError,
     PairingResultArgs,
     RecordingState,
     VehicleLocation,
+    json_depth_exceeds,
     parse_command_args,
     parse_payload,
 )
@@ -207,3 +209,67 @@ def test_command_args_are_typed_by_command_name():
         parse_command_args(cmd.model_copy(update={"cmd": "selfdestruct"}))
     with pytest.raises(ContractError, match="printer_id"):
         parse_command_args(cmd.model_copy(update={"args": {"printer_id": "A B"}}))
+
+
+# ---------------------------------------------------------------- depth and NUL -------------
+def _depth(doc: object) -> int:
+    if isinstance(doc, dict):
+        return 1 + max((_depth(v) for v in doc.values()), default=0)
+    if isinstance(doc, list):
+        return 1 + max((_depth(v) for v in doc), default=0)
+    return 0
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9'),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@given(doc=_json, limit=st.integers(min_value=0, max_value=8))
+def test_depth_scan_agrees_with_the_parsed_depth_brackets_in_strings_do_not_count(doc, limit):
+    raw = json.dumps(doc, ensure_ascii=False).encode()
+    assert json_depth_exceeds(raw, limit) is (_depth(doc) > limit)
+
+
+def test_nesting_deeper_than_the_limit_is_refused_unparsed_as_too_deep():
+    ok = b'{"v":1,"seq":1,"x":' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
+    assert not json_depth_exceeds(ok)
+    with pytest.raises(ContractError) as err:
+        parse(DeviceType.BODY_CAMERA, Channel.STATUS, b"[" * 5000 + b"]" * 5000)
+    assert err.value.reason == "too_deep"
+    # Unbalanced and hostile: a million opening brackets is refused as fast, no recursion.
+    assert json_depth_exceeds(b"[" * 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "channel", "doc", "field"),
+    [
+        (
+            DeviceType.MOBILE_TERMINAL,
+            Channel.STATUS,
+            {**ENV, "battery_pct": 5, "network": "4g", "app_version": "1\u0000"},
+            "app_version",
+        ),
+        (
+            DeviceType.BODY_CAMERA,
+            Channel.CMD_RESULT,
+            {**ENV, "cmd_id": "c1", "status": "done", "detail": "ok\u0000"},
+            "detail",
+        ),
+        (
+            DeviceType.MOBILE_TERMINAL,
+            Channel.EVENT,
+            {**ENV, "event": "print_failed", "job_id": "j\u0000", "reason": "x"},
+            "job_id",
+        ),
+    ],
+)
+def test_nul_is_refused_in_text_fields_which_jsonb_could_not_store(dtype, channel, doc, field):
+    with pytest.raises(ContractError) as err:
+        parse(dtype, channel, doc)
+    assert err.value.reason == "schema" and field in err.value.detail

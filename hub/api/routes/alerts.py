@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -13,8 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hub.api import revocations
 from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal, still_valid
 from hub.api.export import tabular
+from hub.api.revocations import Revoked
 from hub.domain.alerts import AlertKind, Notification, Severity
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
@@ -33,9 +34,10 @@ RECHECK_S = 60.0  # a stream re-checks its token and account this often
 
 class AlertPublic(BaseModel):
     id: int
-    device_id: str
-    device_type: str
+    device_id: str | None  # None: a system alert, about ``subject``
+    device_type: str | None
     org_unit_id: str | None
+    subject: str | None = None
     kind: str
     severity: str
     state: str
@@ -132,7 +134,9 @@ async def export_alerts(
 ) -> Response:
     filters = _filters(state, kind, severity, device_id, org_unit_id)
     _total, rows = await service.listing(conn, p, filters, 1_000_000, 0)
-    return tabular("alerts", fmt, list(AlertPublic.model_fields), rows, p.username)
+    return await tabular(
+        conn, p, "alerts", fmt, columns=list(AlertPublic.model_fields), rows=rows, filters=filters
+    )
 
 
 @router.get(
@@ -156,6 +160,7 @@ async def stream_alerts(
 
     async def events() -> AsyncIterator[str]:
         sub = broadcaster.subscribe()
+        watch = revocations.of(request.app.state).watch(p.username)
         check_at = time.monotonic() + RECHECK_S
         try:
             yield ": subscribed\n\n"
@@ -166,14 +171,18 @@ async def stream_alerts(
                         return
                     check_at = time.monotonic() + RECHECK_S
                 try:
-                    n = await asyncio.wait_for(sub.get(), HEARTBEAT_S)
+                    n = await watch.next(sub.get(), HEARTBEAT_S)
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
+                except Revoked:  # the account was deactivated just now
+                    yield "event: expired\ndata: {}\n\n"
+                    return
                 if n.org_unit_id in p.scope:
                     data = json.dumps(n.to_json(), ensure_ascii=False)
                     yield f"event: alert\nid: {n.alert_id}\ndata: {data}\n\n"
         finally:
+            watch.close()
             sub.close()
 
     return StreamingResponse(

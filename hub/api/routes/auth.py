@@ -1,17 +1,15 @@
-"""Login: OAuth2 password flow -> a bearer JWT for one shift."""
+"""Login: OAuth2 password flow -> a bearer JWT for one shift (throttled: ``hub.services.auth``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from hub.api.deps import Conn, CurrentUser, SettingsDep
-from hub.repositories import org
-from hub.security import issue_token, verify_password
+from hub.services import auth
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -30,19 +28,20 @@ class Me(BaseModel):
     units: list[str]
 
 
-@router.post("/token", response_model=Token)
+@router.post(
+    "/token",
+    response_model=Token,
+    responses={401: {"description": "wrong username or password"}, 429: {"description": "wait"}},
+)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: Conn, s: SettingsDep
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    conn: Conn,
+    s: SettingsDep,
 ) -> Token:
-    user = await org.user(conn, form.username)
-    # The same answer for an unknown user and a wrong password: no account enumeration.
-    if (
-        user is None
-        or not user["active"]
-        or not verify_password(user["password_hash"], form.password)
-    ):
-        raise HTTPException(401, "wrong username or password", {"WWW-Authenticate": "Bearer"})
-    token = issue_token(s.hub_jwt_secret, user["username"], timedelta(seconds=s.hub_token_ttl_s))
+    # The same answer, in the same time, for an unknown user and a wrong password.
+    addr = request.client.host if request.client else "unknown"
+    token = await auth.login(conn, s, form.username, form.password, client_addr=addr)
     return Token(access_token=token, expires_in=s.hub_token_ttl_s)
 
 

@@ -64,6 +64,7 @@ class DevicePublic(BaseModel):
     registered_at: datetime
     audit_interval_days: int
     last_audited_at: datetime | None
+    retired_at: datetime | None = None  # set while retired or lost: the device is refused
 
 
 class DevicePage(BaseModel):
@@ -161,7 +162,15 @@ async def export_devices(
     _total, rows = await repo.listing(
         conn, p.scope, filters=filters, sort="device_id", limit=1_000_000, offset=0
     )
-    return tabular("inventory", fmt, list(DevicePublic.model_fields), rows, p.username)
+    return await tabular(
+        conn,
+        p,
+        "inventory",
+        fmt,
+        columns=list(DevicePublic.model_fields),
+        rows=rows,
+        filters=filters,
+    )
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=201)
@@ -248,7 +257,15 @@ async def export_custody(
         raise Invalid("'to' must be after 'from', at most 366 days later")
     rows = await repo.custody_records(conn, p.scope, start, end)
     columns = ["device_id", "device_type", "org_unit_id", *CustodyPublic.model_fields]
-    return tabular("custody", fmt, list(dict.fromkeys(columns)), rows, p.username)
+    return await tabular(
+        conn,
+        p,
+        "custody",
+        fmt,
+        columns=list(dict.fromkeys(columns)),
+        rows=rows,
+        filters={"from": start, "to": end},
+    )
 
 
 @router.get("/custody/overdue", response_model=list[CustodyPublic])

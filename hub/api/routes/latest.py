@@ -3,7 +3,6 @@ the same rows pushed as they change (server-sent events) for the live map."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
@@ -12,7 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from hub.api import revocations
 from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal, still_valid
+from hub.api.revocations import Revoked
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
 from hub.live.feed import LiveFeed
@@ -102,6 +103,7 @@ async def live_stream(
     first = index.document(p.scope, device_type=kind, redact=redact)
 
     async def frames() -> AsyncIterator[bytes]:
+        watch = revocations.of(request.app.state).watch(p.username)
         check_at = time.monotonic() + RECHECK_S
         try:
             yield b"event: snapshot\ndata: " + first + b"\n\n"
@@ -112,14 +114,18 @@ async def live_stream(
                         return
                     check_at = time.monotonic() + RECHECK_S
                 try:
-                    frame = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+                    frame = await watch.next(sub.queue.get(), HEARTBEAT_S)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
+                except Revoked:  # the account was deactivated just now
+                    yield b"event: expired\ndata: {}\n\n"
+                    return
                 yield frame
                 if sub.overflowed and sub.queue.empty():
                     return  # the resync frame was the last
         finally:
+            watch.close()
             feed.unsubscribe(sub)
 
     return StreamingResponse(

@@ -127,20 +127,27 @@ async def export_team_usage(
     data = await usage.team_usage(conn, p, org_unit_id, from_, to)
     # A file and sheet name: unit ids are free text, spreadsheet and header syntax are not.
     name = "usage-" + re.sub(r"[^A-Za-z0-9_-]", "_", org_unit_id)[:20]
+    filters = {"org_unit_id": org_unit_id, "from": from_, "to": to, "by": by}
     if by == "kind":
-        return tabular(
+        return await tabular(
+            conn,
+            p,
             name,
             fmt,
-            ["device_type", "devices", "active", *FIGURES],
-            data["kinds"],
-            p.username,
+            columns=["device_type", "devices", "active", *FIGURES],
+            rows=data["kinds"],
+            filters=filters,
+            org_unit_id=org_unit_id,
         )
-    return tabular(
+    return await tabular(
+        conn,
+        p,
         f"{name}-devices",
         fmt,
-        ["device_id", "device_type", *FIGURES],
-        data["devices"],
-        p.username,
+        columns=["device_id", "device_type", *FIGURES],
+        rows=data["devices"],
+        filters=filters,
+        org_unit_id=org_unit_id,
     )
 
 

@@ -20,6 +20,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
+    "login.throttled": (
+        "登录失败次数过多，请 {seconds} 秒后再试",
+        "Too many failed logins: try again in {seconds} s",
+    ),
     "login.expired": ("登录已过期，请重新登录", "Your session has ended: please log in again"),
     "common.all": ("全部", "All"),
     "common.team": ("执法队", "Team"),
@@ -86,6 +90,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alert.temperature": ("温度过高", "Too hot"),
     "alert.overdue_return": ("逾期未归还", "Not returned on time"),
     "alert.overdue_audit": ("逾期未盘点", "Audit overdue"),
+    "alert.transparency_log": (
+        "透明日志未延续上一检查点",
+        "Transparency log no longer extends its checkpoint",
+    ),
+    "alerts.system": ("系统", "System"),
     "alert.repeated_faults": ("反复故障", "Repeated faults"),
     "alert.left_zone": ("离开巡查区域", "Left the patrol zone"),
     "state.open": ("未关闭", "Open"),

@@ -215,6 +215,8 @@ def test_columns_agree_with_east_asian_width_where_it_is_wide(ch: str) -> None:
 def test_wrap_examples() -> None:
     assert escpos.wrap("一二三，", 6) == ["一二", "三，"]  # no comma at the start of a line
     assert escpos.wrap("一二《三》", 6) == ["一二", "《三》"]  # no bracket at the end of one
+    # A year goes down with its closing bracket, and the opening one with it.
+    assert escpos.wrap("深福执罚〔2026〕第1号", 14) == ["深福执罚", "〔2026〕第1号"]
     assert escpos.wrap("ab cd ef", 5) == ["ab cd", "ef"]
     assert escpos.wrap("https://x.cn/abcdef", 8) == ["https://", "x.cn/abc", "def"]
     assert escpos.wrap("第一段\n第二段", 32) == ["第一段", "第二段"]

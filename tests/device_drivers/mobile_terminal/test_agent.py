@@ -199,3 +199,37 @@ def test_a_dispatch_order_is_accepted_then_done_on_arrival(metres):
     assert done and done[0].status.value == "done" and "inc-7" in (done[0].detail or "")
     # 18 km/h is 5 m/s: arrival takes about (metres - 30) / 5 seconds.
     assert abs(s - (metres - 30) / 5) <= 3
+
+
+def test_a_contract_document_is_laid_out_on_the_terminal_and_printed():
+    from schemas.documents import DocType, verification_url
+    from tests.factories.documents import VERIFY_BASE, sample
+
+    doc = sample(DocType.ON_SPOT_DECISION)
+    args = {
+        "job_id": "job-osd-1",
+        "document": json.loads(doc.model_dump_json()),
+        "verify_base": VERIFY_BASE,
+        "copies": 2,
+    }
+    a = agent()
+    accepted(a)
+    printer = FakePrinter(MAC)
+    msgs = run_print(a, printer, cmd("c9", "print", args))
+    kinds = [getattr(m, "event", None) or m.status.value for m in msgs]
+    assert kinds == ["accepted", "print_queued", "print_sent", "print_done", "done"]
+    assert msgs[1].case_number == doc.number  # an on-the-spot decision is its own case
+    text = bytes(printer.paper).decode("gb18030", errors="replace")
+    assert text.count("当场行政处罚决定书") == 2 and "存根联" in text
+    assert verification_url(VERIFY_BASE, doc.type, doc.number) in text  # the QR's payload
+
+
+def test_an_incomplete_contract_document_is_rejected_by_the_contract_not_printed():
+    a = agent()
+    accepted(a)
+    bad = {"job_id": "job-2", "document": {"doc_type": "on_spot_decision"}, "verify_base": "x"}
+    out = a.on_command(cmd("c10", "print", bad), T0)
+    msgs = valid(out, T0)
+    assert msgs[-1].status.value == "rejected"
+    assert "document" in (msgs[-1].detail or "") and "verify_base" in (msgs[-1].detail or "")
+    assert a.take_print_requests() == []

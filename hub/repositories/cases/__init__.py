@@ -1,0 +1,1 @@
+"""SQL of the case workflow (STYLE.md §10: a sub-package per layer for the cases capability)."""
