@@ -394,8 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--database", required=True)
     m.set_defaults(func=cmd_migrate)
 
-    ca = sub.add_parser("cases", help="enforcement cases and their transparency log")
-    cas = ca.add_subparsers(dest="cases_command", required=True)
+    # The transparency log's commands live under the same "cases" command (two branches each
+    # added a "cases" parser; argparse refuses the second).
+    cas = cases_sub
     cv = cas.add_parser(
         "verify",
         help="recompute the transparency log from its leaves, check every stored hash and"
