@@ -153,6 +153,14 @@ async def _seed(conninfo: str, fleet: list[FleetMember], id_key: str, now: datet
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         admin = Principal(ACTOR, Role.ADMIN, "shenzhen", await org.subtree(conn, "shenzhen"))
         teams = _teams(fleet)
+        # ehub.registry already puts each terminal's officer on the books and hands them their
+        # terminal (the hub accepts a terminal's sign-in only from its holder): keep those.
+        cur = await conn.execute("SELECT staff_id FROM staff")
+        on_books = {str(r[0]) for r in await cur.fetchall()}
+        cur = await conn.execute(
+            "SELECT device_id, staff_id FROM custody WHERE checked_in_at IS NULL"
+        )
+        held = {str(d): str(s) for d, s in await cur.fetchall()}
         n = 0
         leaders: dict[str, str] = {}
         for unit, team in sorted(teams.items()):
@@ -172,6 +180,8 @@ async def _seed(conninfo: str, fleet: list[FleetMember], id_key: str, now: datet
                 leaders[unit] = leader
             for officer in team.officers:
                 n += 1
+                if officer in on_books:
+                    continue
                 await _register(
                     conn,
                     admin,
@@ -239,6 +249,9 @@ async def _seed(conninfo: str, fleet: list[FleetMember], id_key: str, now: datet
                     kit.append(cameras.pop(0))
                 if officer in team.printers:
                     kit.append(team.printers[officer])
+                kit = [d for d in kit if d not in held]  # already out (their terminal)
+                if not kit:
+                    continue
                 try:
                     await inventory.check_out(
                         conn, admin, kit, officer, expected_return=end, note="当班装备"
