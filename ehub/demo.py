@@ -12,7 +12,9 @@ import contextlib
 import importlib.util
 import logging
 import os
+import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -25,6 +27,7 @@ import psycopg
 from device_drivers.simulator.fleet import build_fleet
 from device_drivers.simulator.runner import FleetRunner
 from ehub.demo_hub import ADMIN, DemoHub, start_hub
+from ehub.demo_people import People, seed_people
 from ehub.pgcluster import PgCluster, free_port
 from ehub.registry import register_fleet, register_jt808
 from gateway.jt808_bridge import Bridge, Registry
@@ -132,12 +135,17 @@ def _hub_summary(conninfo: str) -> str:
             conn.execute("SELECT status, count(*) FROM print_jobs GROUP BY status").fetchall()
         )
         evidence = conn.execute("SELECT count(*) FROM evidence_files").fetchone()
+        # The demo's people: officers whose terminal's sign-in was accepted for today's shift.
+        signed_in = conn.execute(
+            "SELECT count(*) FROM attendance WHERE signed_in_at IS NOT NULL"
+        ).fetchone()
     return (
         f"printers_paired={paired[0] if paired else 0} "
         f"pairings_refused={refused[0] if refused else 0} "
         f"print_jobs_printed={jobs.get('printed', 0)} print_jobs_failed={jobs.get('failed', 0)} "
         f"print_jobs_open={jobs.get('queued', 0) + jobs.get('sent', 0)} "
-        f"evidence_files={evidence[0] if evidence else 0}"
+        f"evidence_files={evidence[0] if evidence else 0} "
+        f"officers_signed_in={signed_in[0] if signed_in else 0}"
     )
 
 
@@ -160,20 +168,62 @@ def _counter(metric: Any) -> int:
     )
 
 
+def _print_people(people: People) -> None:
+    """Who is in the demo and how to log in as each role (one shared demo password)."""
+    print(f"demo: people {people.summary()}", flush=True)
+    for why in people.refused[:5]:
+        print(f"demo:   refused: {why}", flush=True)
+    for login in people.logins:
+        print(
+            f"demo:   login {login.username:<12} / {people.password}  role={login.role}"
+            f" unit={login.org_unit_id}" + (f" staff={login.staff_id}" if login.staff_id else ""),
+            flush=True,
+        )
+
+
+def _log_to_file(path: Path) -> None:
+    """Log lines go to ``path``, not between the live table's lines on the terminal."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root_logger = logging.getLogger()
+    for old in list(root_logger.handlers):
+        if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
+            root_logger.removeHandler(old)
+    root_logger.addHandler(handler)
+    root_logger.setLevel(min(root_logger.level or logging.INFO, logging.INFO))
+
+
+def _stop_on_sigterm() -> None:
+    """``kill`` stops the demo as Ctrl-C does: the ``finally`` below then stops the embedded
+    PostgreSQL and removes the temporary directory (they were left behind before)."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_demo(
     devices: int, duration: float | None, rate: float | None, state_dir: str | None
 ) -> int:
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    _stop_on_sigterm()
     root = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="ehub-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)  # the unprivileged database user must reach its data directory
+    # Kept after the run: in the state directory, or beside the temporary one (removed).
+    log_path = root / "demo.log" if state_dir else root.with_suffix(".log")
+    _log_to_file(log_path)
+    print(f"demo: logs in {log_path}", flush=True)
     cluster = embedded_cluster(root)
     broker = EmbeddedBroker(free_port())
     gw: Gateway | None = None
     gw_thread: threading.Thread | None = None
     hub: HubWorker | None = None
     hub_thread: threading.Thread | None = None
+    api: DemoHub | None = None
     t_start = time.monotonic()
     try:
         print(f"demo: starting embedded PostgreSQL in {cluster.datadir}", flush=True)
@@ -186,6 +236,8 @@ def run_demo(
         from ehub.cases_cli import seed_starter
 
         print(f"demo: cases: {seed_starter(cluster.url)}", flush=True)
+        id_key = secrets.token_urlsafe(48)
+        people = seed_people(cluster.url, fleet, id_key)
         print(
             f"demo: PostgreSQL ready at {cluster.url} "
             f"(timescaledb: {features.timescaledb_version or 'absent, plain tables'})",
@@ -227,12 +279,13 @@ def run_demo(
         hub_thread.start()
         if not hub_ready.wait(30):
             raise RuntimeError("hub worker did not connect to the embedded broker")
-        api = start_hub(cluster.url, mqtt_url)
+        api = start_hub(cluster.url, mqtt_url, id_key)
         print(
             f"demo: hub web UI at {api.url}/map, API at {api.url}/docs"
             f" (log in as {ADMIN} / {api.password})",
             flush=True,
         )
+        _print_people(people)
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
@@ -261,6 +314,7 @@ def run_demo(
         online = sum(_online(cluster.url).values())
         print(f"demo: hub {_hub_summary(cluster.url)} {_api_summary(api)}", flush=True)
         api.stop()
+        api = None
         print(
             f"demo: done devices={devices} seconds={time.monotonic() - t_start:.0f} "
             f"published={report.published} acked={report.acked} stored={stored} "
@@ -274,6 +328,8 @@ def run_demo(
         print("demo: interrupted", flush=True)
         return 130
     finally:
+        if api is not None:
+            api.stop()
         if gw is not None and gw_thread is not None and gw_thread.is_alive():
             gw.request_stop(hard=True)
             gw_thread.join(timeout=10)

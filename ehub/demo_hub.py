@@ -30,8 +30,9 @@ class DemoHub:
         self.thread.join(timeout=15)
 
 
-def start_hub(database_url: str, mqtt_url: str) -> DemoHub:
-    """Serve the API (with its alert and usage loops) on a free loopback port."""
+def start_hub(database_url: str, mqtt_url: str, id_key: str | None = None) -> DemoHub:
+    """Serve the API (with its alert and usage loops) on a free loopback port; ``id_key`` is the
+    national-ID hash key the demo's staff were registered with (fresh if none)."""
     password = secrets.token_urlsafe(12)
     with psycopg.connect(database_url) as conn:
         conn.execute(
@@ -44,7 +45,7 @@ def start_hub(database_url: str, mqtt_url: str) -> DemoHub:
         database_url=database_url,
         mqtt_url=mqtt_url,
         hub_jwt_secret=secrets.token_urlsafe(48),
-        hub_id_hash_key=secrets.token_urlsafe(48),
+        hub_id_hash_key=id_key or secrets.token_urlsafe(48),
         hub_alert_interval_s=10,
         hub_usage_interval_s=15,
         # amqtt has no dynamic-security plugin: nothing to provision (the demo says its broker

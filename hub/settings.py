@@ -64,6 +64,9 @@ class HubSettings(BaseSettings):
     # server. Empty: no base map (positions on a plain grid; works offline).
     hub_map_tiles_url: str = ""
     hub_map_tiles_attribution: str = ""
+    # The tiles are in GCJ-02 (AutoNavi, Tencent: China's "offset" datum): the map converts the
+    # WGS-84 fixes on the way to the screen (and clicks back), never in storage.
+    hub_map_tiles_gcj02: bool = False
     # Dispatch (hub/dispatch_loop.py): an order not acknowledged this long after it was sent is
     # escalated; a unit within the radius of its incident has arrived; how often to check, and
     # how often the unit tracker reloads availability (shifts, open orders) from the database.

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop
@@ -118,7 +119,10 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
             await asyncio.gather(*jobs, return_exceptions=True)
             await pool.close()
 
-    app = FastAPI(
+    # /docs works offline: Swagger UI and ReDoc are served from the package, not a CDN (the
+    # hub runs on networks with no way out).
+    app = FastAPIOffline(
+        favicon_url="/static/favicon.svg",
         title="EnforceHub",
         version="1.0.0",
         summary="Equipment, custody and alerts for street enforcement teams",

@@ -93,7 +93,7 @@ async def listing(
 # --------------------------------------------------------------------------- custody ------
 CUSTODY_COLS = (
     "c.id, c.device_id, c.staff_id, s.name AS staff_name, c.checked_out_at, c.expected_return,"
-    " c.checked_in_at, c.out_by, c.in_by, c.note"
+    " c.checked_in_at, c.out_by, c.in_by, c.note, c.in_condition"
 )
 
 
@@ -127,9 +127,12 @@ async def check_out(
     return int(row[0])
 
 
-async def check_in(conn: AConn, custody_id: int, at: datetime, by: str) -> None:
+async def check_in(
+    conn: AConn, custody_id: int, at: datetime, by: str, condition: str | None = None
+) -> None:
     await conn.execute(
-        "UPDATE custody SET checked_in_at = %s, in_by = %s WHERE id = %s", (at, by, custody_id)
+        "UPDATE custody SET checked_in_at = %s, in_by = %s, in_condition = %s WHERE id = %s",
+        (at, by, condition, custody_id),
     )
 
 

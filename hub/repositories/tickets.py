@@ -143,3 +143,13 @@ async def listing(
         order=sql.SQL("t.reported_at DESC, t.id DESC"),
         params=params,
     )
+
+
+async def by_alerts(conn: AConn, alert_ids: list[int]) -> dict[int, int]:
+    """alert id -> the newest repair ticket opened from it, for those that have one."""
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (alert_id) alert_id, id FROM repair_tickets"
+        " WHERE alert_id = ANY(%s) ORDER BY alert_id, id DESC",
+        (alert_ids,),
+    )
+    return {int(a): int(t) for a, t in await cur.fetchall()}

@@ -224,7 +224,11 @@ async def check_out(
     return out
 
 
-async def check_in(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
+async def check_in(
+    conn: AConn, p: Principal, device_id: str, *, condition: str | None = None
+) -> dict[str, Any]:
+    """Take a device back; ``condition`` is what the person checking it in saw (kept on the
+    custody record and in the audit entry)."""
     p.require(Action.CUSTODY)
     async with conn.transaction():
         row = p.visible(await repo.get(conn, device_id, lock=True), f"device {device_id}")
@@ -232,7 +236,7 @@ async def check_in(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
         if held is None:
             raise Conflict(f"device {device_id} is not checked out")
         now = datetime.now(UTC)
-        await repo.check_in(conn, held["id"], now, p.username)
+        await repo.check_in(conn, held["id"], now, p.username, condition)
         await repo.update(
             conn, device_id, {"status": DeviceStatus.IN_STOCK.value, "status_changed_at": now}
         )
@@ -244,8 +248,9 @@ async def check_in(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:
             device_id,
             org_unit_id=row["org_unit_id"],
             before={"custody_id": held["id"], "staff_id": held["staff_id"]},
+            after={"condition": condition} if condition else None,
         )
-        return {**held, "checked_in_at": now, "in_by": p.username}
+        return {**held, "checked_in_at": now, "in_by": p.username, "in_condition": condition}
 
 
 async def custody_history(conn: AConn, p: Principal, device_id: str) -> list[dict[str, Any]]:
@@ -261,6 +266,16 @@ async def holders(
         raise Invalid("'until' must be after 'at'")
     await device(conn, p, device_id)
     return await repo.holders_between(conn, device_id, start, end)
+
+
+async def custody_records(
+    conn: AConn, p: Principal, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Custody periods of devices in reach overlapping [start, end), for export."""
+    p.require(Action.READ_INVENTORY)
+    if end <= start or end - start > timedelta(days=366):
+        raise Invalid("'to' must be after 'from', at most 366 days later")
+    return await repo.custody_records(conn, p.scope, start, end)
 
 
 async def held(conn: AConn, p: Principal) -> list[dict[str, Any]]:

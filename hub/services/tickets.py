@@ -19,7 +19,7 @@ from hub.domain.alerts import AlertState
 from hub.domain.errors import Conflict, Invalid
 from hub.domain.lifecycle import DeviceStatus
 from hub.domain.principal import Principal
-from hub.domain.roles import Action
+from hub.domain.roles import Action, allowed
 from hub.domain.tickets import TicketState
 from hub.repositories import alerts as alert_repo
 from hub.repositories import audit
@@ -179,6 +179,14 @@ async def listing(
 ) -> tuple[int, list[dict[str, Any]]]:
     p.require(Action.TICKETS)
     return await repo.listing(conn, p.scope, filters=filters, limit=limit, offset=offset)
+
+
+async def for_alerts(conn: AConn, p: Principal, alerts: list[dict[str, Any]]) -> dict[int, int]:
+    """The ticket opened from each of ``alerts`` (rows the caller has read), for roles that
+    handle tickets; nothing for the others (they may not read tickets)."""
+    if not allowed(p.role, Action.TICKETS) or not alerts:
+        return {}
+    return await repo.by_alerts(conn, [int(a["id"]) for a in alerts])
 
 
 async def service_history(conn: AConn, p: Principal, device_id: str) -> dict[str, Any]:

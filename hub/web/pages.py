@@ -13,14 +13,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep
 from hub.domain.alerts import AlertKind, Notification
-from hub.domain.errors import HubError, TooManyRequests, Unauthorized
+from hub.domain.errors import Forbidden, HubError, TooManyRequests, Unauthorized
 from hub.domain.principal import Principal
 from hub.notify import app_broadcaster
 from hub.services import alerts as alert_service
 from hub.services import auth, personnel
+from hub.services import latest as latest_service
+from hub.services import tickets as ticket_service
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage
-from hub.web.render import PageUser, map_config, messages, page, script_json
+from hub.web.pages_equipment import _name as unit_name
+from hub.web.pages_zones import outlines
+from hub.web.render import PageUser, lang_of, map_config, messages, page, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +36,12 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/map"
+
+
+@router.get("/favicon.ico")
+async def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico whatever the page says: send them the icon (no 404)."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 @router.get("/")
@@ -105,9 +115,16 @@ async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) ->
         request,
         s,
         ("map.", "kind.", "presence.", "common."),
-        units={u["id"]: u["name"] for u in units},
+        units={u["id"]: unit_name(u, lang_of(request)) for u in units},
+        shapes=await outlines(conn, p, lang_of(request)),
+        redacted=latest_service.redacted(p),
     )
-    teams = [u for u in units if u["level"] == "street"]
+    # Team names in the page's language (the Chinese name when a unit has no English one).
+    teams = [
+        {"id": u["id"], "name": unit_name(u, lang_of(request))}
+        for u in units
+        if u["level"] == "street"
+    ]
     return page(request, "map.html", p, teams=teams, config=config)
 
 
@@ -131,19 +148,26 @@ async def alerts_inbox(
         offset=offset,
         page_size=PAGE,
         kinds=[k.value for k in AlertKind],
+        tickets=await ticket_service.for_alerts(conn, p, rows),
         config=script_json({"messages": messages(request, "alerts.", "common.")}),
     )
 
 
-def _row(
-    request: Request, p: Principal, row: dict[str, Any], error: str | None = None
+async def _row(
+    request: Request,
+    conn: Conn,
+    p: Principal,
+    row: dict[str, Any],
+    error: str | None = None,
+    **ctx: Any,
 ) -> HTMLResponse:
-    return page(request, "_alert_row.html", p, a=row, error=error)
+    tickets = await ticket_service.for_alerts(conn, p, [row])
+    return page(request, "_alert_row.html", p, a=row, error=error, tickets=tickets, **ctx)
 
 
 @router.get("/ui/alerts/{alert_id}/row")
 async def alert_row(alert_id: int, request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
-    return _row(request, p, await alert_service.alert(conn, p, alert_id))
+    return await _row(request, conn, p, await alert_service.alert(conn, p, alert_id))
 
 
 @router.post("/ui/alerts/{alert_id}/ack", dependencies=[FromPage])
@@ -151,9 +175,10 @@ async def alert_ack(alert_id: int, request: Request, p: PageUser, conn: Conn) ->
     try:
         row = await alert_service.ack(conn, p, alert_id)
     except HubError as exc:
-        return _row(request, p, await alert_service.alert(conn, p, alert_id), exc.detail)
+        current = await alert_service.alert(conn, p, alert_id)
+        return await _row(request, conn, p, current, exc.detail)
     app_broadcaster(request.app.state).publish(Notification.from_row("acked", row))
-    return _row(request, p, row)
+    return await _row(request, conn, p, row)
 
 
 @router.post("/ui/alerts/{alert_id}/resolve", dependencies=[FromPage])
@@ -167,6 +192,29 @@ async def alert_resolve(
     try:
         row = await alert_service.resolve(conn, p, alert_id, note.strip() or None)
     except HubError as exc:
-        return _row(request, p, await alert_service.alert(conn, p, alert_id), exc.detail)
+        current = await alert_service.alert(conn, p, alert_id)
+        return await _row(request, conn, p, current, exc.detail)
     app_broadcaster(request.app.state).publish(Notification.from_row("resolved", row))
-    return _row(request, p, row)
+    return await _row(request, conn, p, row)
+
+
+@router.post("/ui/alerts/{alert_id}/ticket", dependencies=[FromPage])
+async def alert_ticket(alert_id: int, request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
+    """Open a repair ticket for the alert's device, the alert linked (and acknowledged by it):
+    the row comes back with a link to the ticket, or to the device's ticket already open."""
+    try:
+        ticket = await ticket_service.create(
+            conn, p, device_id=None, alert_id=alert_id, fault=None, notes=None
+        )
+    except Forbidden:
+        raise  # the role may not open tickets: 403, as the API answers
+    except HubError as exc:
+        existing = exc.extra.get("ticket_id")
+        row = await alert_service.alert(conn, p, alert_id)
+        if existing is not None:
+            return await _row(request, conn, p, row, ticket_id=existing, ticket_existing=True)
+        return await _row(request, conn, p, row, exc.detail)
+    row = await alert_service.alert(conn, p, alert_id)
+    if row["acked_by"] == p.username:  # acknowledged by opening the ticket: tell the others
+        app_broadcaster(request.app.state).publish(Notification.from_row("acked", row))
+    return await _row(request, conn, p, row, ticket_id=ticket["id"])

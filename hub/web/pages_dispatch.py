@@ -13,8 +13,10 @@ from hub.api.deps import Conn, SettingsDep
 from hub.domain.errors import HubError
 from hub.domain.roles import Action
 from hub.services import personnel
+from hub.web.pages_equipment import _name as unit_name
 from hub.web.pages_equipment import refused
-from hub.web.render import PageUser, map_config, page
+from hub.web.pages_zones import outlines
+from hub.web.render import PageUser, lang_of, map_config, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,8 +28,20 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
     except HubError as exc:
         return refused(request, p, exc, "common.none")
     units = await personnel.org_units(conn, p)
+    # Units are shown by their people's names, not staff ids (officers in reach).
+    _n, people = await personnel.list_staff(conn, p, {}, limit=5000, offset=0)
     config = map_config(
-        request, s, ("dispatch.", "common.", "map."), units={u["id"]: u["name"] for u in units}
+        request,
+        s,
+        ("dispatch.", "common.", "map."),
+        units={u["id"]: unit_name(u, lang_of(request)) for u in units},
+        staff={r["staff_id"]: r["name"] for r in people},
+        shapes=await outlines(conn, p, lang_of(request)),
     )
-    teams = [u for u in units if u["level"] == "street"]
+    # Team names in the page's language (the Chinese name when a unit has no English one).
+    teams = [
+        {"id": u["id"], "name": unit_name(u, lang_of(request))}
+        for u in units
+        if u["level"] == "street"
+    ]
     return page(request, "dispatch.html", p, teams=teams, config=config)

@@ -197,9 +197,6 @@ async def custody(request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
     for row in overdue:
         row["overdue_h"] = int((now - row["expected_return"]) / timedelta(hours=1))
     late = {r["id"] for r in overdue}
-    export = query(
-        {"from": (now - timedelta(days=30)).isoformat(timespec="seconds"), "to": now.isoformat()}
-    )
     return page(
         request,
         "equipment_custody.html",
@@ -208,7 +205,6 @@ async def custody(request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
         overdue=overdue,
         late=late,
         units=await unit_names(conn, p, lang_of(request)),
-        export=export,
     )
 
 

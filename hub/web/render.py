@@ -13,8 +13,11 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep, principal
+from hub.api.problems import problem
+from hub.domain.errors import HubError
 from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.settings import HubSettings
@@ -54,6 +57,10 @@ NAV = (
     ("/audit", "nav.audit", Action.READ_AUDIT_LOG),
     ("/catalog", "nav.catalog", Action.READ_CATALOG),
     ("/discretion", "nav.discretion", Action.READ_CATALOG),
+    ("/staff", "nav.staff", Action.READ_STAFF),
+    ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
+    ("/geofences", "nav.geofences", Action.READ_STAFF),
+    ("/usage", "nav.usage", Action.READ_INVENTORY),
 )
 
 
@@ -121,6 +128,7 @@ def map_config(request: Request, s: HubSettings, prefixes: tuple[str, ...], **ex
         {
             "tiles": s.hub_map_tiles_url,
             "attribution": s.hub_map_tiles_attribution,
+            "gcj02": s.hub_map_tiles_gcj02,
             "center": MAP_CENTRE,
             "messages": messages(request, *prefixes),
             **extra,
@@ -128,7 +136,65 @@ def map_config(request: Request, s: HubSettings, prefixes: tuple[str, ...], **ex
     )
 
 
+# Paths that answer machines (JSON, files, streams), never with an HTML error page.
+NOT_PAGES = (
+    "/api/", "/ui/", "/static/", "/static-offline-docs/", "/docs", "/redoc", "/openapi",
+    "/metrics", "/transparency/",
+)  # fmt: skip
+
+
+def is_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, a partial, a file or a script's call)."""
+    return (
+        request.method == "GET"
+        and not request.url.path.startswith(NOT_PAGES)
+        and "hx-request" not in request.headers
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def error_page(request: Request, status: int, detail: str | None) -> HTMLResponse:
+    """An error as a page in the browser's language, with the way back (no raw JSON)."""
+    key = {403: "error.403", 404: "error.404"}.get(status, "error.500" if status >= 500 else "")
+    html = env.get_template("error.html").render(
+        request=request,
+        lang=lang_of(request),
+        t=i18n.translator(lang_of(request)),
+        user=None,
+        nav=[],
+        path=request.url.path,
+        status=status,
+        key=key or "error.other",
+        detail=detail if status < 500 else None,  # a server error's text is for the log
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _html_errors(app: FastAPI) -> None:
+    """Page routes answer errors with an HTML page; everything else keeps the API's problem
+    handlers (RFC 9457 JSON) already installed for the same exception types."""
+    for kind in (HubError, StarletteHTTPException):
+        api = app.exception_handlers[kind]
+
+        async def handler(request: Request, exc: Exception, api: Any = api) -> Any:
+            if is_page(request):
+                code = exc.status if isinstance(exc, HubError) else getattr(exc, "status_code", 500)
+                return error_page(request, int(code), str(getattr(exc, "detail", "")))
+            return await api(request, exc)
+
+        app.add_exception_handler(kind, handler)
+
+    async def crashed(request: Request, exc: Exception) -> Any:
+        if is_page(request):
+            return error_page(request, 500, None)
+        return problem(500, "Internal server error", "the hub failed: see its log", request)
+
+    app.add_exception_handler(Exception, crashed)
+
+
 def install(app: FastAPI) -> None:
+    _html_errors(app)
+
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -135,12 +135,21 @@ def test_dispatch_an_incident_to_a_simulated_terminal(
         page.fill("#i-address", "华强北路")
         page.click("#incident-form button[type=submit]")
 
-        # The hub proposes the officer on shift nearby.
+        # The hub proposes the officer on shift nearby, by name; the used form folds away.
         row = page.locator("#proposals tbody tr[data-unit='sa1']")
         expect(row).to_be_visible(timeout=15_000)
+        expect(row).to_contain_text("李明 (sa1)")
+        assert page.evaluate("document.getElementById('new-incident').open") is False
         row.locator("button.send").click()
         order = page.locator("#orders tbody tr.order").first
         expect(order).to_be_visible()
+        expect(order).to_contain_text("李明")
+        # On the 1280x800 tablet the order is on screen without scrolling the page.
+        top, bottom, height, scrolled = page.evaluate(
+            "() => { const r = document.querySelector('#orders tbody tr.order')"
+            ".getBoundingClientRect(); return [r.top, r.bottom, innerHeight, scrollY]; }"
+        )
+        assert scrolled == 0 and top >= 0 and bottom <= height, (top, bottom, height, scrolled)
 
         # The terminal's agent accepts (through the broker and the hub worker) ...
         expect(order.locator(".order-state")).to_have_text("已确认", timeout=20_000)

@@ -129,3 +129,28 @@ def test_alert_arrives_live_and_the_ack_reaches_others(
             " AND action IN ('alert.ack', 'alert.resolve') ORDER BY id"
         ).fetchall()
     assert actions == [("alert.ack", "a-maintenance"), ("alert.resolve", "a-equipment_manager")]
+
+
+def test_a_role_without_tracks_is_told_positions_are_hidden(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    """An equipment manager may not see where people are: the camera an officer holds has no
+    marker, and the map says so instead of letting it vanish; a dispatcher sees it."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tm = Telemetry(conn)
+        for device_id in ("cam-a1", "cam-a2"):
+            tm.latest(
+                device_id, "body_camera", last_seen=SEEN, lat=22.54, lon=114.05, presence="online"
+            )
+        tm.custody("cam-a1", "sa1", SEEN)
+    hub = start_hub()
+    page = login(hub, "a-equipment_manager", "zh-CN", "/map")
+    expect(page.locator("path.dev-cam-a2")).to_have_count(1)
+    expect(page.locator("#map-hidden")).to_have_text(
+        "另有 1 台由执法人员持有：您的角色不显示其位置"
+    )
+    expect(page.locator("path.dev-cam-a1")).to_have_count(0)
+    screenshot(page, "map-redacted-zh")
+    other = login(hub, "a-dispatcher", "zh-CN", "/map")
+    expect(other.locator("path.dev-cam-a1")).to_have_count(1)
+    expect(other.locator("#map-hidden")).to_be_hidden()

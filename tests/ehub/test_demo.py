@@ -29,8 +29,60 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     assert published > 50
     assert published == acked == stored
     assert dead == 0 and pending == 0
+    # The demo has people: staff, today's shifts, kit out to the officers, a login per role,
+    # and the simulated terminals' sign-ins were accepted for the shifts seeded for them.
+    people = re.search(
+        r"demo: people staff=(\d+) shifts=(\d+) kit_checked_out=(\d+) refused=0", out
+    )
+    assert people, out
+    assert all(int(n) > 0 for n in people.groups())
+    for role in ("equipment_manager", "maintenance", "dispatcher", "supervisor", "officer"):
+        assert f"role={role}" in out
+    signed_in = re.search(r"officers_signed_in=(\d+)", out)
+    assert signed_in and int(signed_in.group(1)) > 0, out
     # vehicle trackers came in over JT/T 808 through the bridge, and were stored
     assert "speak JT/T 808 to the bridge" in out
     last = [line for line in out.splitlines() if line.startswith("pub/sto")][-1]
     tracker_cell = last.split("|")[1]  # columns follow DeviceType: camera, tracker, ...
     assert int(tracker_cell.split("/")[1]) > 0, last
+
+
+def test_demo_stops_cleanly_on_sigterm():
+    """``kill`` (SIGTERM) stops the demo as Ctrl-C does: the embedded PostgreSQL stops and the
+    temporary directory goes; the log file (outside it) stays, and the terminal has no log."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ehub", "demo", "--devices", "12"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if line.startswith("pub/sto"):  # running: the fleet is publishing
+            break
+    text = "".join(seen)
+    data = re.search(r"starting embedded PostgreSQL in (\S+)/pg", text)
+    log = re.search(r"demo: logs in (\S+)", text)
+    assert data and log, text
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert "demo: interrupted" in out
+    assert not Path(data.group(1)).exists()  # the temporary directory is gone
+    pids = subprocess.run(
+        ["pgrep", "-f", data.group(1)], check=False, capture_output=True, text=True
+    )
+    assert pids.stdout.strip() == ""  # no PostgreSQL left running on it
+    logged = Path(log.group(1))
+    assert "gateway.service" in logged.read_text(encoding="utf-8")
+    assert "INFO gateway" not in text + out  # log lines are in the file, not on the terminal
+    logged.unlink()

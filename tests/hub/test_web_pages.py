@@ -217,9 +217,13 @@ def test_inventory_lists_the_team_devices_with_filters_and_exports(world, lang, 
     # Filtered: only the printer, and the exports carry the same filter.
     html = get(c, "/devices?device_type=bt_printer&status=&org_unit_id=team-a", lang)
     assert "prn-a1" in html and "/devices/cam-a1" not in html
-    assert "/api/v1/devices.csv?org_unit_id=team-a&amp;device_type=bt_printer" in html
-    r = c.get("/api/v1/devices.csv?org_unit_id=team-a&device_type=bt_printer")
+    assert "/devices.csv?org_unit_id=team-a&amp;device_type=bt_printer" in html
+    r = c.get("/devices.csv?org_unit_id=team-a&device_type=bt_printer")
     assert r.status_code == 200 and "prn-a1" in r.text and "cam-a1" not in r.text
+    # The page's export names things in the page's language, never by their codes.
+    kind, status = ("蓝牙打印机", "在库") if lang == "zh-CN" else ("Bluetooth printer", "In stock")
+    assert kind in r.text and status in r.text
+    assert "bt_printer" not in r.text and "in_stock" not in r.text
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -285,7 +289,10 @@ def test_custody_shows_holders_and_overdue_in_shanghai_time(world, lang):
     assert "2025-03-10 18:00" in overdue  # due 10:00 UTC
     held = html[html.index('id="held"') :]
     assert "cam-a1" in held and "a-equipment_manager" in held
-    assert "/api/v1/custody.csv?from=" in html
+    assert "/custody.csv?days=30" in html
+    r = c.get("/custody.csv?days=30")
+    assert r.status_code == 200 and "cam-a1" in r.text and "李明" in r.text
+    assert ("执法记录仪" if lang == "zh-CN" else "Body camera") in r.text
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])

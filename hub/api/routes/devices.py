@@ -100,6 +100,12 @@ class CustodyPublic(BaseModel):
     out_by: str
     in_by: str | None
     note: str | None
+    in_condition: str | None = None  # the condition it came back in (check-in)
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    condition: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 SortKey = Annotated[str, StringConstraints(pattern=r"^-?[a-z_]{1,32}$")]
@@ -227,8 +233,11 @@ async def check_out(body: CheckOut, p: CurrentUser, conn: Conn) -> list[CustodyP
 
 
 @router.post("/devices/{device_id}/check-in", response_model=CustodyPublic)
-async def check_in(device_id: DeviceId, p: CurrentUser, conn: Conn) -> CustodyPublic:
-    return CustodyPublic(**await inventory.check_in(conn, p, device_id))
+async def check_in(
+    device_id: DeviceId, p: CurrentUser, conn: Conn, body: CheckIn | None = None
+) -> CustodyPublic:
+    condition = (body.condition or "").strip() or None if body else None
+    return CustodyPublic(**await inventory.check_in(conn, p, device_id, condition=condition))
 
 
 @router.get("/devices/{device_id}/custody", response_model=list[CustodyPublic])

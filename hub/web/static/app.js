@@ -79,9 +79,62 @@
   // A Leaflet map in #map with the page config's base tiles (cfg from `map_config` on the
   // server). Without tiles, or when they fail to load, the box gets `no-tiles` (a plain grid);
   // `noTilesNote`, if given, is also shown on the map when none are configured.
+  // GCJ-02 (GB/T "offset" datum of Chinese tile providers): the published transform from
+  // WGS-84, and its inverse by fixed-point iteration (to about 1e-7 degrees). Outside China
+  // the two datums coincide.
+  const gcj02 = (function () {
+    const A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
+    const outside = (lat, lon) => lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271;
+    function tLat(x, y) {
+      let r = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+      r += (20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2 / 3;
+      r += (20 * Math.sin(y * PI) + 40 * Math.sin(y / 3 * PI)) * 2 / 3;
+      r += (160 * Math.sin(y / 12 * PI) + 320 * Math.sin(y * PI / 30)) * 2 / 3;
+      return r;
+    }
+    function tLon(x, y) {
+      let r = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+      r += (20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2 / 3;
+      r += (20 * Math.sin(x * PI) + 40 * Math.sin(x / 3 * PI)) * 2 / 3;
+      r += (150 * Math.sin(x / 12 * PI) + 300 * Math.sin(x / 30 * PI)) * 2 / 3;
+      return r;
+    }
+    function wgs2gcj(lat, lon) {
+      if (outside(lat, lon)) return [lat, lon];
+      const rad = lat / 180 * PI;
+      const m = 1 - EE * Math.sin(rad) * Math.sin(rad), sm = Math.sqrt(m);
+      const dLat = (tLat(lon - 105, lat - 35) * 180) / ((A * (1 - EE)) / (m * sm) * PI);
+      const dLon = (tLon(lon - 105, lat - 35) * 180) / (A / sm * Math.cos(rad) * PI);
+      return [lat + dLat, lon + dLon];
+    }
+    function gcj2wgs(lat, lon) {
+      let w = [lat, lon];
+      for (let i = 0; i < 30; i++) {
+        const g = wgs2gcj(w[0], w[1]);
+        const d = [lat - g[0], lon - g[1]];
+        w = [w[0] + d[0], w[1] + d[1]];
+        if (Math.abs(d[0]) < 1e-9 && Math.abs(d[1]) < 1e-9) break;
+      }
+      return w;
+    }
+    return { wgs2gcj, gcj2wgs };
+  })();
+
+  // A map whose tiles are GCJ-02 still takes WGS-84 everywhere (markers, fitBounds, clicks):
+  // the conversion lives in its projection, so no page has to remember it.
+  function gcjCrs() {
+    const merc = L.Projection.SphericalMercator;
+    const projection = {
+      project: (ll) => { const g = gcj02.wgs2gcj(ll.lat, ll.lng); return merc.project(L.latLng(g[0], g[1])); },
+      unproject: (pt) => { const g = merc.unproject(pt); const w = gcj02.gcj2wgs(g.lat, g.lng); return L.latLng(w[0], w[1]); },
+      bounds: merc.bounds,
+    };
+    return L.extend({}, L.CRS.EPSG3857, { code: "EPSG:3857-GCJ02", projection });
+  }
+
   function baseMap(cfg, zoom, noTilesNote) {
     const box = document.getElementById("map");
-    const map = L.map(box).setView(cfg.center, zoom);
+    const map = L.map(box, cfg.gcj02 ? { crs: gcjCrs() } : {}).setView(cfg.center, zoom);
     if (cfg.tiles) {
       const layer = L.tileLayer(cfg.tiles, { attribution: cfg.attribution, maxZoom: 19 });
       layer.on("tileerror", () => box.classList.add("no-tiles"));
@@ -94,8 +147,28 @@
         note.addTo(map);
       }
     }
+    outlines(map, cfg.shapes || []);
     return map;
   }
 
-  window.ehub = { lang, config, fmtTime, api, stream, announce, text, baseMap };
+  // What the hub knows of the ground, drawn as dashed outlines with their names: street-team
+  // boundaries, today's patrol zones, geofences. With no tiles (offline) they are the map.
+  function outlines(map, shapes) {
+    const layer = L.layerGroup().addTo(map);
+    const bounds = [];
+    for (const s of shapes) {
+      const style = { color: "#555", weight: 1.5, dashArray: "6 4", fillOpacity: 0.05,
+        className: "known-zone zone-" + (s.kind || "custom"), interactive: false };
+      const z = s.zone;
+      const shape = z.kind === "circle" ? L.circle([z.lat, z.lon], Object.assign({ radius: z.radius_m }, style))
+        : L.polygon(z.points, style);
+      shape.bindTooltip(text(s.name), { permanent: true, direction: "center", className: "zone-label" });
+      shape.addTo(layer);
+      bounds.push(shape.getBounds());
+    }
+    map.ehubOutlines = bounds;
+    return bounds;
+  }
+
+  window.ehub = { lang, config, fmtTime, api, stream, announce, text, baseMap, gcj02 };
 })();

@@ -19,6 +19,8 @@
     return n;
   }
   const secs = (s) => (s === null || s === undefined ? "—" : Math.round(s) + " s");
+  // A unit as people say it: the officer's name with their id, a vehicle by its id.
+  const who = (id) => (id && cfg.staff && cfg.staff[id] ? cfg.staff[id] + " (" + id + ")" : id || "");
   const metres = (m) => (m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m");
 
   map.on("click", (e) => {
@@ -26,7 +28,27 @@
     if (!placeMarker) placeMarker = L.marker(place).addTo(map);
     placeMarker.setLatLng(place);
     document.getElementById("i-place").textContent = place[0] + ", " + place[1];
+    // The incident belongs to the team whose street boundary holds the point (a city-level
+    // dispatcher's list has every team): pick it, as the dispatcher would.
+    const team = teamAt(place[0], place[1]);
+    const select = document.getElementById("i-team");
+    if (team && [...select.options].some((o) => o.value === team)) select.value = team;
   });
+
+  function inside(zone, lat, lon) {
+    if (zone.kind === "circle") return map.distance([lat, lon], [zone.lat, zone.lon]) <= zone.radius_m;
+    let hit = false;
+    const pts = zone.points;
+    for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
+      const [yi, xi] = pts[i], [yj, xj] = pts[j];
+      if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) hit = !hit;
+    }
+    return hit;
+  }
+  function teamAt(lat, lon) {
+    const s = (cfg.shapes || []).find((x) => x.kind === "street_boundary" && inside(x.zone, lat, lon));
+    return s ? s.org_unit_id : null;
+  }
 
   document.getElementById("incident-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -40,6 +62,8 @@
       } });
       ok();
       ev.target.reset();
+      // Fold the form away once used: the incident, its proposals and orders need the room.
+      document.getElementById("new-incident").open = false;
       await refresh();
       select(inc.id);
     } catch (e) { fail(e); }
@@ -98,7 +122,7 @@
       try { prop = await ehub.api("/api/v1/incidents/" + inc.id + "/proposals?k=5"); } catch (e) { fail(e); return; }
       for (const c of prop.proposed) {
         const tr = el("tr", null, { "data-unit": c.unit_id });
-        tr.append(el("td", t("dispatch.kind." + c.kind) + " " + c.unit_id + (c.staff_id && c.staff_id !== c.unit_id ? " (" + c.staff_id + ")" : "")));
+        tr.append(el("td", t("dispatch.kind." + c.kind) + " " + who(c.unit_id) + (c.staff_id && c.staff_id !== c.unit_id ? " · " + who(c.staff_id) : "")));
         tr.append(el("td", metres(c.distance_m)));
         const td = el("td");
         const b = el("button", t("dispatch.send"), { type: "button", class: "primary send" });
@@ -108,7 +132,7 @@
           .bindTooltip(ehub.text(c.unit_id + " · " + metres(c.distance_m))).addTo(unitLayer);
       }
       for (const c of prop.skipped) {
-        skipped.append(el("li", t("dispatch.kind." + c.kind) + " " + c.unit_id + ": " + t("dispatch.reason." + c.reason) + " · " + metres(c.distance_m)));
+        skipped.append(el("li", t("dispatch.kind." + c.kind) + " " + who(c.unit_id) + ": " + t("dispatch.reason." + c.reason) + " · " + metres(c.distance_m)));
       }
     }
   }
@@ -118,7 +142,7 @@
     tbody.innerHTML = "";
     for (const o of orders) {
       const tr = el("tr", null, { "data-order": o.id, "data-state": o.state, class: "order" });
-      tr.append(el("td", t("dispatch.kind." + o.unit_kind) + " " + o.unit_id));
+      tr.append(el("td", t("dispatch.kind." + o.unit_kind) + " " + who(o.unit_id)));
       const st = el("td", t("dispatch.order." + o.state), { class: "order-state" });
       if (o.escalated_at && o.state === "sent") st.append(el("div", t("dispatch.escalated"), { class: "error" }));
       if (o.failure_reason) st.append(el("div", o.failure_reason, { class: "error" }));
@@ -151,6 +175,7 @@
       ok();
       await refresh();
       await showIncident(true);
+      document.getElementById("orders").scrollIntoView({ block: "nearest" });
     } catch (e) { fail(e); }
   }
 

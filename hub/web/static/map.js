@@ -58,7 +58,21 @@
     }
   }
 
-  function count() { document.getElementById("map-count").textContent = markers.size; }
+  // Devices held by people have no position for roles that may not see where people are:
+  // say how many, rather than let their markers silently vanish.
+  function count() {
+    document.getElementById("map-count").textContent = markers.size;
+    const note = document.getElementById("map-hidden");
+    if (!note || !cfg.redacted) return;
+    let hidden = 0;
+    for (const row of rows.values()) {
+      if (get(row, "holder_staff_id") && get(row, "lat") === null
+        && (!filter.team || get(row, "org_unit_id") === filter.team)
+        && (!filter.kind || get(row, "device_type") === filter.kind)) hidden++;
+    }
+    note.textContent = t("map.hidden_for_role").replace("{n}", hidden);
+    note.hidden = hidden === 0;
+  }
 
   function take(list) { for (const row of list) { rows.set(row[0], row); draw(row); } count(); }
 
