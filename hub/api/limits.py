@@ -4,12 +4,15 @@ An ASGI middleware: a ``Content-Length`` over the limit is answered at once, wit
 byte of the body; a body without one (``Transfer-Encoding: chunked``) is counted as it streams
 in and refused as soon as it passes the limit, so nothing larger is ever buffered (issue 12: a
 50 MiB JSON body was read whole and answered 422). Multipart uploads have their own, larger
-limit. RFC 9110 §15.5.14 (413 Content Too Large).
+limit, but only on the routes that take files (``UPLOAD_PATHS``): the limit follows the route,
+never the ``Content-Type`` the client chose to send, or any request could claim to be an
+upload. RFC 9110 §15.5.14 (413 Content Too Large).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -33,19 +36,37 @@ def _detail(limit: int) -> str:
     )
 
 
+# Path prefixes of the routes that take files (multipart): none yet; the terminal's evidence
+# photo upload (issue 10) registers here.
+UPLOAD_PATHS: tuple[str, ...] = ()
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        max_upload: int,
+        upload_paths: Collection[str] = UPLOAD_PATHS,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
+        self.upload_paths = tuple(upload_paths)
+
+    def _is_upload(self, scope: Scope, headers: Headers) -> bool:
+        path: str = scope.get("path", "")
+        return any(path.startswith(p) for p in self.upload_paths) and headers.get(
+            "content-type", ""
+        ).lower().startswith("multipart/form-data")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        upload = headers.get("content-type", "").lower().startswith("multipart/form-data")
-        limit = self.max_upload if upload else self.max_body
+        limit = self.max_upload if self._is_upload(scope, headers) else self.max_body
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():

@@ -21,10 +21,12 @@ async def lock(conn: AConn, username: str) -> None:
 async def account_failures(
     conn: AConn, username: str, now: datetime, window: timedelta
 ) -> Failures:
-    """Failures for ``username`` in the window since its last success."""
+    """Wrong passwords for ``username`` in the window since its last success. Attempts refused
+    while throttled are recorded but not counted: counted, anyone could keep an account locked
+    for good by asking once every few seconds (the wait ran from the last attempt)."""
     cur = await conn.execute(
         "SELECT count(*), max(at) FROM login_attempts WHERE username = %(u)s"
-        " AND outcome <> 'ok' AND at > %(since)s AND at > coalesce((SELECT max(at)"
+        " AND outcome = 'wrong' AND at > %(since)s AND at > coalesce((SELECT max(at)"
         " FROM login_attempts WHERE username = %(u)s AND outcome = 'ok'), '-infinity')",
         {"u": username, "since": now - window},
     )
@@ -35,7 +37,7 @@ async def account_failures(
 async def address_failures(conn: AConn, addr: str, now: datetime, window: timedelta) -> Failures:
     cur = await conn.execute(
         "SELECT count(*), max(at) FROM login_attempts WHERE client_addr = %s"
-        " AND outcome <> 'ok' AND at > %s",
+        " AND outcome = 'wrong' AND at > %s",
         (addr, now - window),
     )
     row = await cur.fetchone()

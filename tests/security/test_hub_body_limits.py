@@ -1,6 +1,7 @@
 """Attacks with big request bodies (issue 12 part 7): a body over the limit is refused with a
 413 problem before it is read, whether it declares its length or streams in chunks; multipart
-uploads get their own, larger limit. Against the hub as it runs (uvicorn), real database."""
+uploads get their own, larger limit, on the routes that take files only. Against the hub as it
+runs (uvicorn), real database."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from hub.api.limits import BodyLimit
 from tests.factories.hub import PASSWORD, seed_city
 from tests.helpers import RunningHub
 from tests.security._hub import hub_settings
@@ -105,15 +112,46 @@ def test_a_form_body_over_the_limit_is_413(hub: RunningHub) -> None:
     assert_413(r)
 
 
-def test_a_multipart_upload_gets_its_larger_limit_and_no_more(hub: RunningHub) -> None:
+def test_a_json_route_called_with_a_multipart_header_keeps_the_body_limit_413(
+    hub: RunningHub,
+) -> None:
+    # The attack: claim to be an upload to get the 50 MiB limit on a route that takes no files.
     url = f"{hub.url}/api/v1/auth/token"
     fields = {"username": "a-admin", "password": PASSWORD}
-    # Over the body limit, under the upload limit: heard (and logged in).
     r = httpx.post(url, data=fields, files={"photo": ("a.jpg", b"\xff" * (MAX_BODY * 4))})
-    assert r.status_code == 200, r.text[:300]
-    r = httpx.post(url, data=fields, files={"photo": ("a.jpg", b"\xff" * (MAX_UPLOAD + 1))})
-    assert r.status_code == 413, r.text[:300]
-    assert f"larger than {MAX_UPLOAD} bytes" in r.json()["detail"]
+    assert_413(r)
+    r = httpx.post(
+        f"{hub.url}/api/v1/devices",
+        content=b"x" * (MAX_BODY * 4),
+        headers={**auth(hub), "Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert_413(r)
+
+
+def test_an_upload_route_gets_the_larger_limit_and_no_more() -> None:
+    # The middleware alone on a two-route app: the upload limit follows the route.
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = BodyLimit(
+        Starlette(
+            routes=[
+                Route("/upload", echo, methods=["POST"]),
+                Route("/json", echo, methods=["POST"]),
+            ]
+        ),
+        max_body=MAX_BODY,
+        max_upload=MAX_UPLOAD,
+        upload_paths=("/upload",),
+    )
+    with TestClient(app) as client:
+        big = {"photo": ("a.jpg", b"\xff" * (MAX_BODY * 4))}
+        r = client.post("/upload", files=big)
+        assert r.status_code == 200 and int(r.text) > MAX_BODY * 4
+        assert client.post("/json", files=big).status_code == 413
+        r = client.post("/upload", files={"photo": ("a.jpg", b"\xff" * (MAX_UPLOAD + 1))})
+        assert r.status_code == 413
+        assert f"larger than {MAX_UPLOAD} bytes" in r.json()["detail"]
 
 
 def test_a_content_length_that_is_not_a_number_is_400(hub: RunningHub) -> None:
