@@ -236,3 +236,33 @@ def test_web_ui_issues_credentials_as_a_printable_label_with_a_qr_code(hub, conn
     assert "Issue credentials" not in officer.get(f"/devices/{device_id}").text
     assert 'role="alert"' in refused.text
     connect(DeviceAccount("body_camera", device_id, password))  # the officer rotated nothing
+
+
+def test_a_device_deleted_from_the_registry_by_a_dba_loses_its_broker_client(
+    hub, connect, db_url, service_mqtt_url
+):
+    """No API deletes a device; a database administrator's DELETE queues the broker's
+    deleteClient (migration 021), which the retry pass applies: connection dropped, refused."""
+    import asyncio
+
+    import psycopg
+
+    device_id = hub.register()
+    cam = hub.issue(device_id)
+    dev = connect(cam)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM devices WHERE device_id = %s", (device_id,))
+    assert query(
+        db_url,
+        "SELECT op FROM broker_changes WHERE device_id = %s AND applied_at IS NULL",
+        device_id,
+    ) == [("delete",)]
+
+    async def retry_pass() -> tuple[int, int]:
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            return await apply_pending(conn, MqttEndpoint.parse(service_mqtt_url("ehub-hub")))
+
+    applied, left = asyncio.run(retry_pass())
+    assert applied >= 1 and left == 0
+    assert dev.wait_disconnected(5) is not None, "a deleted device stayed connected"
+    assert connect(cam, expect=None).connack == CONNACK_NOT_AUTHORIZED
