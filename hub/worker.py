@@ -63,6 +63,7 @@ class HubWorker:
         self._epoch = 0
         self._lock = threading.Lock()
         self.handled = 0
+        self.refused = 0  # events of unknown or retired/lost devices, logged and acked
         self.client = self._make_client()
 
     # ------------------------------------------------------------------------ MQTT ------
@@ -136,6 +137,13 @@ class HubWorker:
             return
         try:
             out = device_events.handle(conn, topic.device_type, topic.device_id, msg)
+        except device_events.DeviceRefused as exc:
+            # Unknown or retired/lost: logged and acked like an unregistered device below; the
+            # gateway stores or dead-letters the raw message, so nothing vanishes silently.
+            log.warning("refusing %s: %s", d.topic, exc)
+            self.refused += 1
+            self._ack(d)
+            return
         except psycopg.errors.ForeignKeyViolation as exc:
             # An unregistered device: the gateway dead-letters its messages too.
             log.warning("ignoring %s: %s", d.topic, exc.diag.message_primary)

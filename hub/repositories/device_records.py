@@ -224,3 +224,12 @@ def holder_at(conn: Conn, device_id: str, at: datetime) -> str | None:
         (device_id, at, at),
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def standing(conn: Conn, device_id: str) -> tuple[datetime | None] | None:
+    """``(retired_at,)`` of a registered device (None inside while it is in service); None
+    when it is not in the registry. One primary-key lookup."""
+    row = conn.execute(
+        "SELECT retired_at FROM devices WHERE device_id = %s", (device_id,)
+    ).fetchone()
+    return None if row is None else (row[0],)

@@ -7,11 +7,11 @@ transaction (``device_events.handle``); idempotent on (device, seq).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hub.domain import duty as rules
-from hub.domain.terminals import holder_refusal
+from hub.domain.terminals import custody_refusal
 from hub.repositories import attendance_records as repo
 from hub.repositories import device_records
 from schemas.messages import SignIn, SignOut
@@ -20,14 +20,21 @@ from schemas.messages import SignIn, SignOut
 NEAR = timedelta(hours=12)
 
 
-def record(conn: repo.Conn, device_id: str, msg: SignIn | SignOut) -> rules.Verdict:
-    """Judge one sign-in/out against the officer's shifts and store it either way."""
+def record(conn: repo.Conn, device_id: str, msg: SignIn | SignOut, now: datetime) -> rules.Verdict:
+    """Judge one sign-in/out against the officer's shifts and store it either way; ``now`` is
+    when the hub received it."""
     if repo.seen(conn, device_id, msg.seq):  # redelivered: already stored and applied
         return rules.Verdict(True, "duplicate")
     kind = rules.SignKind(msg.event)
-    # Only the officer who holds the terminal at that time signs in with it (custody).
-    holder = device_records.holder_at(conn, device_id, msg.ts)
-    refusal = holder_refusal(device_id, msg.officer_id, holder)
+    # Only the officer who holds the terminal signs in with it (custody), both at the event's
+    # time and now: ``msg.ts`` is the terminal's own clock, so it alone cannot decide whose
+    # custody counts (a backlog synced after a handover is refused; see custody_refusal).
+    refusal = custody_refusal(
+        device_id,
+        msg.officer_id,
+        device_records.holder_at(conn, device_id, msg.ts),
+        device_records.holder_at(conn, device_id, now),
+    )
     candidates = [] if refusal else repo.assignments_near(conn, msg.officer_id, msg.ts, NEAR)
     verdict = rules.Verdict(False, refusal or "no shift assigned around this time")
     chosen: dict[str, Any] | None = None

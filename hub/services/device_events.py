@@ -15,7 +15,7 @@ from typing import Any
 
 from hub.domain import pairing as rules
 from hub.domain.print_jobs import EVENT_STATUS, apply
-from hub.domain.terminals import holder_refusal
+from hub.domain.terminals import custody_refusal
 from hub.repositories import device_records as repo
 from hub.services import attendance, dispatch_events
 from schemas.messages import (
@@ -32,6 +32,16 @@ from schemas.messages import (
 from schemas.topics import DeviceType
 
 
+class DeviceRefused(Exception):
+    """A device the hub must not act for: not in the registry, or retired/lost
+    (``devices.retired_at`` set). Nothing of its event is applied."""
+
+    def __init__(self, device_id: str, reason: str) -> None:
+        super().__init__(f"device {device_id}: {reason}")
+        self.device_id = device_id
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A command to publish on ``ehub/v1/{device_type}/{device_id}/cmd`` after commit."""
@@ -44,9 +54,24 @@ class Outgoing:
 def handle(
     conn: repo.Conn, device_type: DeviceType, device_id: str, msg: Any, now: datetime | None = None
 ) -> list[Outgoing]:
-    """Apply one validated upstream message; returns the commands it calls for."""
+    """Apply one validated upstream message; returns the commands it calls for.
+
+    Raises ``DeviceRefused`` (nothing applied) for a device that is unknown or retired/lost.
+    """
     now = now or datetime.now(UTC)
     with conn.transaction():
+        # The worker subscribes to the broker directly, not through the gateway, so it cannot
+        # rely on the gateway's refusal: a retired or lost device whose broker client is not
+        # disabled yet (the dynsec change still queued, issue 12 part 5) must not open an
+        # incident, sign anyone in or move a dispatch order. One primary-key lookup, in this
+        # transaction, so a retirement committed before the event is always seen.
+        known = repo.standing(conn, device_id)
+        if known is None:
+            raise DeviceRefused(device_id, "not in the device registry")
+        if known[0] is not None:
+            raise DeviceRefused(
+                device_id, f"retired or lost since {known[0].isoformat()}; its events are refused"
+            )
         if isinstance(msg, CmdResult):
             repo.record_command_result(
                 conn, device_id, msg.cmd_id, status=msg.status.value, detail=msg.detail, at=msg.ts
@@ -68,7 +93,7 @@ def handle(
             _print_job(conn, device_id, msg)
             return []
         if isinstance(msg, SignIn | SignOut) and device_type is DeviceType.MOBILE_TERMINAL:
-            attendance.record(conn, device_id, msg)
+            attendance.record(conn, device_id, msg, now)
             return []
         if isinstance(msg, EvidenceManifest):
             fields = msg.model_dump(mode="json", exclude={"v", "seq", "ts", "event"})
@@ -93,8 +118,12 @@ def _pair(conn: repo.Conn, terminal_id: str, msg: PrinterPaired, now: datetime) 
         repo.device_record(conn, msg.printer_id),
         repo.open_pairing_of_printer(conn, msg.printer_id),
         repo.open_pairing_of_terminal(conn, terminal_id),
-        refusal=holder_refusal(
-            terminal_id, msg.officer_id, repo.holder_at(conn, terminal_id, msg.ts)
+        # The holder at the event's time and now (msg.ts is the terminal's own clock).
+        refusal=custody_refusal(
+            terminal_id,
+            msg.officer_id,
+            repo.holder_at(conn, terminal_id, msg.ts),
+            repo.holder_at(conn, terminal_id, now),
         ),
     )
     for old, why in decision.close:

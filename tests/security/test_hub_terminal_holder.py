@@ -1,6 +1,7 @@
 """Acting through someone else's terminal (issue 12 part 7): a terminal's sign-in or printer
-pairing counts only for the officer who holds that terminal (custody) at the event's time;
-anything else is refused with the reason and kept. Through the real hub worker on real
+pairing counts only for the officer who holds that terminal (custody) at the event's time
+(and still holds it when the hub receives it: test_hub_worker_backdated_custody.py); anything
+else is refused with the reason and kept. Through the real hub worker on real
 Mosquitto and TimescaleDB, as a terminal would send it."""
 
 from __future__ import annotations
@@ -96,6 +97,17 @@ def events(db_url: str, n: int) -> list[tuple[Any, ...]]:
 def test_a_sign_in_for_an_officer_who_does_not_hold_the_terminal_is_refused_and_kept(
     shift: int, db_url: str, publisher: Any, start_hub_worker: Callable[[str], Any]
 ) -> None:
+    # The handover has happened by the time the hub receives these: the holder must hold the
+    # terminal at the event's time and now (test_hub_worker_backdated_custody.py).
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE custody SET checked_in_at = now() - interval '1 minute'"
+            " WHERE device_id = 'term-s1' AND staff_id = 'sa1'"
+        )
+        conn.execute(
+            "UPDATE custody SET checked_out_at = now() - interval '1 minute'"
+            " WHERE device_id = 'term-s1' AND staff_id = 'sa2'"
+        )
     start_hub_worker(db_url)
     at = START - timedelta(minutes=2)  # inside the sign-in window, inside the zone
     sign_in(publisher, "term-s1", 1, "sa1", at)  # sa1 handed it over at HANDOVER
