@@ -236,3 +236,81 @@ def test_web_ui_issues_credentials_as_a_printable_label_with_a_qr_code(hub, conn
     assert "Issue credentials" not in officer.get(f"/devices/{device_id}").text
     assert 'role="alert"' in refused.text
     connect(DeviceAccount("body_camera", device_id, password))  # the officer rotated nothing
+
+
+def _disabled_on_broker(endpoint: MqttEndpoint, device_id: str) -> bool:
+    return bool(_client_on_broker(endpoint, device_id).get("disabled"))
+
+
+def test_a_retire_queued_behind_a_slow_enable_is_applied_after_it_not_before(
+    hub, connect, monkeypatch
+):
+    """Found (``enable``) then retired (``disable``) while the broker is slow to take the
+    enable: the retire's push must wait for the enable, not overtake it. Before the per-device
+    lock, it skipped the locked enable row (SKIP LOCKED), applied the disable, and then the
+    slow enable landed: retired in the database, enabled on the broker, nothing pending."""
+    import threading
+    import time
+
+    device_id = hub.register()
+    cam = hub.issue(device_id)
+    hub.status(device_id, "lost")
+    headers = bearer(hub.client, "a-equipment_manager")
+    real_run = dynsec.run
+    at_gate, release = threading.Event(), threading.Event()
+
+    def slow_enable(endpoint, cmds, **kw):  # type: ignore[no-untyped-def]
+        if any(c == {"command": "enableClient", "username": device_id} for c in cmds):
+            at_gate.set()
+            assert release.wait(30), "the test never released the enable"
+        return real_run(endpoint, cmds, **kw)
+
+    monkeypatch.setattr(dynsec, "run", slow_enable)
+    codes: dict[str, int] = {}
+
+    def change(status: str) -> None:
+        r = hub.client.post(
+            f"/api/v1/devices/{device_id}/status",
+            json={"status": status, "reason": "race"},
+            headers=headers,
+        )
+        codes[status] = r.status_code
+
+    found = threading.Thread(target=change, args=("in_stock",))
+    found.start()
+    assert at_gate.wait(10), "the found-again push never reached the broker"
+    retire = threading.Thread(target=change, args=("retired",))
+    retire.start()
+    # The retire has committed its disable; its push now either waits for the device's
+    # lock (fixed) or has already applied the disable past the enable (the bug).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and retire.is_alive():
+        waiting = query(
+            hub.db_url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s::oid",
+            4242012,
+        )
+        if waiting != [(0,)]:
+            break
+        time.sleep(0.05)
+    assert query(
+        hub.db_url,
+        "SELECT op FROM broker_changes WHERE device_id = %s ORDER BY id DESC LIMIT 2",
+        device_id,
+    ) == [("disable",), ("enable",)]
+    release.set()
+    found.join(30)
+    retire.join(30)
+    assert codes == {"in_stock": 200, "retired": 200}
+    assert query(hub.db_url, "SELECT status FROM devices WHERE device_id = %s", device_id) == [
+        ("retired",)
+    ]
+    assert hub.broker(device_id)["pending_on_broker"] == 0
+    assert _disabled_on_broker(hub.endpoint, device_id), "retired, yet enabled on the broker"
+    assert connect(cam, expect=None).connack == CONNACK_NOT_AUTHORIZED
+    assert query(
+        hub.db_url,
+        "SELECT op FROM broker_changes WHERE device_id = %s ORDER BY applied_at, id",
+        device_id,
+    )[-2:] == [("enable",), ("disable",)]
