@@ -314,3 +314,68 @@ def test_a_retire_queued_behind_a_slow_enable_is_applied_after_it_not_before(
         "SELECT op FROM broker_changes WHERE device_id = %s ORDER BY applied_at, id",
         device_id,
     )[-2:] == [("enable",), ("disable",)]
+
+
+def test_credentials_issued_while_the_create_is_still_on_its_way_are_not_disabled_by_it(
+    hub, connect, monkeypatch
+):
+    """Registering queues a ``create`` ending in ``disableClient``; if the broker is slow
+    with it and credentials are issued meanwhile, issue() must wait for the create, not see
+    "0 pending" (the create's row skipped as locked) and hand out a password the create's
+    trailing disable then switches off."""
+    import threading
+    import time
+    import uuid
+
+    device_id = f"prov-{uuid.uuid4().hex[:10]}"
+    hub.made.append(device_id)
+    headers = bearer(hub.client, "a-equipment_manager")
+    real_run = dynsec.run
+    at_gate, release = threading.Event(), threading.Event()
+
+    def slow_create(endpoint, cmds, **kw):  # type: ignore[no-untyped-def]
+        if not at_gate.is_set() and any(
+            c.get("command") == "createClient" and c.get("username") == device_id for c in cmds
+        ):
+            at_gate.set()
+            assert release.wait(30), "the test never released the create"
+        return real_run(endpoint, cmds, **kw)
+
+    monkeypatch.setattr(dynsec, "run", slow_create)
+    out: dict[str, object] = {}
+
+    def register() -> None:
+        r = hub.client.post(
+            "/api/v1/devices",
+            json={"device_id": device_id, "device_type": "body_camera", "org_unit_id": "team-a"},
+            headers=headers,
+        )
+        out["register"] = r.status_code
+
+    def issue() -> None:
+        r = hub.client.post(f"/api/v1/devices/{device_id}/credentials", headers=headers)
+        out["issue"] = r.status_code
+        out["password"] = r.json().get("password")
+
+    reg = threading.Thread(target=register)
+    reg.start()
+    assert at_gate.wait(10), "the registration's push never reached the broker"
+    iss = threading.Thread(target=issue)
+    iss.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and iss.is_alive():
+        if query(
+            hub.db_url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s::oid",
+            4242012,
+        ) != [(0,)]:
+            break  # issue() waits for the create (fixed)
+        time.sleep(0.05)
+    release.set()
+    reg.join(30)
+    iss.join(30)
+    assert out["register"] == 201 and out["issue"] == 200, out
+    assert not _disabled_on_broker(hub.endpoint, device_id), "the create disabled them after"
+    connect(DeviceAccount("body_camera", device_id, str(out["password"])))
+    assert hub.broker(device_id)["pending_on_broker"] == 0
