@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import errno
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,37 @@ async def _cli_principal(conn: psycopg.AsyncConnection[Any], who: str) -> Princi
     return Principal(who, Role.ADMIN, top[0] if top else "", units)
 
 
+def open_private(out: Path) -> int:
+    """Open ``out`` for writing passwords: owner-only, whatever was there before.
+
+    ``O_CREAT``'s mode only applies to a file it creates: a file that already exists keeps its
+    mode (a 0644 left by an earlier run, or planted by someone who wants to read it), and a
+    symlink would be followed to wherever it points. So: never follow a symlink
+    (``O_NOFOLLOW``), refuse anything but a regular file of ours, and ``fchmod`` the open file to
+    0600 before a single byte is written (the mode is set on what we opened, not on a path that
+    could be swapped in between). Raises ``OSError`` with what is wrong."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(out, flags, 0o600)
+    except OSError as e:
+        if e.errno == errno.ELOOP:  # O_NOFOLLOW on a symlink
+            raise OSError(e.errno, f"{out} is a symbolic link; give the path of a new file") from e
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"{out} is not a regular file")
+        if st.st_uid != os.geteuid():
+            # Its owner could read it whatever its mode: do not write passwords into it.
+            raise OSError(errno.EPERM, f"{out} belongs to another user; give a new file")
+        os.fchmod(fd, 0o600)
+        os.ftruncate(fd, 0)  # after the chmod: the old content goes, the new one stays private
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 async def _credentials(
     conninfo: str, broker_url: str, who: str, *, device_ids: list[str], unit: str | None, out: Path
 ) -> int:
@@ -49,7 +82,11 @@ async def _credentials(
                 {"u": unit},
             )
             device_ids = [r[0] for r in await cur.fetchall()]
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = open_private(out)
+        except OSError as e:
+            print(f"cannot write the credentials: {e}", file=sys.stderr)
+            return 2
         failed = 0
         with os.fdopen(fd, "w", newline="") as f:
             w = csv.writer(f)

@@ -41,7 +41,13 @@ from device_drivers.vehicle_tracker.jt808.codec import decode, encode
 from device_drivers.vehicle_tracker.jt808.framing import CodecError, FrameSplitter
 from device_drivers.vehicle_tracker.jt808.session import Session, Terminal
 from gateway.mqtt_link import MqttLink
-from gateway.registry_watch import CHANNEL
+from gateway.registry_watch import (
+    CHANNEL,
+    CONNECT_PARAMS,
+    PROBE,
+    PROBE_EVERY_S,
+    idle_polls_per_probe,
+)
 from schemas.broker import MqttEndpoint
 from schemas.topics import Channel, DeviceType, device_topic
 
@@ -336,6 +342,7 @@ class Bridge:
         self.mqtt: Publisher | None = None
         self.connections: set[_Connection] = set()
         self.registry_listening = asyncio.Event()
+        self.registry_connects = 0  # successful LISTENs, the first one included
         self._loading: dict[str, asyncio.Task[Outbox]] = {}
         self._topics: dict[tuple[str, Channel], str] = {}
 
@@ -460,27 +467,36 @@ class Bridge:
             box.mark_sent(seq, time.monotonic())  # in seq order, as overdue() expects
         await acked.wait()
 
-    async def _watch_registry(self, poll_s: float = 0.5) -> None:
+    async def _watch_registry(
+        self, poll_s: float = 0.5, probe_every_s: float = PROBE_EVERY_S
+    ) -> None:
         """LISTEN for registry changes; on each (re)connect reload everything first."""
         backoff = 0.5
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.registry.conninfo, autocommit=True, connect_timeout=5
+                    self.registry.conninfo, autocommit=True, **CONNECT_PARAMS
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     # LISTEN first, then re-read: no change can fall in between.
                     await asyncio.to_thread(self.registry.preload)
                     self.recheck(None, {})
+                    self.registry_connects += 1
                     self.registry_listening.set()
                     backoff = 0.5
+                    idle, probe_every = 0, idle_polls_per_probe(poll_s, probe_every_s)
                     while True:
                         changed = {n.payload async for n in conn.notifies(timeout=poll_s)}
+                        idle = 0 if changed else idle + 1
+                        if idle >= probe_every:  # silent for a while: is the connection alive?
+                            idle = 0
+                            # Bounded: a peer that takes the bytes and never answers is dead too.
+                            await asyncio.wait_for(conn.execute(PROBE), timeout=5)
                         if changed:
                             valid = await asyncio.to_thread(self.registry.valid, changed)
                             self.registry.replace(changed, valid)
                             self.recheck(changed, valid)
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, TimeoutError) as exc:
                 self.registry_listening.clear()
                 log.warning("registry watch: %s; re-syncing after reconnect", exc)
                 await asyncio.sleep(backoff)

@@ -43,17 +43,42 @@ async def enqueue(conn: AConn, device_id: str, device_type: str, op: str, who: s
     )
 
 
-async def pending(
-    conn: AConn, *, device_id: str | None = None, limit: int = 200
-) -> list[BrokerChange]:
-    """Changes not applied yet, oldest first (per device, order matters: create, then
-    disable, then enable...). Locked so two hub replicas do not apply the same change."""
+# The per-device lock under which a device's broker changes are applied (a transaction-level
+# advisory lock keyed by this number and the hashed device id; 012 is the broker migration).
+# Two changes of one device must reach the broker in id order: a row lock with SKIP LOCKED let
+# a later ``disable`` overtake an ``enable`` someone else was still sending, leaving a retired
+# device enabled. A hash collision only makes two devices wait for each other.
+DEVICE_LOCK = 4242012
+
+
+async def lock_device(conn: AConn, device_id: str, *, wait: bool) -> bool:
+    """Take the device's broker lock until the transaction ends; ``wait=False`` gives up at
+    once (False) when someone else holds it. Waiting honours the session's lock_timeout."""
+    fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    cur = await conn.execute(f"SELECT {fn}(%s, hashtext(%s))::text", (DEVICE_LOCK, device_id))
+    row = await cur.fetchone()
+    return wait or (row is not None and row[0] == "true")
+
+
+async def devices_with_pending(conn: AConn, *, limit: int = 500) -> list[str]:
+    """Devices that have changes not applied yet, the oldest waiting first."""
+    cur = await conn.execute(
+        "SELECT device_id FROM broker_changes WHERE applied_at IS NULL"
+        " GROUP BY device_id ORDER BY min(id) LIMIT %s",
+        (limit,),
+    )
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def pending(conn: AConn, device_id: str, *, limit: int = 200) -> list[BrokerChange]:
+    """The device's changes not applied yet, oldest first (order matters: create, then
+    disable, then enable...). Call under ``lock_device``: the lock, not the rows, is what keeps
+    two appliers (hub replicas, the retry loop, a request) from interleaving."""
     async with conn.cursor(row_factory=class_row(BrokerChange)) as cur:
         await cur.execute(
             f"SELECT {_COLUMNS} FROM broker_changes WHERE applied_at IS NULL"
-            " AND (%(device)s::text IS NULL OR device_id = %(device)s)"
-            " ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
-            {"device": device_id, "limit": limit},
+            " AND device_id = %s ORDER BY id LIMIT %s",
+            (device_id, limit),
         )
         return await cur.fetchall()
 

@@ -91,7 +91,10 @@ async def issue(
     """Issue (first time) or rotate (again) a device's broker password."""
     p.require(Action.MANAGE_DEVICES)
     # The device row stays locked until the broker has the password: a retire or a loss
-    # committed meanwhile would otherwise be undone by this enableClient.
+    # committed meanwhile would otherwise be undone by this enableClient. And push takes the
+    # device's broker lock (held to the end of this transaction): "0 pending" then means no
+    # one is still sending a queued change (a create's trailing disableClient, say) that
+    # could land after the password and disable what is returned here.
     async with conn.transaction():
         device = p.visible(
             await devices_repo.get(conn, device_id, lock=True), f"device {device_id}"

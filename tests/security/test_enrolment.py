@@ -136,6 +136,8 @@ def test_cli_bulk_credentials_csv_is_private_and_every_row_connects(
 ):
     a, b = hub.register(), hub.register()
     out = tmp_path / "creds.csv"
+    out.write_text("left over from an earlier run\n")
+    out.chmod(0o644)  # O_CREAT's mode alone would leave it world-readable
     rc = ehub(
         [
             "admin",

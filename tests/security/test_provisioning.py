@@ -266,3 +266,146 @@ def test_a_device_deleted_from_the_registry_by_a_dba_loses_its_broker_client(
     assert applied >= 1 and left == 0
     assert dev.wait_disconnected(5) is not None, "a deleted device stayed connected"
     assert connect(cam, expect=None).connack == CONNACK_NOT_AUTHORIZED
+
+
+def _disabled_on_broker(endpoint: MqttEndpoint, device_id: str) -> bool:
+    return bool(_client_on_broker(endpoint, device_id).get("disabled"))
+
+
+def test_a_retire_queued_behind_a_slow_enable_is_applied_after_it_not_before(
+    hub, connect, monkeypatch
+):
+    """Found (``enable``) then retired (``disable``) while the broker is slow to take the
+    enable: the retire's push must wait for the enable, not overtake it. Before the per-device
+    lock, it skipped the locked enable row (SKIP LOCKED), applied the disable, and then the
+    slow enable landed: retired in the database, enabled on the broker, nothing pending."""
+    import threading
+    import time
+
+    device_id = hub.register()
+    cam = hub.issue(device_id)
+    hub.status(device_id, "lost")
+    headers = bearer(hub.client, "a-equipment_manager")
+    real_run = dynsec.run
+    at_gate, release = threading.Event(), threading.Event()
+
+    def slow_enable(endpoint, cmds, **kw):  # type: ignore[no-untyped-def]
+        if any(c == {"command": "enableClient", "username": device_id} for c in cmds):
+            at_gate.set()
+            assert release.wait(30), "the test never released the enable"
+        return real_run(endpoint, cmds, **kw)
+
+    monkeypatch.setattr(dynsec, "run", slow_enable)
+    codes: dict[str, int] = {}
+
+    def change(status: str) -> None:
+        r = hub.client.post(
+            f"/api/v1/devices/{device_id}/status",
+            json={"status": status, "reason": "race"},
+            headers=headers,
+        )
+        codes[status] = r.status_code
+
+    found = threading.Thread(target=change, args=("in_stock",))
+    found.start()
+    assert at_gate.wait(10), "the found-again push never reached the broker"
+    retire = threading.Thread(target=change, args=("retired",))
+    retire.start()
+    # The retire has committed its disable; its push now either waits for the device's
+    # lock (fixed) or has already applied the disable past the enable (the bug).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and retire.is_alive():
+        waiting = query(
+            hub.db_url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s::oid",
+            4242012,
+        )
+        if waiting != [(0,)]:
+            break
+        time.sleep(0.05)
+    assert query(
+        hub.db_url,
+        "SELECT op FROM broker_changes WHERE device_id = %s ORDER BY id DESC LIMIT 2",
+        device_id,
+    ) == [("disable",), ("enable",)]
+    release.set()
+    found.join(30)
+    retire.join(30)
+    assert codes == {"in_stock": 200, "retired": 200}
+    assert query(hub.db_url, "SELECT status FROM devices WHERE device_id = %s", device_id) == [
+        ("retired",)
+    ]
+    assert hub.broker(device_id)["pending_on_broker"] == 0
+    assert _disabled_on_broker(hub.endpoint, device_id), "retired, yet enabled on the broker"
+    assert connect(cam, expect=None).connack == CONNACK_NOT_AUTHORIZED
+    assert query(
+        hub.db_url,
+        "SELECT op FROM broker_changes WHERE device_id = %s ORDER BY applied_at, id",
+        device_id,
+    )[-2:] == [("enable",), ("disable",)]
+
+
+def test_credentials_issued_while_the_create_is_still_on_its_way_are_not_disabled_by_it(
+    hub, connect, monkeypatch
+):
+    """Registering queues a ``create`` ending in ``disableClient``; if the broker is slow
+    with it and credentials are issued meanwhile, issue() must wait for the create, not see
+    "0 pending" (the create's row skipped as locked) and hand out a password the create's
+    trailing disable then switches off."""
+    import threading
+    import time
+    import uuid
+
+    device_id = f"prov-{uuid.uuid4().hex[:10]}"
+    hub.made.append(device_id)
+    headers = bearer(hub.client, "a-equipment_manager")
+    real_run = dynsec.run
+    at_gate, release = threading.Event(), threading.Event()
+
+    def slow_create(endpoint, cmds, **kw):  # type: ignore[no-untyped-def]
+        if not at_gate.is_set() and any(
+            c.get("command") == "createClient" and c.get("username") == device_id for c in cmds
+        ):
+            at_gate.set()
+            assert release.wait(30), "the test never released the create"
+        return real_run(endpoint, cmds, **kw)
+
+    monkeypatch.setattr(dynsec, "run", slow_create)
+    out: dict[str, object] = {}
+
+    def register() -> None:
+        r = hub.client.post(
+            "/api/v1/devices",
+            json={"device_id": device_id, "device_type": "body_camera", "org_unit_id": "team-a"},
+            headers=headers,
+        )
+        out["register"] = r.status_code
+
+    def issue() -> None:
+        r = hub.client.post(f"/api/v1/devices/{device_id}/credentials", headers=headers)
+        out["issue"] = r.status_code
+        out["password"] = r.json().get("password")
+
+    reg = threading.Thread(target=register)
+    reg.start()
+    assert at_gate.wait(10), "the registration's push never reached the broker"
+    iss = threading.Thread(target=issue)
+    iss.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and iss.is_alive():
+        if query(
+            hub.db_url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s::oid",
+            4242012,
+        ) != [(0,)]:
+            break  # issue() waits for the create (fixed)
+        time.sleep(0.05)
+    release.set()
+    reg.join(30)
+    iss.join(30)
+    assert out["register"] == 201 and out["issue"] == 200, out
+    assert not _disabled_on_broker(hub.endpoint, device_id), "the create disabled them after"
+    connect(DeviceAccount("body_camera", device_id, str(out["password"])))
+    assert hub.broker(device_id)["pending_on_broker"] == 0
