@@ -47,6 +47,15 @@ class Action(StrEnum):
     PROPOSE_CATALOG = "catalog.propose"
     APPROVE_CATALOG = "catalog.approve"
     MANAGE_CALENDAR = "calendar.manage"  # load a year's official holiday schedule (admins)
+    # Enforcement cases (issue 10). Reading a case file is for the people who work cases; the
+    # party's personal data is on it. Approving is a team leader's (supervisor's), reviewing a
+    # legal reviewer's: the approval chains (hub.domain.cases.approvals) say which step is whose.
+    READ_CASES = "cases.read"
+    OPEN_CLUE = "cases.open_clue"  # register a clue (案源): patrol, incident, referral, 12345
+    HANDLE_CASES = "cases.handle"  # investigative acts, records, evidence, requests for approval
+    APPROVE_CASES = "cases.approve"  # a step of an approval chain (立案, 决定, 结案, 撤案 ...)
+    LEGAL_REVIEW = "cases.review"  # 法制审核 and the legal office's approval steps
+    NUMBER_BLOCKS = "cases.number_blocks"  # allocate document-number blocks to terminals
 
 
 _ALL = frozenset(Action)
@@ -66,8 +75,22 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Where people walked is personal: those who dispatch and supervise them see it (officers
     # their own); equipment managers find a lost device by its latest position, not a track.
     Role.DISPATCHER: _READ
-    | {Action.MANAGE_ROSTERS, Action.DISPATCH, Action.READ_TRACKS, Action.MANAGE_GEOFENCES},
-    Role.OFFICER: _READ | {Action.READ_OWN_ORDERS, Action.WRITE_WORK_LOG},
+    | {
+        Action.MANAGE_ROSTERS,
+        Action.DISPATCH,
+        Action.READ_TRACKS,
+        Action.MANAGE_GEOFENCES,
+        Action.READ_CASES,
+        Action.OPEN_CLUE,  # one click turns an incident into a clue
+    },
+    Role.OFFICER: _READ
+    | {
+        Action.READ_OWN_ORDERS,
+        Action.WRITE_WORK_LOG,
+        Action.READ_CASES,
+        Action.OPEN_CLUE,
+        Action.HANDLE_CASES,
+    },
     Role.SUPERVISOR: _READ
     | {
         Action.MANAGE_STAFF,
@@ -80,9 +103,20 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         Action.READ_TRACKS,
         Action.MANAGE_GEOFENCES,
         Action.WRITE_WORK_LOG,
+        Action.READ_CASES,
+        Action.OPEN_CLUE,
+        Action.HANDLE_CASES,
+        Action.APPROVE_CASES,
+        Action.NUMBER_BLOCKS,
     },
     Role.LEGAL_REVIEWER: _READ
-    | {Action.READ_AUDIT_LOG, Action.PROPOSE_CATALOG, Action.APPROVE_CATALOG},
+    | {
+        Action.READ_AUDIT_LOG,
+        Action.PROPOSE_CATALOG,
+        Action.APPROVE_CATALOG,
+        Action.READ_CASES,
+        Action.LEGAL_REVIEW,
+    },
 }
 
 
