@@ -87,9 +87,9 @@ def test_an_incomplete_decision_is_refused_and_spends_no_number():
     a = agent()
     accepted(a)
     with_block(a)
-    with pytest.raises(OnSpotRefused, match="Art. 52 \\(Art. 42\\): at least two officers"):
+    with pytest.raises(OnSpotRefused, match=r"Art. 52 \(Art. 42\): at least two officers"):
         make_on_spot_decision(a, T0, officers=[])
-    with pytest.raises(OnSpotRefused, match="Art. 51"):
+    with pytest.raises(OnSpotRefused, match=r"Art\. 51"):
         make_on_spot_decision(a, T0, fine=Decimal(500))  # over 200 yuan for a citizen
     assert a.wallet.free() == [block_number("深福城执罚", 2026, n) for n in (41, 42, 43)]
     assert a.drain(T0) == []

@@ -194,7 +194,7 @@ def test_roles_and_reach(api):
     blocks = client.get(
         "/api/v1/devices/term-a1/number-blocks", headers=bearer(client, "a-supervisor")
     ).json()
-    assert [b["delivery"] for b in blocks][0] == "failed"  # allocated, accounted for, not sent
+    assert next(b["delivery"] for b in blocks) == "failed"  # allocated, accounted for, not sent
 
 
 # ------------------------------------------------------------- the terminal's reports ------
@@ -269,10 +269,10 @@ def test_reports_print_numbers_and_refusals_keep_them_accounted_for(api):
         db_url, "SELECT reason, device_id, seq FROM dead_letters ORDER BY seq"
     ) == [("on_spot_refused", "term-a2", 3), ("on_spot_refused", "term-a1", 8),
           ("on_spot_refused", "term-a1", 9)]  # fmt: skip
-    rows = dict(
-        (r[0], r[1:])
+    rows = {
+        r[0]: r[1:]
         for r in query(db_url, "SELECT number, state, case_id, bad_report FROM block_numbers")
-    )
+    }
     assert rows[number(1)][:2] == ("printed", "case-1")
     assert rows[number(2)][0] == "allocated" and rows[number(2)][2] is None  # not term-a2's
     assert rows[number(3)][0] == "allocated" and "at least two officers" in rows[number(3)][2]
