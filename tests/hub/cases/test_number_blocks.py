@@ -313,3 +313,57 @@ def test_reports_print_numbers_and_refusals_keep_them_accounted_for(api):
         db_url, "SELECT state, changed_by FROM block_numbers WHERE number = %s", number(3)
     )
     assert r3 == ("voided", "terminal:term-a1")
+
+
+def page_login(client: TestClient, user: str) -> None:
+    from tests.factories.hub import PASSWORD
+
+    client.cookies.clear()
+    r = client.post("/login", data={"username": user, "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_device_page_lists_blocks_and_allocates_voids_and_returns(api, lang):
+    client, db_url, rec = api
+    hx = {"HX-Request": "true"}
+    page_login(client, "a-supervisor")
+    client.cookies.set("ehub_lang", lang)
+    device = client.get("/devices/term-a1")
+    assert device.status_code == 200 and "/ui/devices/term-a1/number-blocks" in device.text
+    empty = client.get("/ui/devices/term-a1/number-blocks")
+    assert ("尚未分配编号段" if lang == "zh-CN" else "No block allocated yet") in empty.text
+    form = {"legal_subject": "futian", "size": "3", "review_body": "深圳市福田区人民政府",
+            "court": "深圳市福田区人民法院", "bank": "中国工商银行"}  # fmt: skip
+    r = client.post("/ui/devices/term-a1/number-blocks", data=form, headers=hx)
+    assert r.status_code == 200 and number(3) in r.text and len(rec.sent) == 1
+    assert ("已分配 1–3 号" if lang == "zh-CN" else "Numbers 1–3 allocated") in r.text
+    r = client.post(
+        "/ui/devices/term-a1/number-blocks/void", data={"number": number(1), "reason": ""},
+        headers=hx,
+    )  # fmt: skip
+    assert ("请填写原因" if lang == "zh-CN" else "Give the reason") in r.text
+    r = client.post(
+        "/ui/devices/term-a1/number-blocks/void",
+        data={"number": number(1), "reason": "卡纸"}, headers=hx,
+    )  # fmt: skip
+    assert r.status_code == 200 and f"{number(1)}" in r.text
+    r = client.post(
+        "/ui/devices/term-a1/number-blocks/void",
+        data={"number": number(1), "reason": "again"}, headers=hx,
+    )  # fmt: skip
+    assert "already voided" in r.text  # the service's message, named by its rule
+    r = client.post("/ui/devices/term-a1/number-blocks/return", headers=hx)
+    assert ("已退回 2 个编号" if lang == "zh-CN" else "2 numbers returned") in r.text
+    # Without the header the form is refused (CSRF rule of the pages); an officer sees no forms.
+    assert client.post("/ui/devices/term-a1/number-blocks/return").status_code == 403
+    page_login(client, "a-officer")
+    seen = client.get("/ui/devices/term-a1/number-blocks")
+    assert seen.status_code == 200 and "number-block-table" in seen.text
+    assert 'hx-post="/ui/devices/term-a1/number-blocks"' not in seen.text
+    r = client.post("/ui/devices/term-a1/number-blocks", data=form, headers=hx)
+    assert "cases.number_blocks" in r.text and len(rec.sent) == 1
+    # Out of reach: as if the terminal did not exist.
+    page_login(client, "a-supervisor")
+    other = client.get("/ui/devices/term-c1/number-blocks")
+    assert "term-c1" in other.text and "not found" in other.text
