@@ -325,7 +325,7 @@ def page_login(client: TestClient, user: str) -> None:
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_the_device_page_lists_blocks_and_allocates_voids_and_returns(api, lang):
-    client, db_url, rec = api
+    client, _, rec = api
     hx = {"HX-Request": "true"}
     page_login(client, "a-supervisor")
     client.cookies.set("ehub_lang", lang)
