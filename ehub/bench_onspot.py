@@ -111,6 +111,40 @@ def _terminal(size: int) -> TerminalAgent:
     return a
 
 
+async def _tap(agent: TerminalAgent, spooler: PrintSpooler, paper: FakePrinter) -> float:
+    """One decision from the tap to the printer's confirmation; its milliseconds."""
+    t0 = time.perf_counter()
+    number = make_on_spot_decision(agent, datetime.now(UTC))
+    spooler.poll()
+    await asyncio.gather(*spooler.tasks)
+    elapsed = (time.perf_counter() - t0) * 1000
+    reported = [f for _c, f in agent.drain(datetime.now(UTC))
+                if f.get("event") == "on_spot_decision"]  # fmt: skip
+    if len(reported) != 1 or reported[0]["number"] != number:
+        raise RuntimeError(f"{number} was not printed and reported")
+    if number.encode("gb18030") not in bytes(paper.paper):
+        raise RuntimeError(f"{number} is not on the paper")
+    return elapsed
+
+
+async def _bare(agent: TerminalAgent, driver: PrinterDriver, f: OnSpotFigures) -> None:
+    """The baselines: fill + check + layout alone, then the bare transfer of those bytes."""
+    t0 = time.perf_counter()
+    number = make_on_spot_decision(agent, datetime.now(UTC))
+    [req] = agent.take_print_requests()
+    pages = render_request(req.args)
+    f.fill_check_layout_ms.append((time.perf_counter() - t0) * 1000)
+    f.bytes_per_decision = sum(len(p) for p in pages)
+    job = PrintJob(f"bare-{number[-7:-1]}", tuple(pages))
+    t1 = time.perf_counter()
+    final = await driver.print_job(job, lambda _p: None)
+    f.bare_transfer_ms.append((time.perf_counter() - t1) * 1000)
+    if final.state is not JobState.PRINTED:
+        raise RuntimeError(f"bare transfer failed: {final.reason}")
+    agent.print_progress(PrintRequest(req.job_id, req.printer_id, req.args, None), "printed", 1)
+    agent.drain(datetime.now(UTC))
+
+
 async def _figures(runs: int, mtu: int, chunk_interval_s: float) -> OnSpotFigures:
     agent = _terminal(2 * runs + 2)
     printer = FakePrinter(MAC, max_write=mtu)
@@ -119,37 +153,11 @@ async def _figures(runs: int, mtu: int, chunk_interval_s: float) -> OnSpotFigure
     )
     spooler = PrintSpooler(agent, lambda _pid: driver)
     figures = OnSpotFigures(runs, mtu, chunk_interval_s, 0)
-    # One warm-up (connects the link, as a terminal paired for the shift already has).
-    for i in range(runs + 1):
-        t0 = time.perf_counter()
-        number = make_on_spot_decision(agent, datetime.now(UTC))
-        spooler.poll()
-        await asyncio.gather(*spooler.tasks)
-        elapsed = (time.perf_counter() - t0) * 1000
-        reported = [f for _c, f in agent.drain(datetime.now(UTC))
-                    if f.get("event") == "on_spot_decision"]  # fmt: skip
-        if len(reported) != 1 or reported[0]["number"] != number:
-            raise RuntimeError(f"run {i}: {number} was not printed and reported")
-        if number.encode("gb18030") not in bytes(printer.paper):
-            raise RuntimeError(f"run {i}: {number} is not on the paper")
-        if i:
-            figures.tap_to_printed_ms.append(elapsed)
-    # Baselines on the same link: the same kind of document, its bytes rendered beforehand.
+    await _tap(agent, spooler, printer)  # warm-up: connects the link, as a shift's pairing has
+    # Interleaved, so the baseline sees the same machine load as the figure it is compared to.
     for _ in range(runs):
-        t0 = time.perf_counter()
-        number = make_on_spot_decision(agent, datetime.now(UTC))
-        [req] = agent.take_print_requests()
-        pages = render_request(req.args)
-        figures.fill_check_layout_ms.append((time.perf_counter() - t0) * 1000)
-        figures.bytes_per_decision = sum(len(p) for p in pages)
-        job = PrintJob(f"bare-{number[-7:-1]}", tuple(pages))
-        t1 = time.perf_counter()
-        final = await driver.print_job(job, lambda _p: None)
-        figures.bare_transfer_ms.append((time.perf_counter() - t1) * 1000)
-        if final.state is not JobState.PRINTED:
-            raise RuntimeError(f"bare transfer failed: {final.reason}")
-        agent.print_progress(PrintRequest(req.job_id, req.printer_id, req.args, None), "printed", 1)
-        agent.drain(datetime.now(UTC))
+        figures.tap_to_printed_ms.append(await _tap(agent, spooler, printer))
+        await _bare(agent, driver, figures)
     await driver.close()
     return figures
 
