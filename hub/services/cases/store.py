@@ -882,6 +882,8 @@ async def _run(
     conn: AConn, p: Principal, row: dict[str, Any], case: Case, cmd: Any, now: dt.datetime
 ) -> _Write:
     unit = row["org_unit_id"]
+    if cmd.command == "approve":
+        case = await _refresh_request(conn, case)
     district = await district_of(conn, unit)
     actor = await _actor(conn, p, approver_roles(p, unit, district))
     ids = list(getattr(cmd, "officers", []) or [])
@@ -946,6 +948,19 @@ async def _run(
         after={"state": new.state.value, "seq": new.seq, "number": new.number},
     )
     return w
+
+
+async def _refresh_request(conn: AConn, case: Case) -> Case:
+    """The officers a pending request names, as ``staff`` has them today: the last approval
+    re-checks the request's guards (Art. 42), and a certificate revoked or shortened since
+    the request must count."""
+    pending = case.pending
+    named = getattr(pending.request, "officers", None) if pending else None
+    if pending is None or not named:
+        return case
+    fresh = await officers(conn, [o.staff_id for o in named])
+    request = replace(pending.request, officers=fresh)  # type: ignore[type-var]
+    return replace(case, pending=replace(pending, request=request))
 
 
 async def add_evidence(
