@@ -11,10 +11,12 @@ import pytest
 from hub.api.routes.cases import COMMANDS
 from tests.factories.hub import bearer
 from tests.helpers import query
-from tests.hub.cases.casefix import MATTER, case_api  # noqa: F401 (fixture)
+from tests.hub.cases import casefix
+from tests.hub.cases.casefix import MATTER
 from tests.hub.cases.test_case_api import clue_body, h
 
 pytestmark = pytest.mark.integration
+case_api = casefix.case_api  # the fixture (tests/hub/cases/casefix.py)
 NOW = dt.datetime.now(dt.UTC)
 TWO = ["sa1", "sa3"]
 PEN = {"types": ["fine"], "fine": "100"}

@@ -24,9 +24,11 @@ from schemas.documents.common import (
 )
 from tests.factories.documents import sample
 from tests.helpers import query
-from tests.hub.cases.casefix import MATTER, case_api  # noqa: F401 (fixture)
+from tests.hub.cases import casefix
+from tests.hub.cases.casefix import MATTER
 
 pytestmark = pytest.mark.integration
+case_api = casefix.case_api  # the fixture (tests/hub/cases/casefix.py)
 NOW = dt.datetime.now(dt.UTC)
 YEAR = NOW.astimezone(dt.timezone(dt.timedelta(hours=8))).year
 SUBJECT = Subject(
