@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,8 +30,9 @@ from schemas.documents import MODELS, DocType
 from schemas.documents.common import Officer as DocOfficer
 from schemas.documents.common import Party, PartyKind, Subject
 
-# The public origin the QR codes point at (``/verify/{type}/{number}``).
-VERIFY_BASE = os.environ.get("EHUB_HUB_PUBLIC_URL", "https://enforcement-hub.local")
+# prepare() needs an origin to compute the QR's URL; what is stored (the canonical bytes and
+# their hash) does not contain it, so the printed QR's origin is the renderer's to choose.
+VERIFY_BASE = "https://enforcement-hub.local"
 
 # The lifecycle's document types that have a model in ``schemas.documents``.
 MODELLED: dict[DocumentType, DocType] = {
