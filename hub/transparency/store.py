@@ -215,9 +215,12 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
             raise LogCorrupt(f"the tree head's frontier does not fit its size {size}")
         # In the order the leaves were queued (queued_at: the appending statement's clock, so
         # an event appended after another one committed comes after it), ids breaking ties
-        # (one call's facts). Not by id alone: ids come in per-connection blocks.
+        # (one call's facts): the queue's primary key (025). Not by id alone: ids come in
+        # per-connection blocks. The row's ctid is how the round deletes exactly these rows
+        # (a TID scan; rows do not move while this transaction reads them).
         cur = await conn.execute(
-            "SELECT id, entry, leaf_hash FROM tlog_queue ORDER BY queued_at, id LIMIT %s",
+            "SELECT id, entry, leaf_hash, ctid::text FROM tlog_queue"
+            " ORDER BY queued_at, id LIMIT %s",
             (batch,),
             binary=True,
         )
@@ -226,12 +229,13 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
             return Round(0, size, size)
         first = size
         ids: list[int] = []
+        tids: list[str] = []
         blobs: list[bytes] = []
         leaf_hashes: list[bytes] = []
         levels: list[int] = []
         idxs: list[int] = []
         hashes: list[bytes] = []
-        for qid, entry, stored in queued:
+        for qid, entry, stored, tid in queued:
             blob = bytes(entry)
             h = merkle.leaf_hash(blob)
             if h != bytes(stored):
@@ -245,6 +249,7 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
                 idxs.append(idx)
                 hashes.append(nh)
             ids.append(int(qid))
+            tids.append(tid)
             blobs.append(blob)
             leaf_hashes.append(h)
             size += 1
@@ -254,7 +259,8 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
             " n AS (INSERT INTO tlog_nodes (level, idx, hash)"
             "   SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])),"
             " h AS (UPDATE tlog_head SET size = %s, frontier = %s::bytea[] WHERE id = 1)"
-            " DELETE FROM tlog_queue WHERE id = ANY(%s::bigint[])",
+            " DELETE FROM tlog_queue WHERE ctid = ANY(%s::text[]::tid[])"
+            " AND id = ANY(%s::bigint[])",
             (
                 list(range(first, size)),
                 blobs,
@@ -265,6 +271,7 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
                 hashes,
                 size,
                 frontier,
+                tids,
                 ids,
             ),
         )

@@ -13,3 +13,9 @@
 -- In place: rows already queued keep their ids (all below the next block) and are integrated
 -- by the new order; a row inserted without an id (DEFAULT nextval) uses one whole block.
 ALTER SEQUENCE tlog_queue_id_seq INCREMENT BY 1024;
+
+-- The queue's order is its primary key: (queued_at, id) instead of id (the sequencer reads the
+-- oldest queued leaves in key order, and oldest_queued reads the first). Ids stay unique by
+-- construction (the sequence hands each value out once) and tlog_leaves.queue_id is unique, so
+-- a leaf still cannot be integrated twice. Still one index per queued row, as before.
+ALTER TABLE tlog_queue DROP CONSTRAINT tlog_queue_pkey, ADD PRIMARY KEY (queued_at, id);
