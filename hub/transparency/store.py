@@ -8,16 +8,18 @@ delay) and Trillian do it:
   the event: it QUEUES the leaf (one row in ``tlog_queue``: the canonical entry bytes and the
   leaf hash) and takes no shared lock, so the leaf commits or rolls back with its event and
   concurrent event transactions commit in parallel (PostgreSQL's group commit). It returns what
-  is known at commit: the queue id and the leaf hash (``Queued``).
-- ``sequence(conn)`` is the sequencer, one at a time (a transaction-level advisory lock; a
-  second caller returns at once): in ONE transaction it reads the committed queued leaves in
-  queue-id order, gives them the next tree indexes (the head's size: consecutive, no gap, as a
-  rolled-back event never reached the queue), writes the leaves, the complete subtrees they
-  close and the new head, and deletes exactly the queue rows it integrated. A leaf whose
-  transaction commits after a round (a lower queue id, committed late) is simply integrated in
-  a later round: the sequencer reads what is visible and deletes what it read, so nothing is
-  missed and nothing is integrated twice (``tlog_leaves.queue_id`` is unique). The hub runs it
-  every ``EHUB_HUB_LOG_SEQUENCE_INTERVAL_S`` and ``integrated`` runs it on demand.
+  is known at commit: the queue id and the leaf hash (``Queued``). Queue ids come from a block
+  the connection reserved (migration 025), so the INSERT needs no RETURNING: in pipeline mode
+  an append adds no round trip to its event's transaction.
+- ``sequence(conn)`` is the sequencer, one at a time (a transaction-level advisory lock; a second
+  caller returns at once): in ONE transaction it reads the committed queued leaves in the order they
+  were queued (``queued_at``, then id), gives them the next tree indexes (the head's size:
+  consecutive, no gap, as a rolled-back event never reached the queue), writes the leaves, the
+  complete subtrees they close and the new head, and deletes exactly the queue rows it integrated. A
+  leaf whose transaction commits after a round (queued earlier, committed late) is simply integrated
+  in a later round: the sequencer reads what is visible and deletes what it read, so nothing is
+  missed and nothing is integrated twice (``tlog_leaves.queue_id`` is unique). The hub runs it every
+  ``EHUB_HUB_LOG_SEQUENCE_INTERVAL_S`` and ``integrated`` runs it on demand.
 - ``leaf_index(conn, queue_id)`` is the tree index once integrated; ``await integrated(conn,
   ids, timeout_s)`` waits for it, bounded by the maximum merge delay (``EHUB_HUB_LOG_MMD_S``);
   ``oldest_queued`` is what the self-check and ``ehub cases verify`` compare with the MMD.
@@ -35,6 +37,7 @@ every leaf hash and refuses a row whose entry does not hash to what its appender
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,10 +96,51 @@ async def append(conn: AConn, entry: Mapping[str, Any]) -> Queued:
     return out
 
 
+# Queue ids are handed out in blocks of ``ID_BLOCK`` (migration 025 makes the id sequence step
+# by ``ID_BLOCK``: one nextval reserves ``value .. value + ID_BLOCK - 1``), one block at a time
+# per connection: an append knows its id without asking the database, so its INSERT needs no
+# RETURNING and, in pipeline mode, no round trip of its own (it goes with the caller's COMMIT).
+ID_BLOCK = 1024
+_blocks: weakref.WeakKeyDictionary[AConn, list[int]] = weakref.WeakKeyDictionary()
+
+
+async def _queue_ids(conn: AConn, n: int) -> list[int]:
+    """``n`` unused queue ids, increasing, from the connection's reserved block (a new block
+    when it runs out: one ``nextval``, non-transactional, so a rolled-back append only leaves
+    unused ids, never a gap in the tree)."""
+    block = _blocks.get(conn)
+    if block is None:
+        block = _blocks[conn] = [0, 0]  # [next, end): empty
+    out: list[int] = []
+    while len(out) < n:
+        if block[0] >= block[1]:
+            cur = await conn.execute("SELECT nextval('tlog_queue_id_seq')")
+            row = await cur.fetchone()
+            assert row is not None
+            block[0] = int(row[0])
+            block[1] = block[0] + ID_BLOCK
+        take = min(n - len(out), block[1] - block[0])
+        out.extend(range(block[0], block[0] + take))
+        block[0] += take
+    return out
+
+
+def _in_transaction_block(conn: AConn) -> bool:
+    """Whether psycopg has a ``conn.transaction()`` block open (so BEGIN was sent) while the
+    connection is in pipeline mode with results pending (status ACTIVE). psycopg's own
+    counter of open blocks; without it (another psycopg), the caller syncs as before."""
+    return bool(getattr(conn, "_num_transactions", 0))
+
+
 async def append_many(conn: AConn, entries: Sequence[Mapping[str, Any]]) -> list[Queued]:
     """Queue several entries (one event that records a few facts), in order, in one statement."""
     status = conn.info.transaction_status
-    if status == pq.TransactionStatus.ACTIVE:
+    if status == pq.TransactionStatus.ACTIVE and _in_transaction_block(conn):
+        # Pipeline mode inside the caller's ``conn.transaction()``: its BEGIN went first, so
+        # the leaf is in its transaction; no sync needed (the INSERT's outcome, like every
+        # statement's in a pipeline, comes with the caller's COMMIT).
+        status = pq.TransactionStatus.INTRANS
+    elif status == pq.TransactionStatus.ACTIVE:
         # Pipeline mode (results still pending): sync first to learn whether the caller's
         # BEGIN took effect (psycopg "Pipeline mode": a nested pipeline syncs).
         async with conn.pipeline() as p:
@@ -109,23 +153,22 @@ async def append_many(conn: AConn, entries: Sequence[Mapping[str, Any]]) -> list
     if not blobs:
         return []
     hashes = [merkle.leaf_hash(b) for b in blobs]
-    if len(blobs) == 1:  # the usual case: one plain INSERT
-        cur = await conn.execute(
-            "INSERT INTO tlog_queue (entry, leaf_hash) VALUES (%s, %s) RETURNING id",
-            (blobs[0], hashes[0]),
+    ids = await _queue_ids(conn, len(blobs))
+    if len(blobs) == 1:  # the usual case: one plain INSERT, no RETURNING
+        await conn.execute(
+            "INSERT INTO tlog_queue (id, entry, leaf_hash) VALUES (%s, %s, %s)",
+            (ids[0], blobs[0], hashes[0]),
         )
-        row = await cur.fetchone()
-        assert row is not None
-        return [Queued(int(row[0]), hashes[0])]
-    # unnest WITH ORDINALITY + ORDER BY: ids follow the entries' order (one event's facts
-    # stay in order in the tree, as the sequencer integrates by queue id).
-    cur = await conn.execute(
-        "INSERT INTO tlog_queue (entry, leaf_hash)"
-        " SELECT e, h FROM unnest(%s::bytea[], %s::bytea[]) WITH ORDINALITY AS u(e, h, n)"
-        " ORDER BY n RETURNING id",
-        (blobs, hashes),
-    )
-    ids = sorted(int(r[0]) for r in await cur.fetchall())
+    else:
+        # One queued_at for the whole call and increasing ids: the sequencer's order
+        # (queued_at, id) keeps one event's facts in their order in the tree.
+        await conn.execute(
+            "INSERT INTO tlog_queue (id, entry, leaf_hash, queued_at)"
+            " SELECT u.i, u.e, u.h, t.at"
+            " FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[]) AS u(i, e, h),"
+            " (SELECT clock_timestamp() AS at) AS t",
+            (ids, blobs, hashes),
+        )
     return [Queued(i, h) for i, h in zip(ids, hashes, strict=True)]
 
 
@@ -170,8 +213,14 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
         size, frontier = int(row[0]), [bytes(h) for h in row[1]]
         if len(frontier) != len(merkle.frontier_levels(size)):
             raise LogCorrupt(f"the tree head's frontier does not fit its size {size}")
+        # In the order the leaves were queued (queued_at: the appending statement's clock, so
+        # an event appended after another one committed comes after it), ids breaking ties
+        # (one call's facts): the queue's primary key (025). Not by id alone: ids come in
+        # per-connection blocks. The row's ctid is how the round deletes exactly these rows
+        # (a TID scan; rows do not move while this transaction reads them).
         cur = await conn.execute(
-            "SELECT id, entry, leaf_hash FROM tlog_queue ORDER BY id LIMIT %s",
+            "SELECT id, entry, leaf_hash, ctid::text FROM tlog_queue"
+            " ORDER BY queued_at, id LIMIT %s",
             (batch,),
             binary=True,
         )
@@ -180,12 +229,13 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
             return Round(0, size, size)
         first = size
         ids: list[int] = []
+        tids: list[str] = []
         blobs: list[bytes] = []
         leaf_hashes: list[bytes] = []
         levels: list[int] = []
         idxs: list[int] = []
         hashes: list[bytes] = []
-        for qid, entry, stored in queued:
+        for qid, entry, stored, tid in queued:
             blob = bytes(entry)
             h = merkle.leaf_hash(blob)
             if h != bytes(stored):
@@ -199,6 +249,7 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
                 idxs.append(idx)
                 hashes.append(nh)
             ids.append(int(qid))
+            tids.append(tid)
             blobs.append(blob)
             leaf_hashes.append(h)
             size += 1
@@ -208,7 +259,8 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
             " n AS (INSERT INTO tlog_nodes (level, idx, hash)"
             "   SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])),"
             " h AS (UPDATE tlog_head SET size = %s, frontier = %s::bytea[] WHERE id = 1)"
-            " DELETE FROM tlog_queue WHERE id = ANY(%s::bigint[])",
+            " DELETE FROM tlog_queue WHERE ctid = ANY(%s::text[]::tid[])"
+            " AND id = ANY(%s::bigint[])",
             (
                 list(range(first, size)),
                 blobs,
@@ -219,6 +271,7 @@ async def sequence(conn: AConn, *, batch: int = BATCH) -> Round:
                 hashes,
                 size,
                 frontier,
+                tids,
                 ids,
             ),
         )
