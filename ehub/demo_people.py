@@ -14,8 +14,9 @@ import asyncio
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -30,6 +31,8 @@ from hub.repositories import audit, org
 from hub.security import hash_password
 from hub.services import duty, inventory, personnel
 from schemas.topics import DeviceType
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 ACTOR = "demo-seed"
 # Family and given names for the simulated staff (plausible, not real people).
@@ -72,6 +75,14 @@ def national_id(n: int) -> str:
     body = f"440300{1980 + n % 20:04d}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
     total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
     return body + _ID_CHECK[total % 11]
+
+
+def certificate_expiry(n: int, today: date) -> date:
+    """A certified person's certificate expiry: one in seven renews within the month (so the
+    staff page's warning has something to show), the others in one to three years."""
+    if n % 7 == 3:
+        return today + timedelta(days=5 + n % 20)
+    return today + timedelta(days=365 + (n * 97) % 730)
 
 
 def person_name(n: int) -> str:
@@ -136,6 +147,9 @@ async def _register(
         "org_unit_id": unit,
         "badge_no": f"粤深执{440300 + n:06d}" if badge else None,
         "phone": f"1380000{n:04d}",
+        "certificate_expires": (
+            certificate_expiry(n, datetime.now(SHANGHAI).date()) if badge else None
+        ),
     }
     try:
         await personnel.register(conn, admin, data, national_id(n), id_key=id_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 AConn = psycopg.AsyncConnection[Any]
@@ -30,13 +31,25 @@ async def units(conn: AConn, scope: frozenset[str]) -> list[dict[str, Any]]:
     return await cur.fetchall()
 
 
-async def unit(conn: AConn, unit_id: str) -> dict[str, Any] | None:
+async def unit(conn: AConn, unit_id: str, *, lock: bool = False) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        "SELECT id, parent_id, level, name, name_en, establishment FROM org_units WHERE id = %s",
+        "SELECT id, parent_id, level, name, name_en, establishment FROM org_units WHERE id = %s"
+        + (" FOR UPDATE" if lock else ""),
         (unit_id,),
     )
     return await cur.fetchone()
+
+
+async def update_unit(conn: AConn, unit_id: str, fields: dict[str, Any]) -> None:
+    """Set the named columns (names, establishment) of one unit."""
+    sets = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in fields
+    )
+    await conn.execute(
+        sql.SQL("UPDATE org_units SET {} WHERE id = %(unit_id)s").format(sets),
+        {**fields, "unit_id": unit_id},
+    )
 
 
 async def insert_unit(conn: AConn, row: dict[str, Any]) -> None:

@@ -16,8 +16,10 @@ AConn = psycopg.AsyncConnection[Any]
 # Never id_hash: it leaves the database only as a yes/no answer.
 STAFF_COLS = (
     "staff_id, name, badge_no, kind, org_unit_id, status, seconded_to, phone, created_at,"
-    " updated_at"
+    " updated_at, certificate_expires, legal_qualification"
 )
+# What ``update`` may change (the rest moves only through registration and status changes).
+EDITABLE = ("badge_no", "certificate_expires", "legal_qualification")
 BLACKLIST_COLS = "id_hash, reason, approver, staff_id, listed_at"
 
 
@@ -45,9 +47,25 @@ async def by_id_hash(conn: AConn, id_hash: str) -> dict[str, Any] | None:
 async def insert(conn: AConn, row: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO staff (staff_id, name, badge_no, kind, org_unit_id, status, id_hash, phone,"
-        " created_at, updated_at) VALUES (%(staff_id)s, %(name)s, %(badge_no)s, %(kind)s,"
-        " %(org_unit_id)s, %(status)s, %(id_hash)s, %(phone)s, %(at)s, %(at)s)",
-        row,
+        " certificate_expires, legal_qualification, created_at, updated_at)"
+        " VALUES (%(staff_id)s, %(name)s, %(badge_no)s, %(kind)s, %(org_unit_id)s, %(status)s,"
+        " %(id_hash)s, %(phone)s, %(certificate_expires)s, %(legal_qualification)s, %(at)s,"
+        " %(at)s)",
+        {"certificate_expires": None, "legal_qualification": False} | row,
+    )
+
+
+async def update(conn: AConn, staff_id: str, fields: dict[str, Any], *, at: datetime) -> None:
+    """Set the ``EDITABLE`` columns named in ``fields``."""
+    assert fields and set(fields) <= set(EDITABLE), fields
+    sets = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in fields
+    )
+    await conn.execute(
+        sql.SQL("UPDATE staff SET {}, updated_at = %(at)s WHERE staff_id = %(staff_id)s").format(
+            sets
+        ),
+        {**fields, "at": at, "staff_id": staff_id},
     )
 
 

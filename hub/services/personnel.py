@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from hub.domain.errors import Conflict, Forbidden, Invalid
+from hub.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.domain.personnel import (
     BLACKLISTABLE,
     GONE,
@@ -45,6 +45,70 @@ CLOCK_SKEW = timedelta(minutes=5)
 # --------------------------------------------------------------------------- org tree -----
 async def org_units(conn: AConn, p: Principal) -> list[dict[str, Any]]:
     return await org.units(conn, p.scope)
+
+
+# A unit sits one level below its parent: the city, its districts, their street teams.
+CHILD_LEVEL = {"city": "district", "district": "street"}
+UNIT_EDITABLE = ("name", "name_en", "establishment")
+
+
+async def create_unit(conn: AConn, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    """A new district or street team under a unit in the caller's reach (``org.manage``); its
+    level follows from its parent's. Audited."""
+    p.require(Action.MANAGE_ORG)
+    parent_id = data["parent_id"]
+    async with conn.transaction():
+        parent = await org.unit(conn, parent_id)
+        if parent is None or parent_id not in p.scope:
+            raise NotFound(f"org unit {parent_id} not found")
+        level = CHILD_LEVEL.get(parent["level"])
+        if level is None:
+            raise Invalid(
+                f"org unit {parent_id} is a street team: nothing is organised below a team"
+            )
+        if await org.unit(conn, data["id"]) is not None:
+            raise Conflict(f"org unit id {data['id']} is already taken")
+        row = {
+            "id": data["id"],
+            "parent_id": parent_id,
+            "level": level,
+            "name": data["name"],
+            "name_en": data.get("name_en"),
+            "establishment": data.get("establishment", 0),
+        }
+        try:
+            await org.insert_unit(conn, row)
+        except psycopg.errors.UniqueViolation:
+            raise Conflict(f"org unit id {data['id']} is already taken") from None
+        await audit.record(
+            conn, p.username, "org_unit.create", "org_unit", row["id"], org_unit_id=row["id"],
+            after=row,
+        )  # fmt: skip
+    return row
+
+
+async def update_unit(
+    conn: AConn, p: Principal, unit_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Rename a unit or set its establishment (编制), for units in reach (``org.manage``).
+    Only what differs is written and audited; the tree's shape is not changed here."""
+    p.require(Action.MANAGE_ORG)
+    assert set(changes) <= set(UNIT_EDITABLE), changes
+    async with conn.transaction():
+        before = await org.unit(conn, unit_id, lock=True)
+        if before is None or unit_id not in p.scope:
+            raise NotFound(f"org unit {unit_id} not found")
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if not changed:
+            return before
+        await org.update_unit(conn, unit_id, changed)
+        after = await org.unit(conn, unit_id)
+        assert after is not None
+        await audit.record(
+            conn, p.username, "org_unit.update", "org_unit", unit_id, org_unit_id=unit_id,
+            before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+        )  # fmt: skip
+    return after
 
 
 @dataclass
@@ -341,6 +405,46 @@ async def change_status(
             await _list(
                 conn, p, id_hash, blacklist, staff_id=staff_id, org_unit_id=before["org_unit_id"]
             )
+    return after
+
+
+async def update_staff(
+    conn: AConn, p: Principal, staff_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Set a person's enforcement certificate (number, expiry) and their legal qualification
+    (法律职业资格). Only what differs is written; the change is audited with both sides. An
+    officer keeps a certificate number: the case rules count certified officers by it."""
+    p.require(Action.MANAGE_STAFF)
+    assert set(changes) <= set(repo.EDITABLE), changes
+    async with conn.transaction():
+        before = p.visible(await repo.get(conn, staff_id, lock=True), f"staff {staff_id}")
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if not changed:
+            return before
+        if (
+            "badge_no" in changed
+            and changed["badge_no"] is None
+            and before["kind"] == StaffKind.OFFICER.value
+        ):
+            raise Invalid("an officer (执法人员) keeps their enforcement certificate number")
+        try:
+            await repo.update(conn, staff_id, changed, at=datetime.now(UTC))
+        except psycopg.errors.UniqueViolation:
+            raise Conflict(
+                f"badge number {changed.get('badge_no')} belongs to someone else"
+            ) from None
+        after = await repo.get(conn, staff_id)
+        assert after is not None
+        await audit.record(
+            conn,
+            p.username,
+            "staff.update",
+            "staff",
+            staff_id,
+            org_unit_id=before["org_unit_id"],
+            before=audit.jsonable({k: before[k] for k in changed}),
+            after=audit.jsonable({k: after[k] for k in changed}),
+        )
     return after
 
 

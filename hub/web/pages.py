@@ -15,6 +15,7 @@ from hub.api.deps import SESSION_COOKIE, Conn, SettingsDep
 from hub.domain.alerts import AlertKind, Notification
 from hub.domain.errors import Forbidden, HubError, TooManyRequests, Unauthorized
 from hub.domain.principal import Principal
+from hub.domain.roles import Action, allowed
 from hub.notify import app_broadcaster
 from hub.services import alerts as alert_service
 from hub.services import auth, personnel
@@ -118,6 +119,7 @@ async def live_map(request: Request, p: PageUser, conn: Conn, s: SettingsDep) ->
         units={u["id"]: unit_name(u, lang_of(request)) for u in units},
         shapes=await outlines(conn, p, lang_of(request)),
         redacted=latest_service.redacted(p),
+        overlays=allowed(p.role, Action.DISPATCH),  # who is on an order, open SOS incidents
     )
     # Team names in the page's language (the Chinese name when a unit has no English one).
     teams = [

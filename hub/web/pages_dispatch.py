@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from hub.api.deps import Conn, SettingsDep
 from hub.domain.errors import HubError
 from hub.domain.roles import Action
-from hub.services import personnel
+from hub.services import personnel, vehicles
 from hub.web.pages_equipment import _name as unit_name
 from hub.web.pages_equipment import refused
 from hub.web.pages_zones import outlines
@@ -36,6 +36,9 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
         ("dispatch.", "common.", "map."),
         units={u["id"]: unit_name(u, lang_of(request)) for u in units},
         staff={r["staff_id"]: r["name"] for r in people},
+        vehicles={
+            v["vehicle_id"]: v["plate"] for v in (await vehicles.listing(conn, p, None, 500, 0))[1]
+        },
         shapes=await outlines(conn, p, lang_of(request)),
     )
     # Team names in the page's language (the Chinese name when a unit has no English one).

@@ -1,6 +1,8 @@
 """Staff pages (人员): the list of people in reach with filters, registering a person (with
 their enforcement certificate number, 执法证号), and a person's detail with their history and
-the status changes of their working life (on/off duty, leave, secondment, transfer, dismissal).
+the status changes of their working life (on/off duty, leave, secondment, transfer, dismissal),
+and their enforcement certificate (number and expiry, flagged within 30 days of it or past it)
+with their legal qualification.
 
 Forms are checked with the API's own request models (``hub.api.routes.staff``) and acted on by
 ``hub.services.personnel``, so the page applies exactly the API's rules (the citywide blacklist
@@ -10,21 +12,22 @@ check on registration, the lifecycle of ``hub.domain.personnel``) and leaves the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from hub.api.deps import Conn, SettingsDep
-from hub.api.routes.staff import StaffCreate, StatusChange
+from hub.api.routes.staff import StaffCreate, StaffUpdate, StatusChange
 from hub.domain.errors import HubError
 from hub.domain.personnel import StaffKind, StaffStatus
 from hub.domain.roles import Action, allowed
 from hub.services import personnel
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage, query, refused, teams_and_units
-from hub.web.render import PageUser, lang_of, page
+from hub.web.render import SHANGHAI, PageUser, lang_of, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,10 +35,33 @@ PAGE = 50
 StaffIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
-def invalid(exc: ValidationError, t: Callable[..., str]) -> str:
-    """A form's validation errors as one line naming the fields to fix."""
+# A certificate this close to its expiry is flagged, so it is renewed before it lapses.
+EXPIRY_WARNING = timedelta(days=30)
+
+
+def certificate_state(expires: date | None, today: date) -> str:
+    """``expired`` (past: no enforcement acts), ``expiring`` (within 30 days), ``valid``,
+    or ``unknown`` (no expiry on record)."""
+    if expires is None:
+        return "unknown"
+    if expires < today:
+        return "expired"
+    return "expiring" if expires - today <= EXPIRY_WARNING else "valid"
+
+
+def with_certificate(row: dict[str, Any], today: date) -> dict[str, Any]:
+    return row | {"cert_state": certificate_state(row.get("certificate_expires"), today)}
+
+
+def today_in_shenzhen() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def invalid(exc: ValidationError, t: Callable[..., str], prefix: str = "staff.f.") -> str:
+    """A form's validation errors as one line naming the fields to fix (their labels are the
+    messages ``prefix`` + field)."""
     fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
-    return t("staff.fix_fields", fields=", ".join(t("staff.f." + f) for f in fields))
+    return t("staff.fix_fields", fields=", ".join(t(prefix + f) for f in fields))
 
 
 @router.get("/staff")
@@ -60,12 +86,13 @@ async def staff_list(
         request,
         "staff_list.html",
         p,
-        staff=rows,
+        staff=[with_certificate(r, today_in_shenzhen()) for r in rows],
         total=total,
         offset=offset,
         page_size=PAGE,
         filters=filters,
         query=query(filters),
+        today=today_in_shenzhen(),
         kinds=[k.value for k in StaffKind],
         statuses=[s.value for s in StaffStatus],
         can_manage=allowed(p.role, Action.MANAGE_STAFF),
@@ -98,6 +125,8 @@ async def staff_register(
     national_id: Annotated[str, Form(max_length=32)],
     badge_no: Annotated[str, Form(max_length=64)] = "",
     phone: Annotated[str, Form(max_length=20)] = "",
+    certificate_expires: Annotated[str, Form(max_length=10)] = "",
+    legal_qualification: Annotated[str, Form(max_length=8)] = "",
 ) -> HTMLResponse:
     t = i18n.translator(lang_of(request))
     try:
@@ -110,6 +139,8 @@ async def staff_register(
                 "national_id": national_id.strip(),
                 "badge_no": badge_no.strip() or None,
                 "phone": phone.strip() or None,
+                "certificate_expires": certificate_expires or None,
+                "legal_qualification": bool(legal_qualification),
             }
         )
     except ValidationError as exc:
@@ -141,7 +172,7 @@ async def staff_detail(
         request,
         "staff_detail.html",
         p,
-        s=person,
+        s=with_certificate(person, today_in_shenzhen()),
         history=list(reversed(history)),  # newest first
         statuses=[x.value for x in StaffStatus],
         can_manage=allowed(p.role, Action.MANAGE_STAFF),
@@ -183,6 +214,36 @@ async def staff_status(
             org_unit_id=body.org_unit_id,
             seconded_to=body.seconded_to,
         )
+    except HubError as exc:
+        return page(request, "_kit_result.html", p, error=exc.detail)
+    return Response(status_code=204, headers={"HX-Redirect": f"/staff/{staff_id}"})
+
+
+@router.post("/ui/staff/{staff_id}/certificate", dependencies=[FromPage])
+async def staff_certificate(
+    staff_id: StaffIdPath,
+    request: Request,
+    p: PageUser,
+    conn: Conn,
+    badge_no: Annotated[str, Form(max_length=64)] = "",
+    certificate_expires: Annotated[str, Form(max_length=10)] = "",
+    legal_qualification: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """The certificate number, its expiry and the legal qualification, as the API's PATCH
+    (an empty field clears it); the page reloads to show them."""
+    t = i18n.translator(lang_of(request))
+    try:
+        body = StaffUpdate.model_validate(
+            {
+                "badge_no": badge_no.strip() or None,
+                "certificate_expires": certificate_expires or None,
+                "legal_qualification": bool(legal_qualification),
+            }
+        )
+    except ValidationError as exc:
+        return page(request, "_kit_result.html", p, error=invalid(exc, t))
+    try:
+        await personnel.update_staff(conn, p, staff_id, body.model_dump())
     except HubError as exc:
         return page(request, "_kit_result.html", p, error=exc.detail)
     return Response(status_code=204, headers={"HX-Redirect": f"/staff/{staff_id}"})

@@ -64,6 +64,31 @@ ZH: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"sign-out without an accepted sign-in"), lambda m: "未成功签到，不能签退"),
     (re.compile(r"no shift assigned around this time"), lambda m: "此时段没有排班"),
     (re.compile(r"device (\S+) is not checked out"), lambda m: f"装备 {m[1]} 未被领用"),
+    # Staff certificates and org units (hub.services.personnel).
+    (
+        re.compile(r"an officer \(执法人员\) keeps their enforcement certificate number"),
+        lambda m: "执法人员须持有执法证号，不能清空",
+    ),
+    (
+        re.compile(
+            r"an officer \(执法人员\) is registered with their enforcement certificate number"
+        ),
+        lambda m: "登记执法人员须填写执法证号",
+    ),
+    (
+        re.compile(r"badge number (\S+) belongs to someone else"),
+        lambda m: f"执法证号 {m[1]} 已属于他人",
+    ),
+    (re.compile(r"org unit id (\S+) is already taken"), lambda m: f"单位编号 {m[1]} 已被使用"),
+    (
+        re.compile(r"org unit (\S+) is a street team: nothing is organised below a team"),
+        lambda m: f"{m[1]} 是街道执法队，其下不再设单位",
+    ),
+    (
+        re.compile(r"org unit (\S+) not found"),
+        lambda m: f"没有找到单位 {m[1]}，或不在您的管辖范围内",
+    ),
+    (re.compile(r"staff (\S+) not found"), lambda m: f"没有找到人员 {m[1]}，或不在您的管辖范围内"),
 ]
 
 

@@ -61,6 +61,7 @@ NAV = (
     ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
     ("/geofences", "nav.geofences", Action.READ_STAFF),
     ("/usage", "nav.usage", Action.READ_INVENTORY),
+    ("/org-units", "nav.org_units", Action.READ_STAFF),
 )
 
 

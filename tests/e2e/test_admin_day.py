@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -394,3 +395,114 @@ def test_a_city_dispatchers_incident_gets_the_team_whose_boundary_holds_it(
     page.locator("#map").click()  # the centre of the map: inside 沙头's boundary
     expect(page.locator("#i-place")).not_to_be_empty()
     assert page.eval_on_selector("#i-team", "s => s.value") == "team-b"
+
+
+def test_supervisor_sets_a_certificate_expiry_and_the_list_flags_it(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    """The certificate number and expiry edited on the person's page (audited); the staff list
+    colours an expiry within 30 days and one already past."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE staff SET certificate_expires = %s, org_unit_id = 'team-a'"
+            " WHERE staff_id = 'sb1'",
+            (today - timedelta(days=1),),
+        )
+    hub = start_hub()
+    page = login(hub, "a-supervisor", "zh-CN", "/staff/sa1")
+    expect(page.locator("#staff-cert")).to_have_text("—")
+    soon = today + timedelta(days=10)
+    page.fill("#c-badge", "粤深执A0001")
+    page.fill("#c-expires", soon.isoformat())
+    page.check("#c-legal")
+    page.click("#cert-form button[type=submit]")
+    expect(page.locator("#staff-cert")).to_have_attribute("data-cert", "expiring")
+    expect(page.locator("#staff-cert")).to_contain_text("30 天内到期")
+    expect(page.locator("#staff-badge")).to_have_text("粤深执A0001")
+    expect(page.locator("#staff-legal")).to_have_text("有")
+    assert rows(
+        db_url,
+        "SELECT badge_no, certificate_expires, legal_qualification FROM staff"
+        " WHERE staff_id = 'sa1'",
+    ) == [("粤深执A0001", soon, True)]
+    assert rows(db_url, "SELECT actor, after FROM audit_log WHERE action = 'staff.update'") == [
+        (
+            "a-supervisor",
+            {
+                "badge_no": "粤深执A0001",
+                "certificate_expires": soon.isoformat(),
+                "legal_qualification": True,
+            },
+        )
+    ]
+    # An officer without a number is refused, saying why (in Chinese); nothing changes.
+    page.fill("#c-badge", "")
+    page.click("#cert-form button[type=submit]")
+    expect(page.locator("#result .error")).to_have_text("执法人员须持有执法证号，不能清空")
+    assert rows(db_url, "SELECT badge_no FROM staff WHERE staff_id = 'sa1'") == [("粤深执A0001",)]
+
+    page.goto(f"{hub.url}/staff")
+    cells = page.locator("#staff tbody td.cert")
+    expect(page.locator("#staff tr[data-staff=sa1] td.cert")).to_have_attribute(
+        "data-cert", "expiring"
+    )
+    expect(page.locator("#staff tr[data-staff=sb1] td.cert")).to_have_attribute(
+        "data-cert", "expired"
+    )
+    expect(page.locator("#staff tr[data-staff=sb1] td.cert")).to_contain_text("已过期")
+    expect(page.locator("#staff tr[data-staff=sa2] td.cert")).to_have_text("—")
+    assert cells.count() == 3
+    colour = page.eval_on_selector(
+        "#staff tr[data-staff=sb1] td.cert", "e => getComputedStyle(e).color"
+    )
+    assert colour == "rgb(198, 40, 40)"  # --bad
+    screenshot(page, "staff-certificates-zh")
+    page.goto(f"{hub.url}/lang/en?back=/staff")
+    expect(page.locator("#staff tr[data-staff=sb1] td.cert")).to_contain_text("expired")
+    screenshot(page, "staff-certificates-en")
+
+
+def test_city_admin_adds_a_team_and_sets_its_establishment_on_the_org_units_page(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE org_units SET establishment = 20 WHERE id = 'team-a'")
+    hub = start_hub()
+    page = login(hub, "city-admin", "zh-CN", "/org-units")
+    team_a = page.locator("#units tr[data-unit=team-a]")
+    # Team A: establishment 20, the seed's two people on its books and on duty.
+    expect(team_a.locator(".est")).to_have_text("20")
+    expect(team_a.locator(".actual")).to_have_text("2")
+    expect(team_a.locator(".on-duty")).to_have_text("2")
+    # The tree: the city first, its districts under it, each district's teams under that.
+    order = page.locator("#units tbody tr").evaluate_all("rs => rs.map(r => r.dataset.unit)")
+    assert order == ["shenzhen", "futian", "team-a", "team-b", "luohu", "team-c"]
+    expect(page.locator("#units tr[data-unit=futian] .est")).to_have_text("20")
+    page.click("#unit-new summary")
+    page.select_option("#u-parent", "luohu")
+    page.fill("#u-id", "team-d")
+    page.fill("#u-name", "翠竹街道综合行政执法队")
+    page.fill("#u-est", "12")
+    page.click("#unit-form button[type=submit]")
+    row = page.locator("#units tr[data-unit=team-d]")
+    expect(row).to_contain_text("翠竹街道综合行政执法队")
+    expect(row).to_contain_text("街道执法队")
+    expect(row.locator(".est")).to_have_text("12")
+    row.locator("details summary").click()
+    row.locator("input[name=name_en]").fill("Cuizhu Street Team")
+    row.locator("input[name=establishment]").fill("15")
+    row.locator("button[type=submit]").click()
+    expect(page.locator("#units tr[data-unit=team-d] .est")).to_have_text("15")
+    expect(page.locator("#units tr[data-unit=luohu] .est")).to_have_text("15")
+    screenshot(page, "org-units-zh")
+    assert rows(
+        db_url, "SELECT parent_id, level, name_en, establishment FROM org_units WHERE id='team-d'"
+    ) == [("luohu", "street", "Cuizhu Street Team", 15)]
+    assert rows(
+        db_url, "SELECT action, actor FROM audit_log WHERE entity = 'org_unit' ORDER BY id"
+    ) == [("org_unit.create", "city-admin"), ("org_unit.update", "city-admin")]
+    page.goto(f"{hub.url}/lang/en?back=/org-units")
+    expect(page.locator("h1")).to_have_text("Org units and establishment")
+    expect(page.locator("#units tr[data-unit=team-d] th")).to_have_text("Cuizhu Street Team")
+    screenshot(page, "org-units-en")

@@ -41,6 +41,7 @@ def test_propose_approve_and_recommend(
     cli(db_url, "revisions", "approve", "2", "--actor", "legal")
 
     admin = login(hub, "city-admin", "en", "/catalog/SZ-SR-001")
+    expect(admin.locator("label[for=p-fine-max]")).to_have_text("Maximum fine (yuan)")
     admin.fill("#p-fine-max", "400")
     admin.fill("#p-summary", "cap at the standard's highest tier")
     admin.click("#propose button[type=submit]")
@@ -65,6 +66,9 @@ def test_propose_approve_and_recommend(
     screenshot(legal, "catalog-approved-zh")
     legal.goto(f"{hub.url}/catalog/SZ-SR-001")
     expect(legal.locator("#matter-facts [data-key=range]")).to_contain_text("400")
+    # Penalty kinds and the form's fields by their Chinese names, not codes.
+    expect(legal.locator("#matter-facts [data-key=range]")).to_contain_text("罚款")
+    expect(legal.locator("#matter-facts [data-key=range]")).not_to_contain_text("fine")
     assert query(
         db_url,
         "SELECT actor, action FROM audit_log WHERE entity = 'case_revision' AND entity_id = %s"

@@ -23,6 +23,7 @@ from device_drivers.simulator.runner import FleetRunner
 from ehub.services import drop_session
 from gateway.settings import MqttEndpoint
 from tests.e2e.conftest import screenshot
+from tests.factories.telemetry import Telemetry
 from tests.helpers import RunningHub, clear_retained, query, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -201,3 +202,76 @@ def test_an_incidents_text_is_shown_as_text_never_run(
     expect(page.locator(".leaflet-tooltip")).to_contain_text(evil)
     expect(page.locator("#incidents")).to_contain_text(evil)
     assert page.evaluate("window.__pwned") is None
+
+
+def test_a_city_dispatcher_sees_live_units_by_name_and_the_boundary_picks_the_team(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    """The console shows the units in reach live, as /map does, named (not by staff id); an
+    incident placed inside team B's street boundary goes to team B, though the city-level
+    dispatcher's team list starts elsewhere."""
+    seen = datetime.now(UTC)
+    inside_b = (22.5300, 114.0200)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tm = Telemetry(conn)
+        tm.latest("cam-a1", "body_camera", last_seen=seen, lat=22.5431, lon=114.0579,
+                  presence="online")  # fmt: skip
+        tm.latest("cam-b1", "body_camera", last_seen=seen, lat=inside_b[0], lon=inside_b[1],
+                  presence="online")  # fmt: skip
+        tm.latest(
+            "cam-a2", "body_camera", last_seen=seen, lat=22.54, lon=114.05, presence="online"
+        )  # fmt: skip  (held by nobody: not a unit)
+        tm.custody("cam-a1", "sa1", seen - timedelta(hours=1))
+        tm.custody("cam-b1", "sb1", seen - timedelta(hours=1))
+        d = 0.004
+        boundary = {
+            "kind": "polygon",
+            "points": [
+                [inside_b[0] - d, inside_b[1] - d], [inside_b[0] - d, inside_b[1] + d],
+                [inside_b[0] + d, inside_b[1] + d], [inside_b[0] + d, inside_b[1] - d],
+            ],
+        }  # fmt: skip
+        conn.execute(
+            "INSERT INTO geofences (org_unit_id, name, kind, zone, created_by)"
+            " VALUES ('team-b', '沙头街道', 'street_boundary', %s, 'test')",
+            (json.dumps(boundary),),
+        )
+        conn.execute(
+            "INSERT INTO users (username, password_hash, role, org_unit_id)"
+            " SELECT 'city-dispatcher', password_hash, 'dispatcher', 'shenzhen' FROM users"
+            " WHERE username = 'a-dispatcher'"
+        )
+    hub = start_hub()
+    page = login(hub, "city-dispatcher", "zh-CN", "/dispatch")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    expect(page.locator("#live-state")).to_have_text("已连接")
+    expect(page.locator("#live-units")).to_have_text("2")
+    expect(page.locator("path.unit-officer-sa1")).to_have_count(1)
+    expect(page.locator("path.unit-officer-sb1")).to_have_count(1)
+    label = page.evaluate(
+        "() => window.ehubDispatch.units.get('officer:sb1').getTooltip().getContent().textContent"
+    )
+    assert label == "执法人员 张伟 (sb1)"
+
+    # The officer moves: the marker follows without a reload.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE device_latest SET lat = 22.5301 WHERE device_id = 'cam-b1'")
+    page.wait_for_function(
+        "() => window.ehubDispatch.units.get('officer:sb1').getLatLng().lat === 22.5301"
+    )
+
+    # A click inside team B's boundary picks team B.
+    assert page.input_value("#i-team") != "team-b"
+    page.evaluate(
+        "([lat, lon]) => window.ehubDispatch.map.setView([lat, lon], 16, {animate: false})",
+        list(inside_b),
+    )
+    page.locator("#map").click()
+    expect(page.locator("#i-team")).to_have_value("team-b")
+    page.fill("#i-category", "占道经营")
+    page.click("#incident-form button[type=submit]")
+    expect(page.locator("#incident-title")).to_contain_text("占道经营")
+    screenshot(page, "dispatch-live-units-zh")
+    assert query(db_url, "SELECT org_unit_id, category FROM incidents") == [("team-b", "占道经营")]
+    assert errors == []

@@ -122,6 +122,8 @@ def test_a_legal_reviewer_filters_pages_and_exports_the_audit_log(
     dl.value.save_as(path)
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     assert rows[0][0].startswith("# exported by a-legal_reviewer")
+    # The page's export names its columns in the page's language (the API's keeps field names).
+    assert rows[1][:6] == ["记录号", "时间（北京时间）", "操作人", "操作", "对象类型", "对象编号"]
     assert len(rows) == 2 + 10 and {r[4] for r in rows[2:]} == {"device"}
     assert {r[5] for r in rows[2:]} == {"cam-a1"}
     assert query(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.api.deps import Conn, CurrentUser, SettingsDep
+from hub.domain.errors import Invalid
 from hub.domain.personnel import StaffKind, StaffStatus
 from hub.services import personnel
 
@@ -31,6 +32,26 @@ class OrgUnitPublic(BaseModel):
     name: str
     name_en: str | None
     establishment: int
+
+
+class OrgUnitCreate(BaseModel):
+    """A district under the city, or a street team under a district: the level follows."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+    parent_id: UnitId
+    name: Name
+    name_en: Name | None = None
+    establishment: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+
+class OrgUnitUpdate(BaseModel):
+    """The fields to change; those left out stay as they are (``name_en: null`` clears it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    name_en: Name | None = None
+    establishment: Annotated[int, Field(ge=0, le=100_000)] | None = None
 
 
 class KindCount(BaseModel):
@@ -68,6 +89,17 @@ class StaffCreate(BaseModel):
     org_unit_id: UnitId
     national_id: NationalId
     phone: Phone | None = None
+    certificate_expires: date | None = None  # of the enforcement certificate (执法证)
+    legal_qualification: bool = False  # 法律职业资格
+
+
+class StaffUpdate(BaseModel):
+    """The enforcement certificate and the legal qualification; fields left out stay."""
+
+    model_config = ConfigDict(extra="forbid")
+    badge_no: Short | None = None
+    certificate_expires: date | None = None
+    legal_qualification: bool | None = None
 
 
 class StaffPublic(BaseModel):
@@ -81,6 +113,8 @@ class StaffPublic(BaseModel):
     phone: str | None
     created_at: datetime
     updated_at: datetime
+    certificate_expires: date | None = None
+    legal_qualification: bool = False
 
 
 class StaffPage(BaseModel):
@@ -142,6 +176,27 @@ async def org_units(p: CurrentUser, conn: Conn) -> list[OrgUnitPublic]:
     return [OrgUnitPublic(**u) for u in await personnel.org_units(conn, p)]
 
 
+@router.post("/org-units", response_model=OrgUnitPublic, status_code=201)
+async def create_org_unit(body: OrgUnitCreate, p: CurrentUser, conn: Conn) -> OrgUnitPublic:
+    """A district or street team under a unit in reach (``org.manage``). Audited."""
+    return OrgUnitPublic(**await personnel.create_unit(conn, p, body.model_dump()))
+
+
+@router.patch("/org-units/{unit_id}", response_model=OrgUnitPublic)
+async def update_org_unit(
+    body: OrgUnitUpdate,
+    unit_id: Annotated[str, Path(min_length=1, max_length=64)],
+    p: CurrentUser,
+    conn: Conn,
+) -> OrgUnitPublic:
+    """Rename a unit or set its establishment (``org.manage``). Audited."""
+    changes = body.model_dump(include=body.model_fields_set)
+    for key in ("name", "establishment"):
+        if key in changes and changes[key] is None:
+            raise Invalid(f"{key} cannot be cleared")
+    return OrgUnitPublic(**await personnel.update_unit(conn, p, unit_id, changes))
+
+
 @router.get("/org-units/headcount", response_model=Headcount)
 async def headcount(p: CurrentUser, conn: Conn) -> Headcount:
     """Establishment (编制) vs actual vs on duty now, per team in reach, with totals."""
@@ -182,6 +237,18 @@ async def register(body: StaffCreate, p: CurrentUser, conn: Conn, s: SettingsDep
 @router.get("/staff/{staff_id}", response_model=StaffPublic)
 async def get_staff(staff_id: StaffId, p: CurrentUser, conn: Conn) -> StaffPublic:
     return StaffPublic(**await personnel.person(conn, p, staff_id))
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffPublic)
+async def update_staff(
+    staff_id: StaffId, body: StaffUpdate, p: CurrentUser, conn: Conn
+) -> StaffPublic:
+    """Set the certificate number, its expiry, the legal qualification (``staff.manage``).
+    Audited with both sides of what changed."""
+    changes = body.model_dump(include=body.model_fields_set)
+    if changes.get("legal_qualification", False) is None:
+        raise Invalid("legal_qualification is true or false")
+    return StaffPublic(**await personnel.update_staff(conn, p, staff_id, changes))
 
 
 @router.get("/staff/{staff_id}/history", response_model=list[HistoryEntry])

@@ -44,6 +44,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "users.empty": ("没有符合条件的账号", "No accounts match"),
     "users.not_found": ("没有这个账号", "No such account"),
     "audit.title": ("审计日志", "Audit log"),
+    "audit.id": ("记录号", "Record"),
+    "audit.at": ("时间（北京时间）", "Time (Beijing)"),
     "audit.actor": ("操作人", "Actor"),
     "audit.action": ("操作", "Action"),
     "audit.entity": ("对象类型", "Object type"),

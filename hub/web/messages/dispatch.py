@@ -13,6 +13,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dispatch.create": ("创建", "Create"),
     "dispatch.incidents": ("进行中的警情", "Live incidents"),
     "dispatch.none": ("暂无进行中的警情", "No live incidents"),
+    "dispatch.live_units": ("在线力量", "Live units"),
     "dispatch.proposed": ("建议派遣（最近的可用力量）", "Proposed (nearest available)"),
     "dispatch.skipped": ("不可派遣", "Not available"),
     "dispatch.send": ("派遣", "Dispatch"),

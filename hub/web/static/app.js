@@ -170,5 +170,17 @@
     return bounds;
   }
 
+  // A map page fills the screen below the header, whatever the header's height (its nav wraps
+  // for roles with many pages): --above is the page's top plus main's bottom padding.
+  function fitMapPage() {
+    const box = document.querySelector(".map-page");
+    if (!box) return;
+    const top = box.getBoundingClientRect().top + window.scrollY;
+    const pad = parseFloat(getComputedStyle(box.parentElement).paddingBottom) || 0;
+    document.documentElement.style.setProperty("--above", Math.ceil(top + pad + 1) + "px");
+  }
+  fitMapPage();
+  window.addEventListener("resize", fitMapPage);
+
   window.ehub = { lang, config, fmtTime, api, stream, announce, text, baseMap, gcj02 };
 })();

@@ -187,7 +187,70 @@
     } catch (e) { fail(e); }
   });
 
+  // Live units, as /map shows them: every officer (by the devices they hold) and vehicle (by
+  // its tracker) in reach with a position, pushed by the hub as they move; named, not by id.
+  // One marker per unit: the freshest of its devices. Orange: on an open order.
+  const liveLayer = L.layerGroup().addTo(map);
+  const COL = {};
+  const live = new Map();  // device_id -> row
+  const unitMarkers = new Map();  // "officer:sa1" / "vehicle:veh-1" -> marker
+  const busy = new Set();  // unit keys on an open order (from the incidents' orders)
+  const get = (row, c) => row[COL[c]];
+  function unitOf(row) {
+    if (get(row, "vehicle_id")) return ["vehicle", get(row, "vehicle_id")];
+    if (get(row, "holder_staff_id")) return ["officer", get(row, "holder_staff_id")];
+    return null;
+  }
+  function drawUnits() {
+    const best = new Map();
+    for (const row of live.values()) {
+      const u = unitOf(row);
+      if (!u || get(row, "lat") === null || get(row, "lon") === null) continue;
+      if (get(row, "presence") === "offline") continue;
+      const key = u[0] + ":" + u[1];
+      const prev = best.get(key);
+      if (!prev || String(get(row, "last_seen")) > String(get(prev.row, "last_seen"))) best.set(key, { u, row });
+    }
+    for (const [key, m] of unitMarkers) if (!best.has(key)) { m.remove(); unitMarkers.delete(key); }
+    for (const [key, { u, row }] of best) {
+      const at = [get(row, "lat"), get(row, "lon")];
+      const cls = "live-unit unit-" + u[0] + "-" + u[1] + (busy.has(key) ? " busy" : "");
+      const style = { radius: 6, color: "#222", weight: 1, fillOpacity: 0.9,
+        fillColor: busy.has(key) ? "#f28e2b" : "#1a9641", className: cls };
+      let m = unitMarkers.get(key);
+      if (!m) {
+        m = L.circleMarker(at, style).addTo(liveLayer);
+        unitMarkers.set(key, m);
+      } else {
+        m.setLatLng(at); m.setStyle(style);
+        const e = m.getElement(); if (e) e.setAttribute("class", "leaflet-interactive " + cls);
+      }
+      const name = u[0] === "vehicle" ? (cfg.vehicles && cfg.vehicles[u[1]]) || u[1] : who(u[1]);
+      m.unbindTooltip().bindTooltip(ehub.text(t("dispatch.kind." + u[0]) + " " + name));
+    }
+    const count = document.getElementById("live-units");
+    if (count) count.textContent = unitMarkers.size;
+  }
+  function takeLive(rows) { for (const r of rows) live.set(r[0], r); drawUnits(); }
+  ehub.stream("/api/v1/live/stream", {
+    snapshot: (doc) => { doc.columns.forEach((c, i) => { COL[c] = i; }); live.clear(); takeLive(doc.rows); },
+    update: (doc) => takeLive(doc.rows),
+    remove: (doc) => { for (const id of doc.ids) live.delete(id); drawUnits(); },
+  }, document.getElementById("live-state"), msgs);
+  async function refreshBusy() {
+    const lists = await Promise.all(["sent", "acknowledged", "arrived"].map((s) =>
+      ehub.api("/api/v1/dispatch-orders?state=" + s + "&limit=500")));
+    busy.clear();
+    for (const o of lists.flatMap((l) => l.items)) {
+      if (o.vehicle_id) busy.add("vehicle:" + o.vehicle_id);
+      if (o.staff_id) busy.add("officer:" + o.staff_id);
+    }
+    drawUnits();
+  }
+
   refresh().catch(fail);
+  refreshBusy().catch(() => {});
   setInterval(() => refresh().catch(() => {}), 2000);
-  window.ehubDispatch = { select, refresh, map };
+  setInterval(() => refreshBusy().catch(() => {}), 4000);
+  window.ehubDispatch = { select, refresh, map, units: unitMarkers };
 })();

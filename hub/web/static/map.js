@@ -143,7 +143,7 @@
   }, document.getElementById("live-state"), msgs);
 
   // Who is on an order (orange) and which devices raised an SOS still open (red): from the
-  // dispatch API every few seconds. A role that may not read them simply has no overlay.
+  // dispatch API every few seconds.
   async function overlays() {
     const orders = await Promise.all(["sent", "acknowledged", "arrived"].map((s) =>
       ehub.api("/api/v1/dispatch-orders?state=" + s + "&limit=500")));
@@ -160,9 +160,13 @@
     }
     for (const row of rows.values()) draw(row);
   }
-  const overlayTimer = setInterval(() => overlays().catch((e) => {
-    if (e.status === 403) clearInterval(overlayTimer);
-  }), 3000);
+  // Only for roles that may read them (cfg.overlays): a call bound to be refused is noise in
+  // the console and in the hub's log.
+  if (cfg.overlays) {
+    const overlayTimer = setInterval(() => overlays().catch((e) => {
+      if (e.status === 403) clearInterval(overlayTimer);
+    }), 3000);
+  }
 
   // For the dispatch overlay and for tests: read-only views and the two status sets.
   window.ehubMap = {

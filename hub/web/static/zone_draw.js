@@ -22,6 +22,8 @@
   // ehub.baseMap drew the known zones (cfg.shapes) as labelled outlines: start over them.
   const bounds = map.ehubOutlines || [];
   if (bounds.length) map.fitBounds(bounds.reduce((a, b) => L.latLngBounds(a).extend(b)), { maxZoom: 15 });
+  // A role that may not draw zones has the map and its outlines, no drawing controls.
+  if (!out) { window.ehubZone = { map, zone: () => null }; return; }
 
   function zone() {
     if (kind.value === "circle") {
