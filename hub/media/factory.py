@@ -20,7 +20,9 @@ def media_store(s: HubSettings) -> MediaStore:
             path_style=s.hub_media_s3_path_style,
         )
         return S3Store(
-            client, s.hub_media_s3_bucket, prefix=s.hub_media_s3_prefix,
+            client,
+            s.hub_media_s3_bucket,
+            prefix=s.hub_media_s3_prefix,
             checksum=s.hub_media_s3_checksum,
         )
     return FilesystemStore(s.hub_media_dir)

@@ -22,6 +22,9 @@ from collections.abc import AsyncIterator
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+import boto3
+from botocore.config import Config
+
 from hub.media.base import HashMismatch, MediaNotFound, StoredObject, check_sha256, object_key
 
 
@@ -120,9 +123,6 @@ def make_client(
     most in-house servers have no wildcard DNS for virtual-hosted buckets. Checksums only when
     asked (``put`` sends its own), so servers that do not know botocore's default CRC32
     trailers still accept the uploads."""
-    import boto3
-    from botocore.config import Config
-
     config = Config(
         region_name=region,
         s3={"addressing_style": "path" if path_style else "auto"},

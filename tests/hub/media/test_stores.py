@@ -145,8 +145,7 @@ def test_s3_request_as_built_for_a_path_style_endpoint() -> None:
         seen["method"] = request.method
         seen["url"] = request.url
         seen["headers"] = {
-            k.lower(): v.decode() if isinstance(v, bytes) else v
-            for k, v in request.headers.items()
+            k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
         }
         body = request.body
         seen["body"] = body.read() if hasattr(body, "read") else body
