@@ -52,6 +52,19 @@ async def upload(conn: AConn, upload_id: str) -> Upload | None:
     return await cur.fetchone()
 
 
+async def same_upload(
+    conn: AConn, uploaded_by: str, sha256: str, case_id: str | None
+) -> Upload | None:
+    """An earlier upload of the same bytes by the same account to the same case (or none)."""
+    cur = conn.cursor(row_factory=class_row(Upload))
+    await cur.execute(
+        f"SELECT {_UPLOAD_COLS} FROM media_uploads WHERE uploaded_by = %s AND sha256 = %s"
+        " AND case_id IS NOT DISTINCT FROM %s ORDER BY uploaded_at LIMIT 1",
+        (uploaded_by, sha256, case_id),
+    )
+    return await cur.fetchone()
+
+
 async def case_reach(conn: AConn, case_id: str) -> dict[str, Any] | None:
     """The case's unit (for reach), officers, act date and place: what proposals start from."""
     cur = conn.cursor(row_factory=dict_row)

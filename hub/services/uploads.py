@@ -83,8 +83,10 @@ async def upload(
     req: UploadRequest,
     *,
     now: datetime | None = None,
-) -> Upload:
-    """Check, store and record one upload; with ``case_id``, add it to the case."""
+) -> tuple[Upload, bool]:
+    """Check, store and record one upload; with ``case_id``, add it to the case. Returns the
+    upload and whether it is new: the same bytes sent again by the same account to the same
+    case (a terminal's retry after a lost answer) return the first upload, adding nothing."""
     now = now or datetime.now(UTC)
     p.require(Action.HANDLE_CASES)
     sha = _check(req)
@@ -100,6 +102,14 @@ async def upload(
         raise Invalid(str(exc), expected_sha256=exc.expected, actual_sha256=exc.actual) from None
     upload_id = "up-" + secrets.token_hex(10)
     async with conn.transaction():
+        # Serialise the same account's uploads of the same bytes, so two retries racing each
+        # other do not both add the photo to the case.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"upload:{p.username}:{sha}",)
+        )
+        first = await repo.same_upload(conn, p.username, sha, req.case_id)
+        if first is not None:
+            return first, False
         evidence_id = None
         if req.case_id is not None:
             from hub.services.cases import store as case_store  # TEMP until casecore lands
@@ -152,7 +162,7 @@ async def upload(
                 "evidence_id": evidence_id,
             },
         )
-    return row
+    return row, True
 
 
 async def _terminal(conn: AConn, p: Principal, device_id: str, now: datetime) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from pydantic import BaseModel
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from pydantic import AwareDatetime, BaseModel
 
 from hub.api.deps import Conn, CurrentUser
 from hub.media import MediaStore, chunks_of
@@ -40,15 +40,21 @@ def media(request: Request) -> MediaStore:
     return store
 
 
-@router.post("/uploads", status_code=201, response_model=UploadPublic)
+@router.post(
+    "/uploads",
+    status_code=201,
+    response_model=UploadPublic,
+    responses={200: {"description": "the same file sent again: the first upload"}},
+)
 async def upload(
     request: Request,
+    response: Response,
     conn: Conn,
     p: CurrentUser,
     file: Annotated[UploadFile, File(description="the evidence file")],
     sha256: Annotated[str, Form(description="its SHA-256 as the sender computed it (hex)")],
     case_id: Annotated[str | None, Form(max_length=64)] = None,
-    taken_at: Annotated[datetime | None, Form()] = None,
+    taken_at: Annotated[AwareDatetime | None, Form()] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
     device_id: Annotated[str | None, Form(max_length=64)] = None,
@@ -57,7 +63,7 @@ async def upload(
     req = service.UploadRequest(
         sha256=sha256,
         media_type=file.content_type or "application/octet-stream",
-        file_name=(file.filename or None) and (file.filename or "")[:255],
+        file_name=file.filename[:255] if file.filename else None,
         case_id=case_id or None,
         taken_at=taken_at,
         lat=lat,
@@ -65,5 +71,7 @@ async def upload(
         device_id=device_id or None,
         note=note or None,
     )
-    row = await service.upload(conn, media(request), p, chunks_of(file.file), req)
+    row, created = await service.upload(conn, media(request), p, chunks_of(file.file), req)
+    if not created:
+        response.status_code = 200  # the same photo again (a retry): the first upload
     return UploadPublic.model_validate(row, from_attributes=True)
