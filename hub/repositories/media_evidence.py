@@ -77,6 +77,10 @@ async def case_reach(conn: AConn, case_id: str) -> dict[str, Any] | None:
     return await cur.fetchone()
 
 
+async def lock_case(conn: AConn, case_id: str) -> None:
+    await conn.execute("SELECT 1 FROM cases WHERE id = %s FOR UPDATE", (case_id,))
+
+
 async def holder_at(conn: AConn, device_id: str, at: datetime) -> str | None:
     """Who had ``device_id`` checked out at ``at`` (custody), if anyone."""
     cur = await conn.execute(

@@ -169,6 +169,9 @@ async def confirm_bodycam(conn: AConn, p: Principal, case_id: str, evidence_file
     """
     case = await _case(conn, p, case_id)
     async with conn.transaction():
+        # The case's row lock (the case store takes it too, in this same transaction): two
+        # confirmations of the same file cannot both pass the "already on the case" check.
+        await repo.lock_case(conn, case_id)
         ef = await repo.evidence_file(conn, evidence_file_id)
         if ef is None:
             raise NotFound(f"body-cam file {evidence_file_id} not found")
