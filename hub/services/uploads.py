@@ -32,6 +32,8 @@ from hub.media.base import check_sha256
 from hub.repositories import audit
 from hub.repositories import media_evidence as repo
 from hub.repositories.media_evidence import Upload
+from hub.services.cases import store as case_store
+from hub.services.cases.requests import EvidenceItem
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -90,9 +92,13 @@ async def upload(
     now = now or datetime.now(UTC)
     p.require(Action.HANDLE_CASES)
     sha = _check(req)
+    collectors: list[str] = []
     if req.case_id is not None:
-        case = await repo.case_reach(conn, req.case_id)
-        p.reach(case["org_unit_id"] if case else None, f"case {req.case_id}")
+        case = p.visible(await repo.case_reach(conn, req.case_id), f"case {req.case_id}")
+        # The uploader first, then the case's other officers: evidence is collected by two
+        # certified officers (行政处罚法 Art. 42), which the case's rules check.
+        others = [o for o in [*(case["officers"] or []), case["lead_officer"]] if o]
+        collectors = list(dict.fromkeys([*([p.staff_id] if p.staff_id else []), *others]))
     device_id = None
     if req.device_id is not None:
         device_id = await _terminal(conn, p, req.device_id, now)
@@ -112,14 +118,12 @@ async def upload(
             return first, False
         evidence_id = None
         if req.case_id is not None:
-            from hub.services.cases import store as case_store  # TEMP until casecore lands
-
-            item = case_store.EvidenceItem(
+            item = EvidenceItem(
                 evidence_type=evidence_type_for(req.media_type),
                 sha256=stored.sha256,
                 source_kind="terminal" if device_id else "upload",
                 source_ref=upload_id,
-                collected_by=[p.staff_id] if p.staff_id else [],
+                collected_by=collectors,
                 collected_at=req.taken_at or now,
                 lat=req.lat,
                 lon=req.lon,

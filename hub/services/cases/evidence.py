@@ -28,6 +28,8 @@ from hub.domain.principal import Principal
 from hub.domain.roles import Action
 from hub.repositories import media_evidence as repo
 from hub.repositories.media_evidence import Candidate, EvidenceFlag
+from hub.services.cases import store as case_store
+from hub.services.cases.requests import EvidenceItem
 
 AConn = psycopg.AsyncConnection[Any]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -124,6 +126,10 @@ def _officers(case: dict[str, Any]) -> list[str]:
     return officers
 
 
+def _with_first(first: str, others: list[str]) -> list[str]:
+    return [first, *(o for o in others if o != first)]
+
+
 async def propose_bodycam(
     conn: AConn,
     p: Principal,
@@ -189,14 +195,14 @@ async def confirm_bodycam(conn: AConn, p: Principal, case_id: str, evidence_file
                 f"body-cam file {evidence_file_id} is already evidence {already} of the case"
                 " (evidence.already_on_case)"
             )
-        from hub.services.cases import store as case_store  # TEMP until casecore lands
-
-        item = case_store.EvidenceItem(
+        item = EvidenceItem(
             evidence_type=EvidenceType.AUDIOVISUAL,
             sha256=ef["sha256"],
             source_kind="bodycam",
             source_ref=str(ef["id"]),
-            collected_by=[holder],
+            # The holder first, then the case's other officers: evidence is collected by two
+            # certified officers (行政处罚法 Art. 42), which the case's rules check.
+            collected_by=_with_first(holder, _officers(case)),
             collected_at=ef["started_at"],
             lat=None,
             lon=None,
