@@ -31,8 +31,20 @@ def seed_case(
     act_date: date,
     lat: float | None = None,
     lon: float | None = None,
+    incident_at: datetime | None = None,
 ) -> None:
+    """A case; with ``incident_at``, opened from a dispatch incident reported then."""
     with psycopg.connect(db_url) as conn:
+        incident_id = None
+        if incident_at is not None:
+            row = conn.execute(
+                "INSERT INTO incidents (org_unit_id, priority, category, source, reported_at,"
+                " created_by, lat, lon) VALUES (%s, 3, 'street_vendor', 'dispatcher', %s,"
+                " 'test', %s, %s) RETURNING id",
+                (org_unit_id, incident_at, lat if lat is not None else 22.5, lon or 114.0),
+            ).fetchone()
+            assert row is not None
+            incident_id = row[0]
         conn.execute(
             "INSERT INTO case_parties (id, party_type, name, created_by)"
             " VALUES (%s, 'citizen', '某某', 'test') ON CONFLICT DO NOTHING",
@@ -40,14 +52,16 @@ def seed_case(
         )
         conn.execute(
             "INSERT INTO cases (id, legal_subject, procedure, state, org_unit_id, matter_code,"
-            " catalog_version, party_id, source, act_date, discovered_on, lat, lon,"
+            " catalog_version, party_id, source, incident_id, act_date, discovered_on, lat, lon,"
             " lead_officer, officers, opened_by, opened_at, updated_at, snapshot)"
-            " VALUES (%s, 'futian-cg', 'ordinary', 'filed', %s, 'M-1', 1, %s, 'patrol', %s, %s,"
+            " VALUES (%s, 'futian-cg', 'ordinary', 'filed', %s, 'M-1', 1, %s, %s, %s, %s, %s,"
             " %s, %s, %s, %s, 'test', now(), now(), '{}')",
             (
                 case_id,
                 org_unit_id,
                 f"party-{case_id}",
+                "incident" if incident_id is not None else "patrol",
+                incident_id,
                 act_date,
                 act_date,
                 lat,

@@ -135,6 +135,23 @@ def test_a_case_without_a_place_proposes_every_held_file_without_distance(api):
     assert (p["position"], p["distance_m"], p["officer_id"]) == ("no_case_place", None, "sa2")
 
 
+def test_an_incident_case_looks_around_the_report_time_not_the_whole_day(api):
+    client, db_url = api
+    reported = T + timedelta(hours=3)
+    seed_case(
+        db_url, "A-4", officers=("sa1",), act_date=ACT, lat=LAT, lon=LON, incident_at=reported
+    )
+    hold(db_url, "cam-a1", "sa1", T - timedelta(hours=3), None)
+    bodycam_file(db_url, "cam-a1", "morning.mp4", T)  # same day, 3 h before the report
+    bodycam_file(db_url, "cam-a1", "at-report.mp4", reported - timedelta(minutes=5))
+    url = "/api/v1/cases/A-4/evidence/proposals"
+    h = bearer(client, "a-officer")
+    r = client.get(url, headers=h)
+    assert [(x["file_id"], x["overlap_s"]) for x in r.json()] == [("at-report.mp4", 600)]
+    r = client.get(url + "?window_minutes=200", headers=h)
+    assert {x["file_id"] for x in r.json()} == {"at-report.mp4", "morning.mp4"}
+
+
 def test_role_and_reach(api):
     client, db_url = api
     seed_case(db_url, "A-1", officers=("sa1",), act_date=ACT, lat=LAT, lon=LON)
