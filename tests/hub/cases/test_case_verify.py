@@ -13,11 +13,12 @@ from ehub.cli import main as ehub_main
 from hub.transparency import service, store
 from tests.factories.hub import bearer
 from tests.helpers import query
-from tests.hub.cases.casefix import case_api  # noqa: F401 (fixture)
+from tests.hub.cases import casefix
 from tests.hub.cases.test_case_api import clue_body, h
 from tests.hub.transparency.helpers import ORIGIN, SIGNER, run
 
 pytestmark = pytest.mark.integration
+case_api = casefix.case_api  # the fixture (tests/hub/cases/casefix.py)
 
 
 def _cli(db_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
