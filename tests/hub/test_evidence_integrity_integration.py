@@ -144,3 +144,13 @@ def test_a_flagged_manifest_raises_an_alert_and_marks_every_case_holding_the_fil
     assert client.get(url, headers=bearer(client, "a-legal_reviewer")).status_code == 200
     assert client.get(url, headers=bearer(client, "fd-equipment_manager")).status_code == 403
     assert client.get(url, headers=bearer(client, "b-officer")).status_code == 404
+
+    # The alert is in the alert list of the camera's team, not of another team. (The list's
+    # ``kind`` filter takes device kinds only, so this reads the whole list.)
+    def listed(user: str) -> list[tuple[str, str]]:
+        r = client.get("/api/v1/alerts", headers=bearer(client, user))
+        assert r.status_code == 200, r.text
+        return [(a["kind"], a["subject"]) for a in r.json()["items"]]
+
+    assert listed("a-supervisor") == [("evidence_integrity", "evidence:cam-a1/f1.mp4")]
+    assert listed("b-equipment_manager") == []
