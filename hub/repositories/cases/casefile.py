@@ -113,12 +113,17 @@ async def insert_case(conn: AConn, row: Mapping[str, Any]) -> None:
 
 
 async def update_case(conn: AConn, case_id: str, values: Mapping[str, Any]) -> None:
-    """The case row after an event; next_due / next_warn from the running timers."""
+    """The case row after an event; next_due / next_warn from the running timers, and
+    ``officers`` only ever grows (who registered the clue stays when 立案 names others)."""
     sets = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in values
+        sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c))
+        for c in values
+        if c != "officers"
     )
     query = sql.SQL(
-        "UPDATE cases SET {}, next_due = (SELECT min(due_on) FROM case_timers"
+        "UPDATE cases SET {}, officers = ARRAY(SELECT DISTINCT x FROM"
+        " unnest(officers || %(officers)s::text[]) AS x ORDER BY x),"
+        " next_due = (SELECT min(due_on) FROM case_timers"
         " WHERE case_id = %(case_id)s AND stopped_at IS NULL), next_warn = (SELECT min(warn_on)"
         " FROM case_timers WHERE case_id = %(case_id)s AND stopped_at IS NULL)"
         " WHERE id = %(case_id)s"
