@@ -13,6 +13,7 @@ import psycopg
 
 from hub.domain.cases import approvals as ap
 from hub.domain.cases.case import Case, Env
+from hub.domain.cases.decision import LEGAL_REVIEWER
 from hub.domain.cases.law import Officer, PartyType
 from hub.domain.errors import Forbidden, Invalid
 from hub.domain.principal import Principal
@@ -88,6 +89,9 @@ def approver_roles(p: Principal, team: str, district: str) -> frozenset[str]:
         unit = team if level == "team" else district
         if p.role in {role, Role.ADMIN} and unit in p.scope:
             roles.add(step_role)
+    # 法制审核 (Art. 58) is the legal reviewer's, for any case they can reach
+    if p.role in {Role.LEGAL_REVIEWER, Role.ADMIN} and team in p.scope:
+        roles.add(LEGAL_REVIEWER)
     return frozenset(roles)
 
 

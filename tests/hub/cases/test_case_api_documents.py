@@ -140,3 +140,50 @@ def test_orders_measures_notices_and_a_withdrawal(case_api) -> None:
             return [p for p in rep.problems if p.startswith("cases:")]
 
     assert asyncio.run(check()) == []
+
+
+def test_a_large_fine_goes_past_the_legal_review_and_the_legal_office(case_api) -> None:
+    """Art. 58: a fine of 10,000 (citizen) is flagged for 法制审核; the decision's chain is
+    team leader -> legal office (a district legal reviewer) -> department head."""
+    client, db = case_api
+    officer, leader = bearer(client, "a-officer"), bearer(client, "a-supervisor")
+    head, legal = bearer(client, "fd-supervisor"), bearer(client, "fd-legal")
+    team_legal = bearer(client, "a-legal_reviewer")
+
+    def post(who: dict, path: str, body: dict, status: int = 200) -> dict:
+        r = client.post(f"/api/v1/cases{path}", json=body, headers=who)
+        assert r.status_code == status, (path, r.text)
+        return r.json()
+
+    cid = post(officer, "", {**clue_body(), "matter_code": "SZ-JZ-001"}, 201)["id"]
+    post(officer, f"/{cid}/filing", {"officers": TWO})
+    post(leader, f"/{cid}/approvals/filing/approve", {})
+    post(head, f"/{cid}/approvals/filing/approve", {})
+    post(officer, f"/{cid}/report", {"officers": TWO, "sha256": h(21)})
+    pen = {"types": ["fine"], "fine": "10000"}
+    post(officer, f"/{cid}/notice", {"officers": TWO, "sha256": h(22), "penalty": pen})
+    post(officer, f"/{cid}/notice/delivered", {"officers": TWO, "sha256": h(23)})
+    post(officer, f"/{cid}/waiver", {"officers": TWO, "sha256": h(24)})
+    # No decision before the legal review.
+    r = client.post(f"/api/v1/cases/{cid}/decision", json={"penalty": pen}, headers=officer)
+    assert r.status_code == 409 and r.json()["rule"] == "legal_review_required", r.text
+    # An officer cannot record it (cases.review); a legal reviewer can.
+    r = client.post(f"/api/v1/cases/{cid}/review", json={"opinion": "x"}, headers=officer)
+    assert r.status_code == 403
+    post(legal, f"/{cid}/review", {"opinion": "事实清楚，证据确凿，同意"})
+    post(officer, f"/{cid}/decision", {"penalty": pen})
+    post(leader, f"/{cid}/approvals/decision/approve", {})
+    # The team's legal reviewer does not reach the district: not the legal office.
+    r = client.post(f"/api/v1/cases/{cid}/approvals/decision/approve", json={},
+                    headers=team_legal)  # fmt: skip
+    assert r.status_code == 409 and r.json()["rule"] == "approver_role", r.text
+    post(legal, f"/{cid}/approvals/decision/approve", {})
+    assert post(head, f"/{cid}/approvals/decision/approve", {})["state"] == "decided"
+    steps = query(db, "SELECT step_role, hub_role, org_unit_id, decided_by FROM"
+                  " case_approval_steps WHERE case_id = %s AND act = 'decision' ORDER BY id",
+                  cid)  # fmt: skip
+    assert steps == [
+        ("team_leader", "supervisor", "team-a", "a-supervisor"),
+        ("legal_office", "legal_reviewer", "futian", "fd-legal"),
+        ("department_head", "supervisor", "futian", "fd-supervisor"),
+    ]
