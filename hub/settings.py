@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,6 +49,21 @@ class HubSettings(BaseSettings):
     # multipart uploads have their own, larger limit.
     hub_max_body_bytes: int = Field(1024 * 1024, ge=1024)
     hub_max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+
+    # Evidence media (hub/media): uploaded photos and other files, content-addressed by their
+    # SHA-256. "fs": under hub_media_dir (the default); "s3": an S3-compatible bucket.
+    hub_media_backend: Literal["fs", "s3"] = "fs"
+    hub_media_dir: str = "var/media"
+    hub_media_s3_endpoint: str | None = None  # e.g. "http://minio.internal:9000"; None: AWS
+    hub_media_s3_region: str = "us-east-1"
+    hub_media_s3_bucket: str | None = None
+    hub_media_s3_prefix: str = "evidence/"
+    hub_media_s3_access_key: str | None = Field(None, repr=False)
+    hub_media_s3_secret_key: str | None = Field(None, repr=False)
+    hub_media_s3_path_style: bool = True
+    # Send x-amz-checksum-sha256 with each upload (the server re-checks the hash); off for
+    # servers that reject the header.
+    hub_media_s3_checksum: bool = True
 
     # Alerts: where to POST each notification (None: no webhook), and how often to evaluate.
     hub_alert_webhook_url: str | None = None

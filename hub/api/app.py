@@ -23,6 +23,7 @@ from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
 from hub.live.index import LiveIndex
 from hub.live.loop import run_live_loop
+from hub.media.factory import media_store
 from hub.notify import Notifier, app_broadcaster
 from hub.services.units import UnitTracker, run_unit_refresh_loop
 from hub.settings import HubSettings
@@ -132,6 +133,7 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
     signer = signer_from_settings(settings)  # None: no checkpoints (README, Transparency log)
     app.state.transparency_signer = signer
     app.state.revocations = Revocations()  # deactivated accounts' streams end at once
+    app.state.media = media_store(settings)  # evidence files (hub/media)
     problems.install(app)
     app.add_middleware(
         BodyLimit, max_body=settings.hub_max_body_bytes, max_upload=settings.hub_max_upload_bytes

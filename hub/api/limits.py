@@ -36,9 +36,9 @@ def _detail(limit: int) -> str:
     )
 
 
-# Path prefixes of the routes that take files (multipart): none yet; the terminal's evidence
-# photo upload (issue 10) registers here.
-UPLOAD_PATHS: tuple[str, ...] = ()
+# Path prefixes of the routes that take files (multipart): the evidence upload (issue 10 §6:
+# photos from terminals, files an officer adds to a case; hub/api/routes/uploads.py).
+UPLOAD_PATHS: tuple[str, ...] = ("/api/v1/uploads",)
 
 
 class BodyLimit:

@@ -43,6 +43,8 @@ class SystemAlertKind(StrEnum):
     """
 
     TRANSPARENCY_LOG = "transparency_log"  # the stored log no longer extends its checkpoint
+    # A body-cam file whose hash changed on the dock or differs from the camera's (issue 10 §6).
+    EVIDENCE_INTEGRITY = "evidence_integrity"
 
 
 class Severity(StrEnum):

@@ -17,11 +17,12 @@ from hub.domain import pairing as rules
 from hub.domain.print_jobs import EVENT_STATUS, apply
 from hub.domain.terminals import custody_refusal
 from hub.repositories import device_records as repo
-from hub.services import attendance, dispatch_events
+from hub.services import attendance, dispatch_events, evidence_integrity
 from schemas.messages import (
     CmdResult,
     Command,
     EvidenceManifest,
+    Integrity,
     PairingResultArgs,
     PrinterPaired,
     PrinterUnpaired,
@@ -97,7 +98,11 @@ def handle(
             return []
         if isinstance(msg, EvidenceManifest):
             fields = msg.model_dump(mode="json", exclude={"v", "seq", "ts", "event"})
-            repo.insert_evidence(conn, device_id, msg.seq, fields)
+            # A flagged file raises its alert once, when its manifest is first registered.
+            if repo.insert_evidence(conn, device_id, msg.seq, fields) and (
+                msg.integrity is not Integrity.OK
+            ):
+                evidence_integrity.flagged(conn, device_id, msg, now)
             return []
     return []
 

@@ -143,6 +143,10 @@ def build_model(
             fields[key] = [o.model_dump(mode="json") for o in officers]
     if "approvals" in known and "approvals" not in fields and approvals is not None:
         fields["approvals"] = approvals
+    if "approved_by" in known and "approved_by" not in fields and approvals:
+        # a notice that states its approval (先行登记保存, Art. 56): the chain's last signer
+        fields["approved_by"] = approvals[-1]["name"]
+        fields["approved_at"] = approvals[-1]["at"]
     try:
         # strict models: through JSON, as a terminal or the API would send them
         doc = model.model_validate_json(json.dumps(fields, default=_json))

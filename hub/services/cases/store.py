@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from psycopg.rows import dict_row
-
 from hub.domain.cases import commands as c
 from hub.domain.cases import lifecycle
 from hub.domain.cases.case import Case
@@ -32,6 +30,7 @@ from hub.domain.errors import Invalid
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
 from hub.repositories import audit
+from hub.repositories.cases import casefile as repo
 from hub.services.cases import documents as docs
 from hub.services.cases import logentries
 from hub.services.cases.lookups import (
@@ -163,20 +162,10 @@ async def clue_from_incident(
     p.require(Action.OPEN_CLUE)
     now = now or now_utc()
     async with conn.transaction():
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT id, org_unit_id, source, description, lat, lon, address, reported_at"
-            " FROM incidents WHERE id = %s FOR UPDATE",
-            (incident_id,),
-        )
-        inc = p.visible(await cur.fetchone(), "incident")
-        cur2 = await conn.execute(
-            "SELECT id FROM cases WHERE incident_id = %s ORDER BY opened_at LIMIT 1",
-            (incident_id,),
-        )
-        existing = await cur2.fetchone()
+        inc = p.visible(await repo.incident_for_clue(conn, incident_id), "incident")
+        existing = await repo.case_of_incident(conn, incident_id)
         if existing is not None:
-            return str(existing[0])
+            return existing
         reported = inc["reported_at"]
         req = ClueRequest(
             matter_code=matter_code,
@@ -345,29 +334,22 @@ async def add_evidence(
             "added_at": now,
         }
         queued = await tlog.append(conn, logentries.evidence_entry(ev))
-        await conn.execute(
-            "INSERT INTO case_evidence (id, case_id, seq, evidence_type, sha256, source_kind,"
-            " source_ref, collected_by, collected_at, lat, lon, place, note, added_by, added_at,"
-            " tlog_queue_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s)",
-            (
-                evidence_id,
-                case_id,
-                new.seq,
-                item.evidence_type.value,
-                item.sha256,
-                item.source_kind,
-                item.source_ref,
-                list(item.collected_by),
-                item.collected_at,
-                item.lat,
-                item.lon,
-                item.place,
-                item.note,
-                p.username,
-                now,
-                queued.queue_id,
-            ),
+        await repo.insert_evidence(
+            conn,
+            {
+                **ev,
+                "seq": new.seq,
+                "source_kind": item.source_kind,
+                "source_ref": item.source_ref,
+                "collected_by": list(item.collected_by),
+                "collected_at": item.collected_at,
+                "lat": item.lat,
+                "lon": item.lon,
+                "place": item.place,
+                "note": item.note,
+                "added_by": p.username,
+                "tlog_queue_id": queued.queue_id,
+            },
         )
         await project(conn, new, now)
         await audit.record(
@@ -392,24 +374,7 @@ async def find_document(
     """An issued document by (type, number) or by its hash (the public ``/verify`` page)."""
     if sha256 is None and (doc_type is None or number is None):
         raise Invalid("find a document by its type and number, or by its sha256")
-    cur = conn.cursor(row_factory=dict_row)
-    cols = (
-        "id, case_id, doc_type, number, ref, sha256, canonical, modelled, issued_at,"
-        " issued_by, printed_at_scene, tlog_queue_id"
-    )
-    if sha256 is not None:
-        await cur.execute(
-            f"SELECT {cols} FROM case_documents WHERE sha256 = %s"
-            " AND (%s::text IS NULL OR doc_type = %s) AND (%s::text IS NULL OR number = %s)"
-            " ORDER BY issued_at LIMIT 1",
-            (sha256, doc_type, doc_type, number, number),
-        )
-    else:
-        await cur.execute(
-            f"SELECT {cols} FROM case_documents WHERE doc_type = %s AND number = %s",
-            (doc_type, number),
-        )
-    row = await cur.fetchone()
+    row = await repo.find_document(conn, doc_type=doc_type, number=number, sha256=sha256)
     if row is None:
         return None
     row["canonical"] = bytes(row["canonical"])
