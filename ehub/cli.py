@@ -68,6 +68,7 @@ def cmd_hub_worker(args: argparse.Namespace) -> int:
             "database_url": args.database,
             "hub_worker_client_id": args.client_id,
             "hub_worker_share_group": args.share_group,
+            "hub_worker_metrics_port": args.metrics_port,
         }.items()
         if v is not None
     }
@@ -162,11 +163,33 @@ def cmd_broker_init(args: argparse.Namespace) -> int:
 
 def cmd_jt808_bridge(args: argparse.Namespace) -> int:
     from gateway.jt808_bridge import serve
+    from gateway.settings import Jt808BridgeSettings
     from schemas.db import migrate
 
-    migrate(args.database)
-    ep = MqttEndpoint.parse(args.broker)
-    asyncio.run(serve(args.database, ep, args.host, args.port))
+    overrides = {
+        k: v
+        for k, v in {
+            "mqtt_url": args.broker,
+            "database_url": args.database,
+            "jt808_host": args.host,
+            "jt808_port": args.port,
+            "jt808_metrics_port": args.metrics_port,
+        }.items()
+        if v is not None
+    }
+    settings = Jt808BridgeSettings(**overrides)
+    migrate(settings.database_url)
+    ep = MqttEndpoint.parse(settings.mqtt_url)
+    asyncio.run(
+        serve(
+            settings.database_url,
+            ep,
+            settings.jt808_host,
+            settings.jt808_port,
+            metrics_port=settings.jt808_metrics_port,
+            metrics_addr=settings.jt808_metrics_addr,
+        )
+    )
     return 0
 
 
@@ -396,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
     hw.add_argument("--client-id", help="MQTT client id; unique per replica")
     hw.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
+    hw.add_argument("--metrics-port", type=int, help="serve /metrics, /livez, /readyz on this port")
     hw.set_defaults(func=cmd_hub_worker)
 
     bk = sub.add_parser("broker", help="the MQTT broker's accounts (dynamic security)")
@@ -408,14 +432,19 @@ def build_parser() -> argparse.ArgumentParser:
     bi_.set_defaults(func=cmd_broker_init)
 
     j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
-    j.add_argument("--port", type=int, default=7808)
-    j.add_argument("--host", default="0.0.0.0", help="trackers connect from outside")
+    j.add_argument("--port", type=int, help="TCP port for trackers (EHUB_JT808_PORT, 7808)")
+    j.add_argument("--host", help="listen address (EHUB_JT808_HOST, 0.0.0.0)")
     j.add_argument(
         "--broker",
-        default="mqtt://127.0.0.1:1883",
-        help="mqtt[s]://ehub-jt808-bridge:PASSWORD@host:port[?ca_file=..&password_file=..]",
+        help="mqtt[s]://ehub-jt808-bridge:PASSWORD@host:port[?ca_file=..&password_file=..]"
+        " (EHUB_MQTT_URL)",
     )
-    j.add_argument("--database", required=True, help="registry of terminals (jt808_terminals)")
+    j.add_argument("--database", help="registry of terminals, jt808_terminals (EHUB_DATABASE_URL)")
+    j.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics, /livez, /readyz on this port (EHUB_JT808_METRICS_PORT)",
+    )
     j.set_defaults(func=cmd_jt808_bridge)
 
     s = sub.add_parser("simulate", help="run a simulated fleet against a broker")

@@ -18,6 +18,9 @@ class HubSettings(BaseSettings):
     hub_worker_share_group: str | None = None
     hub_worker_mqtt_v5: bool = True
     hub_worker_session_expiry_s: int = 7 * 24 * 3600
+    # The worker's /metrics, /livez and /readyz (schemas/ops.py); None: not served.
+    hub_worker_metrics_port: int | None = None
+    hub_worker_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container
     # Device broker accounts (README "Security"): the hub drives Mosquitto's dynamic-security
     # plugin with its own account (mqtt_url) — registering, issuing and rotating credentials,
     # disabling on retire/lost. Off only for a broker without the plugin (the demo's amqtt).
