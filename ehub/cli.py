@@ -212,6 +212,9 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         migrate(args.register)
         new = register_fleet(args.register, fleet)
         logging.info("registered %d new devices", new)
+        if args.register_only:  # compose's demo: issue their broker accounts, then simulate
+            print(f"simulate: registered {new} new devices of {len(fleet)}")
+            return 0
     ep = MqttEndpoint.parse(args.broker)
     device_passwords: dict[str, str] = {}
     if args.credentials:
@@ -473,6 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--register",
         metavar="DATABASE_URL",
         help="register the fleet's devices in this database first",
+    )
+    s.add_argument(
+        "--register-only",
+        action="store_true",
+        help="with --register: register the fleet and exit (its broker accounts come next)",
     )
     s.add_argument("--report", help="write a JSON report of what was published/acked")
     s.add_argument(

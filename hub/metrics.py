@@ -96,6 +96,13 @@ class HubMetrics:
         self.db_up = Gauge(
             "ehub_hub_db_up", "1 if the last scrape's database query succeeded", registry=r
         )
+        self.retention_removed = Counter(
+            "ehub_hub_retention_removed",
+            "Old telemetry removed by retention: rows (plain PostgreSQL) or chunks (Apache"
+            " TimescaleDB); 0 where TimescaleDB's own policies do it",
+            ["table"],
+            registry=r,
+        )
 
     # -- loops ----------------------------------------------------------------------------
     def observe_cycle(self, loop: str, took_s: float, failed: bool) -> None:

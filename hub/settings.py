@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.domain.retention import check_days
 
 
 class HubSettings(BaseSettings):
@@ -92,3 +94,18 @@ class HubSettings(BaseSettings):
     # is a critical alert (self-check) and a problem for `ehub cases verify`.
     hub_log_sequence_interval_s: float = Field(0.5, gt=0)
     hub_log_mmd_s: float = Field(60, gt=0)
+
+    # Telemetry retention (hub/retention.py): days to keep, per table, for device_status,
+    # positions, device_events, dead_letters and presence_events (others keep their defaults
+    # there), e.g. EHUB_HUB_RETENTION_DAYS='{"positions": 180, "dead_letters": 14}'. Evidence,
+    # case, transparency-log and audit tables cannot be named: they are kept for good.
+    hub_retention_days: dict[str, int] = Field(default_factory=dict)
+    # Compression after N days, per table (TimescaleDB community build only; ignored elsewhere).
+    hub_compress_after_days: dict[str, int] = Field(default_factory=dict)
+    hub_retention_interval_s: float = Field(3600, gt=0)
+
+    @field_validator("hub_retention_days", "hub_compress_after_days")
+    @classmethod
+    def _retention_tables(cls, v: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        what = "retention" if info.field_name == "hub_retention_days" else "compression"
+        return check_days(v, what=what)

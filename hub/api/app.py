@@ -25,6 +25,7 @@ from hub.live.index import LiveIndex
 from hub.live.loop import run_live_loop
 from hub.metrics import LOOP_METRICS, HubMetrics, RequestMetrics
 from hub.notify import Notifier, app_broadcaster
+from hub.retention import run_retention_loop
 from hub.services.units import UnitTracker, run_unit_refresh_loop
 from hub.settings import HubSettings
 from hub.transparency import api as transparency_api
@@ -94,6 +95,16 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 # Queued log leaves integrate with or without a signing key (migration 019).
                 asyncio.create_task(
                     run_sequencer_loop(pool, settings.hub_log_sequence_interval_s, stop)
+                ),
+                # Old telemetry only; never evidence, cases, the log or audit (hub/retention.py).
+                asyncio.create_task(
+                    run_retention_loop(
+                        pool,
+                        settings.hub_retention_days,
+                        settings.hub_compress_after_days,
+                        settings.hub_retention_interval_s,
+                        stop,
+                    )
                 ),
             ]
             if signer is not None:  # checkpoints and the self-check need the log's key
