@@ -212,6 +212,12 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         migrate(args.register)
         new = register_fleet(args.register, fleet)
         logging.info("registered %d new devices", new)
+        if args.jt808:
+            from ehub.registry import register_jt808
+
+            logging.info(
+                "%d trackers listed as JT/T 808 terminals", register_jt808(args.register, fleet)
+            )
         if args.register_only:  # compose's demo: issue their broker accounts, then simulate
             print(f"simulate: registered {new} new devices of {len(fleet)}")
             return 0
@@ -230,6 +236,7 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         password=ep.password,
         device_passwords=device_passwords,
         tls_context=ssl.create_default_context(cafile=ep.ca_file) if ep.tls else None,
+        jt808=_host_port(args.jt808) if args.jt808 else None,
     )
     report = asyncio.run(runner.run(args.duration, drain_timeout=args.drain_timeout))
     doc = report.as_json()
@@ -241,6 +248,11 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         f"reconnects={report.reconnects}"
     )
     return 0 if report.pending == 0 else 3
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -481,6 +493,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--register-only",
         action="store_true",
         help="with --register: register the fleet and exit (its broker accounts come next)",
+    )
+    s.add_argument(
+        "--jt808",
+        metavar="HOST:PORT",
+        help="vehicle trackers speak JT/T 808 to this bridge instead of MQTT (with --register:"
+        " also list them as JT/T 808 terminals)",
     )
     s.add_argument("--report", help="write a JSON report of what was published/acked")
     s.add_argument(

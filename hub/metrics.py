@@ -110,8 +110,9 @@ class HubMetrics:
         self.loop_runs.labels(loop).inc()
         self.loop_seconds.labels(loop).observe(took_s)
         self.loop_last_run.labels(loop).set(now)
+        errors = self.loop_errors.labels(loop)  # exported at 0 from the first cycle on
         if failed:
-            self.loop_errors.labels(loop).inc()
+            errors.inc()
         else:
             self.loop_last_success.labels(loop).set(now)
 
@@ -124,7 +125,7 @@ class HubMetrics:
             at = live.refreshed_at
             self.live_lag.set(-1 if at is None else time.monotonic() - at)
         feed = getattr(state, "live_feed", None)
-        self.sse_clients.labels("live").set(feed.subscribers() if feed is not None else 0)
+        self.sse_clients.labels("live").set(feed.subscribers if feed is not None else 0)
         alerts = getattr(state, "alert_broadcaster", None)
         self.sse_clients.labels("alerts").set(alerts.subscribers if alerts is not None else 0)
         pool = getattr(state, "pool", None)
