@@ -255,6 +255,17 @@ def _host_port(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ehub import doctor
+
+    return doctor.main(
+        args.database or os.environ.get("EHUB_DATABASE_URL"),
+        args.broker or os.environ.get("EHUB_MQTT_URL"),
+        disks=[Path(d) for d in args.disk or []],
+        probes=args.probe or [],
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ehub.demo import run_demo
 
@@ -516,6 +527,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--state-dir", default=None, help="where the embedded database lives")
     d.set_defaults(func=cmd_demo)
+
+    dr = sub.add_parser(
+        "doctor",
+        help="check a deployment (database, migrations, TimescaleDB, clock, disk, broker and its"
+        " ACLs, readiness probes) and say what is wrong; exit 1 on any problem",
+    )
+    dr.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    dr.add_argument(
+        "--broker", help="the hub's account: mqtt[s]://ehub-hub:...@host (EHUB_MQTT_URL)"
+    )
+    dr.add_argument("--disk", action="append", help="a path whose filesystem to check (repeat)")
+    dr.add_argument(
+        "--probe", action="append", help="a process's /readyz URL that must answer 200 (repeat)"
+    )
+    dr.set_defaults(func=cmd_doctor)
 
     sc = sub.add_parser("schemas", help="machine-readable MQTT contract")
     scs = sc.add_subparsers(dest="schemas_command", required=True)
