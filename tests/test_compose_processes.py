@@ -32,9 +32,10 @@ import pytest
 import yaml
 
 from ehub.pgcluster import free_port
-from ehub.services import Services, drop_session, start_prometheus
+from ehub.services import Services, clear_retained, drop_session, start_prometheus
 from schemas.broker import MqttEndpoint
 from schemas.ops import METRICS_PATH, READY_PATH
+from schemas.topics import Channel, device_topic
 from tests.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -186,6 +187,9 @@ def stack(
                 p.popen.kill()
         for cid in client_ids:
             drop_session(services.mqtt_url, cid)
+        # The fleet's and the bridge's retained states would reach every later test's gateway.
+        devices = query(db_url, "SELECT device_type, device_id FROM devices")
+        clear_retained(services.mqtt_url, [device_topic(t, d, Channel.STATE) for t, d in devices])
 
 
 def _run(argv: list[str], env: dict[str, str], log: Path, timeout: float) -> None:
