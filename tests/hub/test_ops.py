@@ -167,11 +167,13 @@ def test_worker_metrics_events_pairings_print_jobs_and_readiness(
     publisher.publish(
         ev("mobile_terminal", "term-unknown"), msg(1, T0, event="print_queued", job_id="x")
     )
+    results = "ehub/v1/mobile_terminal/term-m1/cmd_result"
+    publisher.publish(results, msg(4, T0, cmd_id="pair-term-m1-1", status="done", detail="ok"))
 
     def scraped() -> str | None:
         text = _get(f"{base}/metrics")[1]
         done = sum(v for _, v in samples(text, "ehub_hub_worker_events_total"))
-        return text if done >= 4 else None
+        return text if done >= 5 else None
 
     text = wait_until(scraped)
     events = {
@@ -180,13 +182,15 @@ def test_worker_metrics_events_pairings_print_jobs_and_readiness(
     assert events[("printer_paired", "handled")] == 2
     assert events[("print_queued", "handled")] == 1
     assert events[("print_queued", "refused")] == 1  # a device not in the registry
+    assert events[("cmd_result", "handled")] == 1
+    assert samples(text, "ehub_hub_worker_command_results_total") == [({"status": "done"}, 1.0)]
     pairings = {s["outcome"]: v for s, v in samples(text, "ehub_hub_worker_pairings_total")}
     assert pairings == {"accepted": 1.0, "refused": 1.0}
     assert samples(text, "ehub_hub_worker_print_job_events_total") == [
         ({"event": "print_queued"}, 1.0)
     ]
     assert samples(text, "ehub_hub_worker_commands_published_total") == [({}, 2.0)]
-    assert samples(text, "ehub_hub_worker_event_lag_seconds_count") == [({}, 3.0)]
+    assert samples(text, "ehub_hub_worker_event_lag_seconds_count") == [({}, 4.0)]
     assert "term-m1" not in text and "prn-m1" not in text  # never a device id as a label
     # Not subscribed any more: not ready, and says why.
     worker.client.disconnect()
