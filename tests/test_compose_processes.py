@@ -25,18 +25,22 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+import psycopg
 import pytest
 import yaml
+from paho.mqtt.enums import CallbackAPIVersion
 
 from ehub.pgcluster import free_port
 from ehub.services import Services, clear_retained, drop_session, start_prometheus
 from schemas.broker import MqttEndpoint
 from schemas.ops import METRICS_PATH, READY_PATH
 from schemas.topics import Channel, device_topic
-from tests.helpers import query
+from tests.helpers import query, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -231,6 +235,11 @@ def test_the_compose_process_set_runs_and_data_flows_end_to_end(
     assert len(issued) == DEVICES + 1  # header + one account per device
     sim = [*_argv("simulator", subs), "--duration", "12", "--rate", "30"]
     _run(sim, {}, tmp_path / "simulator.log", 180)  # exit 0: every message acked
+    # A device that got past the broker sends junk: a dead letter, as the ingest dashboard shows.
+    first = issued[1].split(",")[0]
+    kind = query(db_url, "SELECT device_type FROM devices WHERE device_id = %s", first)[0][0]
+    _junk(services.mqtt_url, device_topic(kind, first, Channel.STATUS))
+    wait_until(lambda: query(db_url, "SELECT count(*) FROM dead_letters")[0][0] >= 1)
 
     # Stored: MQTT devices' status and the trackers' positions that came over JT/T 808.
     by_type = dict(
@@ -271,10 +280,21 @@ def test_the_compose_process_set_runs_and_data_flows_end_to_end(
         assert _metric(metrics["hub-worker"], "ehub_hub_worker_events_total") > 0
     assert _metric(metrics["hub-worker"], "ehub_hub_worker_mqtt_subscribed") == 1
 
-    _prometheus_scrapes_and_evaluates(stack, tmp_path)
+    _prometheus_scrapes_and_evaluates(stack, tmp_path, db_url)
 
 
-def _prometheus_scrapes_and_evaluates(stack: dict[str, Proc], tmp_path: Path) -> None:
+def _junk(mqtt_url: str, topic: str) -> None:
+    ep = MqttEndpoint.parse(mqtt_url)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"junk-{secrets.token_hex(4)}")
+    ep.paho_setup(c)
+    c.connect(ep.host, ep.port)
+    c.loop_start()
+    c.publish(topic, b"not json", qos=1).wait_for_publish(10)
+    c.disconnect()
+    c.loop_stop()
+
+
+def _prometheus_scrapes_and_evaluates(stack: dict[str, Proc], tmp_path: Path, db_url: str) -> None:
     """dashboards/prometheus.yml and alerts.yml on a real Prometheus, targets rewritten."""
     shipped = yaml.safe_load((ROOT / "dashboards/prometheus.yml").read_text())
     rules = tmp_path / "alerts.yml"
@@ -347,6 +367,82 @@ def _prometheus_scrapes_and_evaluates(stack: dict[str, Proc], tmp_path: Path) ->
             r["alert"] for g in doc["groups"] for r in g["rules"]
         }
         assert all(r["health"] in ("ok", "unknown") for g in groups for r in g["rules"])
+        _dashboards_evaluate(q, db_url)
     finally:
         prom.terminate()
         prom.wait(30)
+
+
+# -- the Grafana dashboards' queries, on the same live data -------------------------------------
+def _panels(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for panel in doc.get("panels", []):
+        yield panel
+        yield from _panels(panel)  # rows hold panels of their own
+
+
+def expand_macros(sql: str, frm: datetime, to: datetime, interval_s: int = 60) -> str:
+    """Grafana's PostgreSQL macros, expanded as its SQL datasource does; an unknown one fails."""
+    f, t = f"'{frm.isoformat()}'", f"'{to.isoformat()}'"
+
+    def time_group(args: str, alias: bool) -> str:
+        col, _, step = (a.strip() for a in args.partition(","))
+        seconds = _duration_s(step.strip("'\" ")) if step else interval_s
+        expr = f"floor(extract(epoch from {col})/{seconds})*{seconds}"
+        return f'{expr} AS "time"' if alias else expr
+
+    rules: list[tuple[str, Callable[[re.Match[str]], str]]] = [
+        (r"\$__timeFilter\(([^)]*)\)", lambda m: f"{m.group(1)} BETWEEN {f} AND {t}"),
+        (r"\$__timeFrom\(\)", lambda m: f),
+        (r"\$__timeTo\(\)", lambda m: t),
+        (r"\$__timeGroupAlias\(([^)]*)\)", lambda m: time_group(m.group(1), True)),
+        (r"\$__timeGroup\(([^)]*)\)", lambda m: time_group(m.group(1), False)),
+        (
+            r"\$__unixEpochFilter\(([^)]*)\)",
+            lambda m: (
+                f"{m.group(1)} >= {int(frm.timestamp())} AND {m.group(1)} <= {int(to.timestamp())}"
+            ),
+        ),
+        (r"\$__interval_ms\b", lambda m: str(interval_s * 1000)),
+        (r"\$__interval\b", lambda m: f"{interval_s}s"),
+    ]
+    for pattern, repl in rules:
+        sql = re.sub(pattern, repl, sql)
+    assert "$__" not in sql, f"a Grafana macro this test does not expand: {sql}"
+    return sql
+
+
+def _duration_s(text: str) -> int:
+    n, unit = int(text[:-1]), text[-1]
+    return n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def _dashboards_evaluate(q: Callable[[str], list[Any]], db_url: str) -> None:
+    """Every panel of every shipped dashboard: PromQL through the real Prometheus returns series;
+    SQL (macros expanded) runs on the real TimescaleDB and returns the columns the panel's
+    format needs."""
+    files = sorted((ROOT / "dashboards/grafana").glob("*.json"))
+    assert files
+    now = datetime.now(UTC)
+    checked = 0
+    for path in files:
+        doc = json.loads(path.read_text())
+        for panel in _panels(doc):
+            ds = (panel.get("datasource") or {}).get("type", "")
+            for target in panel.get("targets", []):
+                where = f"{path.name} / {panel.get('title')} / {target.get('refId')}"
+                if "prometheus" in ds:
+                    assert q(target["expr"]), f"{where}: no series"
+                elif "postgres" in ds:
+                    sql = expand_macros(target["rawSql"], now - timedelta(hours=1), now)
+                    with psycopg.connect(db_url) as conn:
+                        cur = conn.execute(sql)
+                        cols = [c.name for c in cur.description or []]
+                        rows = cur.fetchall()
+                    assert rows, f"{where}: no rows"
+                    if target.get("format") == "time_series":
+                        assert cols[0] == "time", f"{where}: a time series needs time first"
+                        assert len(cols) >= 2
+                else:
+                    pytest.fail(f"{where}: unknown datasource {ds!r}")
+                checked += 1
+    assert checked >= 9  # the ingest dashboard: 7 PromQL targets, 2 SQL
