@@ -68,6 +68,7 @@ def cmd_hub_worker(args: argparse.Namespace) -> int:
             "database_url": args.database,
             "hub_worker_client_id": args.client_id,
             "hub_worker_share_group": args.share_group,
+            "hub_worker_metrics_port": args.metrics_port,
         }.items()
         if v is not None
     }
@@ -162,11 +163,33 @@ def cmd_broker_init(args: argparse.Namespace) -> int:
 
 def cmd_jt808_bridge(args: argparse.Namespace) -> int:
     from gateway.jt808_bridge import serve
+    from gateway.settings import Jt808BridgeSettings
     from schemas.db import migrate
 
-    migrate(args.database)
-    ep = MqttEndpoint.parse(args.broker)
-    asyncio.run(serve(args.database, ep, args.host, args.port))
+    overrides = {
+        k: v
+        for k, v in {
+            "mqtt_url": args.broker,
+            "database_url": args.database,
+            "jt808_host": args.host,
+            "jt808_port": args.port,
+            "jt808_metrics_port": args.metrics_port,
+        }.items()
+        if v is not None
+    }
+    settings = Jt808BridgeSettings(**overrides)
+    migrate(settings.database_url)
+    ep = MqttEndpoint.parse(settings.mqtt_url)
+    asyncio.run(
+        serve(
+            settings.database_url,
+            ep,
+            settings.jt808_host,
+            settings.jt808_port,
+            metrics_port=settings.jt808_metrics_port,
+            metrics_addr=settings.jt808_metrics_addr,
+        )
+    )
     return 0
 
 
@@ -189,6 +212,15 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         migrate(args.register)
         new = register_fleet(args.register, fleet)
         logging.info("registered %d new devices", new)
+        if args.jt808:
+            from ehub.registry import register_jt808
+
+            logging.info(
+                "%d trackers listed as JT/T 808 terminals", register_jt808(args.register, fleet)
+            )
+        if args.register_only:  # compose's demo: issue their broker accounts, then simulate
+            print(f"simulate: registered {new} new devices of {len(fleet)}")
+            return 0
     ep = MqttEndpoint.parse(args.broker)
     device_passwords: dict[str, str] = {}
     if args.credentials:
@@ -204,6 +236,7 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         password=ep.password,
         device_passwords=device_passwords,
         tls_context=ssl.create_default_context(cafile=ep.ca_file) if ep.tls else None,
+        jt808=_host_port(args.jt808) if args.jt808 else None,
     )
     report = asyncio.run(runner.run(args.duration, drain_timeout=args.drain_timeout))
     doc = report.as_json()
@@ -215,6 +248,22 @@ def _simulate(args: argparse.Namespace, workdir: Path) -> int:
         f"reconnects={report.reconnects}"
     )
     return 0 if report.pending == 0 else 3
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ehub import doctor
+
+    return doctor.main(
+        args.database or os.environ.get("EHUB_DATABASE_URL"),
+        args.broker or os.environ.get("EHUB_MQTT_URL"),
+        disks=[Path(d) for d in args.disk or []],
+        probes=args.probe or [],
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -396,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
     hw.add_argument("--client-id", help="MQTT client id; unique per replica")
     hw.add_argument("--share-group", help="MQTT 5 shared-subscription group for replicas")
+    hw.add_argument("--metrics-port", type=int, help="serve /metrics, /livez, /readyz on this port")
     hw.set_defaults(func=cmd_hub_worker)
 
     bk = sub.add_parser("broker", help="the MQTT broker's accounts (dynamic security)")
@@ -408,14 +458,19 @@ def build_parser() -> argparse.ArgumentParser:
     bi_.set_defaults(func=cmd_broker_init)
 
     j = sub.add_parser("jt808-bridge", help="JT/T 808 trackers over TCP -> v1 MQTT messages")
-    j.add_argument("--port", type=int, default=7808)
-    j.add_argument("--host", default="0.0.0.0", help="trackers connect from outside")
+    j.add_argument("--port", type=int, help="TCP port for trackers (EHUB_JT808_PORT, 7808)")
+    j.add_argument("--host", help="listen address (EHUB_JT808_HOST, 0.0.0.0)")
     j.add_argument(
         "--broker",
-        default="mqtt://127.0.0.1:1883",
-        help="mqtt[s]://ehub-jt808-bridge:PASSWORD@host:port[?ca_file=..&password_file=..]",
+        help="mqtt[s]://ehub-jt808-bridge:PASSWORD@host:port[?ca_file=..&password_file=..]"
+        " (EHUB_MQTT_URL)",
     )
-    j.add_argument("--database", required=True, help="registry of terminals (jt808_terminals)")
+    j.add_argument("--database", help="registry of terminals, jt808_terminals (EHUB_DATABASE_URL)")
+    j.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics, /livez, /readyz on this port (EHUB_JT808_METRICS_PORT)",
+    )
     j.set_defaults(func=cmd_jt808_bridge)
 
     s = sub.add_parser("simulate", help="run a simulated fleet against a broker")
@@ -445,6 +500,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATABASE_URL",
         help="register the fleet's devices in this database first",
     )
+    s.add_argument(
+        "--register-only",
+        action="store_true",
+        help="with --register: register the fleet and exit (its broker accounts come next)",
+    )
+    s.add_argument(
+        "--jt808",
+        metavar="HOST:PORT",
+        help="vehicle trackers speak JT/T 808 to this bridge instead of MQTT (with --register:"
+        " also list them as JT/T 808 terminals)",
+    )
     s.add_argument("--report", help="write a JSON report of what was published/acked")
     s.add_argument(
         "--workdir",
@@ -461,6 +527,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--state-dir", default=None, help="where the embedded database lives")
     d.set_defaults(func=cmd_demo)
+
+    dr = sub.add_parser(
+        "doctor",
+        help="check a deployment (database, migrations, TimescaleDB, clock, disk, broker and its"
+        " ACLs, readiness probes) and say what is wrong; exit 1 on any problem",
+    )
+    dr.add_argument("--database", help="postgresql://... (EHUB_DATABASE_URL)")
+    dr.add_argument(
+        "--broker", help="the hub's account: mqtt[s]://ehub-hub:...@host (EHUB_MQTT_URL)"
+    )
+    dr.add_argument("--disk", action="append", help="a path whose filesystem to check (repeat)")
+    dr.add_argument(
+        "--probe", action="append", help="a process's /readyz URL that must answer 200 (repeat)"
+    )
+    dr.set_defaults(func=cmd_doctor)
 
     sc = sub.add_parser("schemas", help="machine-readable MQTT contract")
     scs = sc.add_subparsers(dest="schemas_command", required=True)

@@ -74,6 +74,39 @@ def ensure_mosquitto() -> None:
         _apt_install(*missing)
 
 
+PROMETHEUS = "/usr/bin/prometheus"
+
+
+def ensure_prometheus() -> str:
+    """Install Debian's Prometheus (server and promtool) if missing; returns the server's path.
+    Only the tests that need a real Prometheus call this (tests/test_compose_processes.py)."""
+    if not Path(PROMETHEUS).exists() or not shutil.which("promtool"):
+        _apt_install("prometheus")
+    return PROMETHEUS
+
+
+def start_prometheus(config: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A throwaway Prometheus on 127.0.0.1:``port`` (its log in ``data_dir``/prometheus.log);
+    the caller stops it (``terminate()``) and removes ``data_dir``."""
+    exe = ensure_prometheus()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = open(data_dir / "prometheus.log", "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [
+            exe,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data_dir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port, 30)
+    return proc
+
+
 def _debian_mirror() -> str:
     """The Debian mirror this machine's apt already uses (never hard-coded here)."""
     texts = []

@@ -40,6 +40,7 @@ from device_drivers.simulator.outbox import Outbox
 from device_drivers.vehicle_tracker.jt808.codec import decode, encode
 from device_drivers.vehicle_tracker.jt808.framing import CodecError, FrameSplitter
 from device_drivers.vehicle_tracker.jt808.session import Session, Terminal
+from gateway.metrics import BridgeMetrics
 from gateway.mqtt_link import MqttLink
 from gateway.registry_watch import (
     CHANNEL,
@@ -49,6 +50,7 @@ from gateway.registry_watch import (
     idle_polls_per_probe,
 )
 from schemas.broker import MqttEndpoint
+from schemas.ops import serve_probes
 from schemas.topics import Channel, DeviceType, device_topic
 
 log = logging.getLogger(__name__)
@@ -173,15 +175,17 @@ class Registry:
 class _Reply:
     """The answer to one frame: sent once the broker has PUBACKed everything it produced."""
 
-    __slots__ = ("close", "conn", "data", "waiting")
+    __slots__ = ("close", "conn", "data", "t0", "waiting")
 
-    def __init__(self, conn: _Connection, data: bytes, close: bool) -> None:
+    def __init__(self, conn: _Connection, data: bytes, close: bool, t0: float = 0.0) -> None:
         self.conn, self.data, self.close = conn, data, close
         self.waiting = 0  # publishes not yet PUBACKed
+        self.t0 = t0  # perf_counter() at decoding: the PUBACK latency histogram
 
     def acked(self) -> None:
         self.waiting -= 1
         if not self.waiting:
+            self.conn.bridge.metrics.puback_seconds.observe(time.perf_counter() - self.t0)
             self.conn.flush()
 
 
@@ -204,6 +208,7 @@ class _Connection(asyncio.BufferedProtocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport, self.peer = transport, transport.get_extra_info("peername")
         self.bridge.connections.add(self)
+        self.bridge.metrics.connections_opened.inc()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if exc is not None:
@@ -258,13 +263,16 @@ class _Connection(asyncio.BufferedProtocol):
                 self.transport.resume_reading()
 
     def _frame(self, frame: bytes, now: datetime) -> None:
+        bridge, session = self.bridge, self.session
         try:
             msg = decode(frame)
         except CodecError as exc:
             # A damaged frame gets no answer: the terminal retransmits it (§8.1 timeouts).
             log.warning("%s: bad frame (%s)", self.peer, exc)
+            bridge.metrics.decode_errors.labels(type(exc).__name__).inc()
             return
-        bridge, session = self.bridge, self.session
+        t0 = time.perf_counter()
+        bridge.metrics.frame(msg.header.msg_id)
         was = session.device_id
         out = session.handle(msg, now)
         if out.note:
@@ -278,7 +286,7 @@ class _Connection(asyncio.BufferedProtocol):
             return
         replies = out.replies
         data = encode(replies[0]) if len(replies) == 1 else b"".join(map(encode, replies))
-        reply = _Reply(self, data, out.close)
+        reply = _Reply(self, data, out.close, t0)
         device_id = session.device_id
         if device_id and not was:
             bridge.publish_state(device_id, "online", reply)
@@ -345,6 +353,21 @@ class Bridge:
         self.registry_connects = 0  # successful LISTENs, the first one included
         self._loading: dict[str, asyncio.Task[Outbox]] = {}
         self._topics: dict[tuple[str, Channel], str] = {}
+        m = self.metrics = BridgeMetrics()
+        # Read at scrape time (from the probe server's thread: list() copies in one step).
+        m.connections.set_function(lambda: len(self.connections))
+        m.outbox_depth.set_function(lambda: sum(map(len, list(self.outboxes.values()))))
+        m.outbox_devices.set_function(lambda: len(self.outboxes))
+        m.mqtt_connected.set_function(lambda: float(self.mqtt is not None and self.mqtt.connected))
+        m.registry_listening.set_function(lambda: float(self.registry_listening.is_set()))
+
+    def not_ready(self) -> str | None:
+        """Why trackers' data would not get through now (None: it would): ``/readyz``."""
+        if self.mqtt is None or not self.mqtt.connected:
+            return "MQTT link to the broker is down"
+        if not self.registry_listening.is_set():
+            return "not listening for registry changes (database unreachable?)"
+        return None
 
     @property
     def publisher(self) -> Publisher:
@@ -408,6 +431,7 @@ class Bridge:
         box = self.outboxes[device_id]
         seq, payload = box.add(topic, fields, fields.pop("ts"))
         box.mark_sent(seq, time.monotonic())
+        self.metrics.published.labels(channel.value).inc()
         reply.waiting += 1
         self.publisher.publish(topic, payload, on_ack=reply.acked)
 
@@ -532,7 +556,23 @@ class Bridge:
                     conn.close()
 
 
-async def serve(conninfo: str, mqtt: MqttEndpoint, host: str, port: int) -> None:
+async def serve(
+    conninfo: str,
+    mqtt: MqttEndpoint,
+    host: str,
+    port: int,
+    *,
+    metrics_port: int | None = None,
+    metrics_addr: str = "127.0.0.1",
+) -> None:
     registry = Registry(conninfo)
     log.info("%d JT/T 808 terminals in the registry", registry.preload())
-    await Bridge(registry, mqtt.host, mqtt.port, endpoint=mqtt).run(host, port)
+    bridge = Bridge(registry, mqtt.host, mqtt.port, endpoint=mqtt)
+    probes = None
+    if metrics_port is not None:
+        probes = serve_probes(bridge.metrics.registry, metrics_port, metrics_addr, bridge.not_ready)
+    try:
+        await bridge.run(host, port)
+    finally:
+        if probes is not None:
+            probes.stop()

@@ -3,7 +3,9 @@ in tests must not collide in the global one)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from schemas.ops import ProbeServer, ReadyCheck, serve_probes
 
 
 class GatewayMetrics:
@@ -74,5 +76,73 @@ class GatewayMetrics:
             "ehub_gateway_presence_transitions", "Presence changes", ["state"], registry=r
         )
 
-    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
-        start_http_server(port, addr=addr, registry=self.registry)
+        self.subscriptions_refused = Counter(
+            "ehub_gateway_subscriptions_refused",
+            "Subscriptions the broker refused (its ACL): upstream is fatal to ingest, stray"
+            " (wrong-depth topics) only loses the bad_topic dead letters",
+            ["filter"],
+            registry=r,
+        )
+
+    def serve(
+        self, port: int, addr: str = "127.0.0.1", ready: ReadyCheck | None = None
+    ) -> ProbeServer:
+        """``/metrics``, ``/livez`` and ``/readyz`` (schemas/ops.py) on ``addr:port``."""
+        return serve_probes(self.registry, port, addr, ready or (lambda: None))
+
+
+class BridgeMetrics:
+    """Prometheus metrics of ``ehub jt808-bridge``. Frames are counted by message id (a closed
+    set of JT/T 808 ids in hex, ``0x0200``), never by terminal."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.connections = Gauge(
+            "ehub_jt808_connections", "Open terminal TCP connections", registry=r
+        )
+        self.connections_opened = Counter(
+            "ehub_jt808_connections_opened", "Terminal TCP connections accepted", registry=r
+        )
+        self.frames = Counter(
+            "ehub_jt808_frames", "Frames decoded, by message id", ["msg_id"], registry=r
+        )
+        self.decode_errors = Counter(
+            "ehub_jt808_decode_errors",
+            "Frames that did not decode (bad escape, checksum, length, unknown body)",
+            ["error"],
+            registry=r,
+        )
+        self.published = Counter(
+            "ehub_jt808_messages_published", "v1 messages published to MQTT", ["channel"],
+            registry=r,
+        )  # fmt: skip
+        self.outbox_depth = Gauge(
+            "ehub_jt808_outbox_messages",
+            "Published, not yet acked by the gateway (every tracker's outbox together)",
+            registry=r,
+        )
+        self.outbox_devices = Gauge(
+            "ehub_jt808_outbox_devices", "Trackers with an outbox in memory", registry=r
+        )
+        self.puback_seconds = Histogram(
+            "ehub_jt808_puback_seconds",
+            "From a frame's decoding to the broker's PUBACK of all it produced (its answer)",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+            registry=r,
+        )
+        self.mqtt_connected = Gauge(
+            "ehub_jt808_mqtt_connected", "1 while the bridge's MQTT link is up", registry=r
+        )
+        self.registry_listening = Gauge(
+            "ehub_jt808_registry_listening",
+            "1 while the bridge LISTENs for registry changes (migration 013)",
+            registry=r,
+        )
+        self._frame_children: dict[int, Counter] = {}
+
+    def frame(self, msg_id: int) -> None:
+        # One child per id, cached: this runs for every frame on the bridge's hot path.
+        child = self._frame_children.get(msg_id)
+        if child is None:
+            child = self._frame_children[msg_id] = self.frames.labels(f"0x{msg_id:04X}")
+        child.inc()

@@ -42,6 +42,7 @@ from gateway.registry_watch import RegistryWatch
 from gateway.settings import GatewaySettings
 from gateway.writer import BatchResult, BatchWriter
 from schemas.db import migrate
+from schemas.ops import ProbeServer
 from schemas.topics import Channel, stray_filters, upstream_filter
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,12 @@ class Gateway:
         if failed and not failed[0]:
             log.info("MQTT subscribed to %s", upstream_filter(self.settings.gateway_share_group))
             if any(failed[1:]):
+                self.metrics.subscriptions_refused.labels("stray").inc(sum(failed[1:]))
                 # An ACL that grants only the device topics refuses wrong-depth ones at publish.
                 log.info("broker refused the wrong-depth filters (its ACL): %s", codes[1:])
             self._connected.set()
         else:
+            self.metrics.subscriptions_refused.labels("upstream").inc()
             log.error("subscription refused: %s", codes)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
@@ -339,6 +342,8 @@ class Gateway:
             self.client.connect_async(ep.host, ep.port, keepalive=30)
         self.client.loop_start()
 
+    probes: ProbeServer | None = None
+
     def run(self, ready: threading.Event | None = None) -> None:
         """Migrate, connect, and ingest until ``request_stop``; then flush, ack, disconnect."""
         migrate(self.settings.database_url)
@@ -346,8 +351,10 @@ class Gateway:
         self.writer.connect()
         self.metrics.db_up.set(1)
         if self.settings.gateway_metrics_port:
-            self.metrics.serve(
-                self.settings.gateway_metrics_port, self.settings.gateway_metrics_addr
+            self.probes = self.metrics.serve(
+                self.settings.gateway_metrics_port,
+                self.settings.gateway_metrics_addr,
+                self.not_ready,
             )
         self.start_mqtt()
         if ready is not None:
@@ -372,7 +379,17 @@ class Gateway:
             self.client.loop_stop()
             self.writer.close()
             self.watch.stop()
+            if self.probes is not None:
+                self.probes.stop()
             log.info("gateway stopped after %d batches", self.batches_committed)
+
+    def not_ready(self) -> str | None:
+        """Why this gateway does not ingest now (None: it does): its ``/readyz``."""
+        if not self._connected.is_set():
+            return "MQTT not connected and subscribed"
+        if self.metrics.db_up._value.get() != 1:
+            return "database not accepting writes"
+        return None
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: Any) -> None:

@@ -66,3 +66,16 @@ class GatewaySettings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         return MqttEndpoint.parse(self.mqtt_url)
+
+
+class Jt808BridgeSettings(BaseSettings):
+    """``ehub jt808-bridge``: its command-line flags override these."""
+
+    model_config = SettingsConfigDict(env_prefix="EHUB_", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    jt808_host: str = "0.0.0.0"  # trackers connect from outside
+    jt808_port: int = Field(7808, ge=1, le=65_535)
+    jt808_metrics_port: int | None = None  # /metrics, /livez, /readyz (schemas/ops.py)
+    jt808_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container

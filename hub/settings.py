@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.domain.retention import check_days
 
 
 class HubSettings(BaseSettings):
@@ -20,6 +22,9 @@ class HubSettings(BaseSettings):
     hub_worker_share_group: str | None = None
     hub_worker_mqtt_v5: bool = True
     hub_worker_session_expiry_s: int = 7 * 24 * 3600
+    # The worker's /metrics, /livez and /readyz (schemas/ops.py); None: not served.
+    hub_worker_metrics_port: int | None = None
+    hub_worker_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container
     # Device broker accounts (README "Security"): the hub drives Mosquitto's dynamic-security
     # plugin with its own account (mqtt_url) — registering, issuing and rotating credentials,
     # disabling on retire/lost. Off only for a broker without the plugin (the demo's amqtt).
@@ -106,3 +111,18 @@ class HubSettings(BaseSettings):
     # is a critical alert (self-check) and a problem for `ehub cases verify`.
     hub_log_sequence_interval_s: float = Field(0.5, gt=0)
     hub_log_mmd_s: float = Field(60, gt=0)
+
+    # Telemetry retention (hub/retention.py): days to keep, per table, for device_status,
+    # positions, device_events, dead_letters and presence_events (others keep their defaults
+    # there), e.g. EHUB_HUB_RETENTION_DAYS='{"positions": 180, "dead_letters": 14}'. Evidence,
+    # case, transparency-log and audit tables cannot be named: they are kept for good.
+    hub_retention_days: dict[str, int] = Field(default_factory=dict)
+    # Compression after N days, per table (TimescaleDB community build only; ignored elsewhere).
+    hub_compress_after_days: dict[str, int] = Field(default_factory=dict)
+    hub_retention_interval_s: float = Field(3600, gt=0)
+
+    @field_validator("hub_retention_days", "hub_compress_after_days")
+    @classmethod
+    def _retention_tables(cls, v: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        what = "retention" if info.field_name == "hub_retention_days" else "compression"
+        return check_days(v, what=what)

@@ -28,18 +28,21 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hub.metrics import WorkerMetrics
 from hub.services import device_events
 from hub.services.cases import onspot_reports
 from hub.settings import HubSettings
 from schemas.broker import MqttEndpoint
 from schemas.db import migrate
 from schemas.messages import (
+    CmdResult,
     ContractError,
     NumbersReturned,
     NumberVoided,
     OnSpotDecisionReport,
     parse_payload,
 )
+from schemas.ops import ProbeServer, serve_probes
 from schemas.topics import PREFIX, Channel, DeviceType, Topic, TopicError, device_topic
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,9 @@ class HubWorker:
         self._lock = threading.Lock()
         self.handled = 0
         self.refused = 0  # events of unknown or retired/lost devices, logged and acked
+        self.metrics = WorkerMetrics()
+        self.probes: ProbeServer | None = None
+        self._db_ok = False
         self.client = self._make_client()
         # On-the-spot reports are filed by async services (the case store): one event loop and
         # one async connection of their own, used from this worker's thread only.
@@ -115,6 +121,7 @@ class HubWorker:
         if all(not getattr(rc, "is_failure", False) for rc in codes):
             log.info("hub worker subscribed to %s", ", ".join(FILTERS))
             self.subscribed.set()
+            self.metrics.mqtt_connected.set(1)
         else:
             log.error("subscription refused: %s", codes)
 
@@ -122,6 +129,7 @@ class HubWorker:
         with self._lock:
             self._epoch += 1  # mids of the old connection must not be acked on the new one
         self.subscribed.clear()
+        self.metrics.mqtt_connected.set(0)
         if not self._stop.is_set():
             log.warning("MQTT disconnected (%s); paho reconnects", rc)
 
@@ -140,6 +148,7 @@ class HubWorker:
             info.wait_for_publish(PUBLISH_TIMEOUT_S)
             if not info.is_published():
                 raise ConnectionError(f"command {o.command.cmd_id} not PUBACKed in time")
+            self.metrics.commands_published.inc()
 
     # ----------------------------------------------------------------------- work ------
     def process(self, conn: psycopg.Connection[Any], d: Delivery) -> None:
@@ -151,6 +160,7 @@ class HubWorker:
             # The gateway dead-letters it with the raw bytes; the hub only keeps the number a
             # malformed on-the-spot report names accounted for (flagged for a supervisor).
             log.debug("ignoring %s: %s", d.topic, exc)
+            self.metrics.events.labels("unparsed", "invalid").inc()
             if isinstance(exc, ContractError) and _terminal_event(d.topic):
                 device_id, why = d.topic.split("/")[3], str(exc)
                 self._run_async(
@@ -160,9 +170,11 @@ class HubWorker:
                 )
             self._ack(d)
             return
+        kind = _kind(msg)
         if isinstance(msg, OnSpotDecisionReport | NumberVoided | NumbersReturned):
             if topic.device_type is DeviceType.MOBILE_TERMINAL:
                 self._on_spot(d, topic.device_id, msg)
+            self.metrics.events.labels(kind, "handled").inc()
             self._ack(d)
             self.handled += 1
             return
@@ -173,11 +185,13 @@ class HubWorker:
             # gateway stores or dead-letters the raw message, so nothing vanishes silently.
             log.warning("refusing %s: %s", d.topic, exc)
             self.refused += 1
+            self.metrics.events.labels(kind, "refused").inc()
             self._ack(d)
             return
         except psycopg.errors.ForeignKeyViolation as exc:
             # An unregistered device: the gateway dead-letters its messages too.
             log.warning("ignoring %s: %s", d.topic, exc.diag.message_primary)
+            self.metrics.events.labels(kind, "unregistered").inc()
             self._ack(d)
             return
         except (psycopg.OperationalError, psycopg.InterfaceError):
@@ -186,11 +200,36 @@ class HubWorker:
             # A message the hub cannot apply must not block every one behind it. The raw
             # event is stored by the gateway all the same; this log says what went wrong.
             log.exception("hub worker could not apply %s (seq in payload); skipped", d.topic)
+            self.metrics.events.labels(kind, "failed").inc()
             self._ack(d)
             return
         self._publish(out)
         self._ack(d)
         self.handled += 1
+        self._observe(kind, msg, out)
+
+    def _observe(self, kind: str, msg: Any, out: list[device_events.Outgoing]) -> None:
+        m = self.metrics
+        m.events.labels(kind, "handled").inc()
+        if isinstance(msg, CmdResult):
+            m.command_results.labels(msg.status.value).inc()
+        elif kind.startswith("print_"):
+            m.print_jobs.labels(kind).inc()
+        for o in out:
+            if o.command.cmd == "pairing_result":
+                accepted = bool((o.command.args or {}).get("accepted"))
+                m.pairings.labels("accepted" if accepted else "refused").inc()
+        ts = getattr(msg, "ts", None)
+        if isinstance(ts, datetime):
+            m.lag.observe(max(0.0, (datetime.now(UTC) - ts).total_seconds()))
+
+    def not_ready(self) -> str | None:
+        """Why the worker does not handle events now (None: it does): its ``/readyz``."""
+        if not self.subscribed.is_set():
+            return "MQTT not connected and subscribed"
+        if not self._db_ok:
+            return "no database connection"
+        return None
 
     def _on_spot(self, d: Delivery, device_id: str, msg: Any) -> None:
         """File an on-the-spot report (or refuse it with its reason). An outage is retried; any
@@ -236,6 +275,14 @@ class HubWorker:
 
     def run(self, ready: threading.Event | None = None) -> None:
         migrate(self.settings.database_url)
+        self._db_ok = True  # migrate() reached it; a failed reconnect clears this
+        if self.settings.hub_worker_metrics_port is not None:
+            self.probes = serve_probes(
+                self.metrics.registry,
+                self.settings.hub_worker_metrics_port,
+                self.settings.hub_worker_metrics_addr,
+                self.not_ready,
+            )
         url = MqttEndpoint.parse(self.settings.mqtt_url)
         if self.settings.hub_worker_mqtt_v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -258,6 +305,7 @@ class HubWorker:
                 self.subscribed.wait(30)
                 ready.set()
             while not self._stop.is_set():
+                self.metrics.inbox.set(self._inbox.qsize())
                 if pending is None:
                     try:
                         pending = self._inbox.get(timeout=0.2)
@@ -266,10 +314,14 @@ class HubWorker:
                 try:
                     if conn is None or conn.closed:
                         conn = psycopg.connect(self.settings.database_url)
+                        self._db_ok = True
                     self.process(conn, pending)
                     pending, backoff = None, 0.5
                 except (psycopg.OperationalError, psycopg.InterfaceError, ConnectionError) as exc:
                     log.warning("hub worker: %s; retrying in %.1fs", exc, backoff)
+                    self.metrics.retries.inc()
+                    if not isinstance(exc, ConnectionError):
+                        self._db_ok = False
                     if conn is not None:
                         conn.close()
                     conn = None
@@ -284,6 +336,8 @@ class HubWorker:
                 if self._aconn is not None:
                     self._loop.run_until_complete(self._aconn.close())
                 self._loop.close()
+            if self.probes is not None:
+                self.probes.stop()
             log.info("hub worker stopped after %d events", self.handled)
 
     def request_stop(self) -> None:
@@ -293,3 +347,11 @@ class HubWorker:
 def _terminal_event(topic: str) -> bool:
     parts = topic.split("/")
     return len(parts) == 5 and topic.startswith(ONSPOT_PREFIX) and parts[4] == Channel.EVENT.value
+
+
+def _kind(msg: Any) -> str:
+    """A bounded label for a message: its contract event name, or cmd_result."""
+    if isinstance(msg, CmdResult):
+        return "cmd_result"
+    event = getattr(msg, "event", None)
+    return str(getattr(event, "value", event)) if event is not None else type(msg).__name__

@@ -56,6 +56,11 @@ def _try_enable_timescaledb(conn: psycopg.Connection[tuple[object, ...]]) -> Non
     ).fetchone()
     if available is None:
         return
+    # Installed but not preloaded: CREATE EXTENSION would end the session with a FATAL (not an
+    # error the transaction below could catch), so ask first and run as plain PostgreSQL.
+    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    if preload is None or "timescaledb" not in str(preload[0]):
+        return
     try:
         with conn.transaction():
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")

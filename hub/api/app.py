@@ -24,7 +24,9 @@ from hub.live.feed import LiveFeed
 from hub.live.index import LiveIndex
 from hub.live.loop import run_live_loop
 from hub.media.factory import media_store
+from hub.metrics import LOOP_METRICS, HubMetrics, RequestMetrics
 from hub.notify import Notifier, app_broadcaster
+from hub.retention import run_retention_loop
 from hub.services.units import UnitTracker, run_unit_refresh_loop
 from hub.settings import HubSettings
 from hub.transparency import api as transparency_api
@@ -71,6 +73,7 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         live.subscribe(app.state.live_feed)
         stop = asyncio.Event()
         jobs: list[asyncio.Task[None]] = []
+        LOOP_METRICS.set(app.state.metrics)  # copied into every loop task created below
         if background:
             # Dispatch's nearest-unit search follows the live index (its first full load
             # tells the tracker of every device); without the loops it reads the database.
@@ -93,6 +96,16 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 # Queued log leaves integrate with or without a signing key (migration 019).
                 asyncio.create_task(
                     run_sequencer_loop(pool, settings.hub_log_sequence_interval_s, stop)
+                ),
+                # Old telemetry only; never evidence, cases, the log or audit (hub/retention.py).
+                asyncio.create_task(
+                    run_retention_loop(
+                        pool,
+                        settings.hub_retention_days,
+                        settings.hub_compress_after_days,
+                        settings.hub_retention_interval_s,
+                        stop,
+                    )
                 ),
             ]
             if signer is not None:  # checkpoints and the self-check need the log's key
@@ -130,6 +143,8 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = HubMetrics()  # GET /metrics (hub/api/routes/ops.py)
+    app.state.background = background  # /readyz waits for the live index when the loops run
     signer = signer_from_settings(settings)  # None: no checkpoints (README, Transparency log)
     app.state.transparency_signer = signer
     app.state.revocations = Revocations()  # deactivated accounts' streams end at once
@@ -138,6 +153,8 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
     app.add_middleware(
         BodyLimit, max_body=settings.hub_max_body_bytes, max_upload=settings.hub_max_upload_bytes
     )
+    # Outermost: a request the body limit refuses is counted too.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     for router in routes.routers():
         app.include_router(router)
     app.include_router(transparency_api.router)  # public, no login (hub/transparency/api.py)
