@@ -181,3 +181,9 @@ def doc_type_of(value: str) -> DocType | None:
         return DocType(value)
     except ValueError:
         return None
+
+
+def heading(doc_type: str) -> str:
+    """The document type's printed heading (Chinese, as on the paper), or the code."""
+    t = doc_type_of(doc_type)
+    return doc_type if t is None else t.heading
