@@ -107,7 +107,9 @@ async def _units(conn: AConn, p: Principal, team: str | None) -> list[str]:
     return sorted(await org.subtree(conn, team) & p.scope)
 
 
-def _where(f: CaseFilter, units: list[str], today: date) -> tuple[list[sql.Composable], dict[str, Any]]:
+def _where(
+    f: CaseFilter, units: list[str], today: date
+) -> tuple[list[sql.Composable], dict[str, Any]]:
     where: list[sql.Composable] = [sql.SQL("c.org_unit_id = ANY(%(units)s)")]
     params: dict[str, Any] = {"units": units, "today": today}
     if f.state:

@@ -196,6 +196,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "verify.how": (
         "任何人可用公开接口 /transparency/* 自行复核：取叶子、包含证明与检查点，按 RFC 9162 计算。",
-        "Anyone can check this independently through the public /transparency/* API: fetch the leaf, the inclusion proof and the checkpoint and compute them per RFC 9162.",
+        "Anyone can check this independently through the public /transparency/* API:"
+        " fetch the leaf, the inclusion proof and the checkpoint and compute them per RFC 9162.",
     ),
 }
