@@ -18,12 +18,14 @@ from hub.api.deps import Conn
 from hub.domain.cases.states import CaseState
 from hub.domain.errors import HubError
 from hub.domain.principal import Principal
-from hub.domain.roles import Action, allowed
+from hub.domain.roles import Action, Role, allowed
 from hub.services import personnel
 from hub.services.cases import catalog, queries
+from hub.web import i18n
 from hub.web.pages_case_forms import forms_for
-from hub.web.pages_equipment import _name, query, refused
+from hub.web.pages_equipment import _name, query, refused, teams_and_units
 from hub.web.render import PageUser, lang_of, page
+from schemas.documents import DocType
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -109,7 +111,7 @@ async def new_clue(request: Request, p: PageUser, conn: Conn) -> HTMLResponse:
         return refused(request, p, exc, "cases.not_found")
     return page(
         request, "cases/new.html", p, matters=await matters_in_force(conn, p),
-        units=[u for u in await units_in_reach(conn, p, lang_of(request))],
+        units=(await teams_and_units(conn, p, lang_of(request)))["teams"],
     )  # fmt: skip
 
 
@@ -119,7 +121,20 @@ async def case_detail(request: Request, case_id: CaseId, p: PageUser, conn: Conn
         d = await queries.detail(conn, p, case_id)
     except HubError as exc:
         return refused(request, p, exc, "cases.not_found")
+    pending = next((a for a in d["approvals"] if a["decided_at"] is None), None)
+    t = i18n.translator(lang_of(request))
     return page(
         request, "cases/detail.html", p, d=d, c=d["case"],
         forms=forms_for(p, d), officers=await officers_in_reach(conn, p),
+        pending_step=pending, can_decide_pending=pending is not None and may_decide(p, pending),
+        headings={dt.value: dt.heading for dt in DocType},
+        commands={k.removeprefix("cases.cmd."): t(k) for k in i18n.MESSAGES
+                  if k.startswith("cases.cmd.")},
+        can_reprint=allowed(p.role, Action.HANDLE_CASES) and p.staff_id is not None,
     )  # fmt: skip
+
+
+def may_decide(p: Principal, step: dict[str, Any]) -> bool:
+    """The open step is this user's to decide: its account role, a unit in reach."""
+    role_fits = p.role is Role.ADMIN or step["hub_role"] == p.role.value
+    return role_fits and step["org_unit_id"] in p.scope
