@@ -136,7 +136,7 @@ def forms_for(p: Principal, d: Mapping[str, Any]) -> list[CommandForm]:
     """The forms this user may use on this case now: its state allows the command, no approval
     is waiting (a chain runs alone), and the user's role holds the form's action."""
     case = d["case"]
-    if case.get("pending_act"):
+    if case.get("pending_act") or any(a["decided_at"] is None for a in d["approvals"]):
         return []
     return [f for f in FORMS if case["state"] in f.states and allowed(p.role, f.action)]
 
