@@ -184,3 +184,42 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     ]
     assert query(db_url, "SELECT count(*) FROM case_timers WHERE case_id = %s"
                  " AND stopped_at IS NULL", case_id) == [(0,)]  # fmt: skip
+
+
+def test_the_dispatch_console_turns_an_incident_into_a_clue(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    hub = start_hub()
+    seed(db_url)
+    page = login(hub, "a-dispatcher", "en", "/dispatch")
+    r = page.request.post(
+        hub.url + "/api/v1/incidents",
+        headers={"X-Requested-With": "ehub"},
+        data={"org_unit_id": "team-a", "category": "乱张贴", "lat": 22.54, "lon": 114.08,
+              "address": "华强北路1号"},
+    )  # fmt: skip
+    assert r.status == 201, r.text()
+    incident = r.json()["id"]
+    button = page.locator(f"#incidents li[data-id='{incident}'] button")
+    expect(button).to_be_visible(timeout=10_000)  # the console's next poll
+    button.click()
+    page.click("#clue-details summary")
+    page.select_option("#clue-matter", MATTER)
+    with page.expect_navigation():
+        page.click("#clue-form button[type=submit]")
+    state_is(page, "clue")
+    expect(page.locator("#case-facts")).to_contain_text("Dispatch incident")
+    expect(page.locator("#case-facts")).to_contain_text("华强北路1号")
+    screenshot(page, "case-from-incident-en")
+    case_id = page.url.rsplit("/", 1)[1]
+    assert query(db_url, "SELECT incident_id, source, org_unit_id FROM cases WHERE id = %s",
+                 case_id) == [(incident, "incident", "team-a")]  # fmt: skip
+    # A second click opens no second case: the same clue comes back.
+    page.goto(f"{hub.url}/dispatch")
+    page.locator(f"#incidents li[data-id='{incident}'] button").click()
+    page.click("#clue-details summary")
+    page.select_option("#clue-matter", MATTER)
+    with page.expect_navigation():
+        page.click("#clue-form button[type=submit]")
+    assert page.url.endswith(f"/cases/{case_id}")
+    assert query(db_url, "SELECT count(*) FROM cases WHERE incident_id = %s", incident) == [(1,)]

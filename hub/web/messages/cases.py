@@ -5,7 +5,6 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "nav.cases": ("案件", "Cases"),
-    "nav.case_approvals": ("待审批", "Approvals"),
     "cases.title": ("案件列表", "Cases"),
     "cases.new": ("登记线索", "New clue"),
     "cases.total": ("共 {n} 件", "{n} cases"),
