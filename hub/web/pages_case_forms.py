@@ -93,11 +93,15 @@ FORMS: tuple[CommandForm, ...] = (
                     OFFICERS, Input("sha256", "text", "cases.form.sha256"),
                     Input("note", "text", "cases.form.note", required=False))),
     CommandForm("submit_report", "cases.cmd.submit_report", frozenset({"filed"}),
-                Action.HANDLE_CASES, (OFFICERS, RECORD)),
+                Action.HANDLE_CASES, (OFFICERS, RECORD, Input(
+                    "review_reason", "select", "cases.form.review_reason",
+                    (("", "cases.review.none"), *_opts("cases.review", (
+                        "complex", "major_public_interest", "major_rights_heard", "other_law",
+                    ))), required=False))),
     CommandForm("issue_notice", "cases.cmd.issue_notice", frozenset({"reported"}),
                 Action.HANDLE_CASES, (OFFICERS, *PENALTY, RECORD)),
     CommandForm("record_review_passed", "cases.cmd.record_review_passed",
-                frozenset({"reported", "statement"}), Action.LEGAL_REVIEW,
+                frozenset({"reported", "notified", "statement"}), Action.LEGAL_REVIEW,
                 (Input("opinion", "textarea", "cases.approval.opinion"),)),
     CommandForm("deliver_notice", "cases.cmd.deliver_notice", frozenset({"notified"}),
                 Action.HANDLE_CASES, (OFFICERS, RECORD)),
@@ -213,7 +217,9 @@ SIMPLE: dict[str, Builder] = {
     "request_withdrawal": lambda f: rq.WithdrawalIn(reason=_text(f, "reason")),
     "record_inquiry": _record(rq.InquiryIn),
     "record_inspection": _record(rq.InspectionIn),
-    "submit_report": _record(rq.ReportIn),
+    "submit_report": lambda f: rq.ReportIn.model_validate({
+        "officers": _officers(f), "sha256": sha256_text(_text(f, "record")),
+        "review_reasons": [_text(f, "review_reason")] if _text(f, "review_reason") else []}),
     "deliver_notice": _record(rq.NoticeDeliveredIn),
     "record_statement": _record(rq.StatementIn),
     "re_examine": _record(rq.ReExaminationIn),

@@ -1,10 +1,11 @@
 """In headless Chromium, through the pages only: an officer registers a clue, asks for 立案; the
 team leader approves it from the approvals inbox and the district's department head from the
-case page; the officer records the investigation, the notice and its delivery, the party's
-waiver, asks for the decision; both approve it; the officer records the service and the
-payment, asks to close; the team leader approves; the officer archives. Each step is checked
-on the page (state, timeline, documents, deadlines) and the end in the database.
-(No legal-office step: a 300 yuan fine with no departure needs no 法制审核.)"""
+case page; the officer records the investigation (the report flags the case as complex), the
+notice and its delivery and the party's waiver; the decision is refused until the district's
+legal reviewer passes the 法制审核 on the case page (Art. 58); the officer asks for the
+decision, both approvers approve it; the officer records the service and the payment, asks to
+close; the team leader approves; the officer archives. Each step is checked on the page
+(state, timeline, documents, deadlines, refusals) and the end in the database."""
 
 from __future__ import annotations
 
@@ -120,7 +121,8 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     command(officer, "add_evidence", evidence_type="audiovisual", officers=both,
             sha256="ab" * 32, note="执法记录仪视频")  # fmt: skip
     expect(officer.locator("#evidence tbody tr")).to_have_count(1)
-    command(officer, "submit_report", officers=both, record="调查终结：事实清楚，证据确凿")
+    command(officer, "submit_report", officers=both, record="调查终结：事实清楚，证据确凿",
+            review_reason="complex")  # fmt: skip
     state_is(officer, "reported")
     command(
         officer, "issue_notice", officers=both, penalty="fine", fine="300", record="拟罚款300元"
@@ -129,6 +131,16 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     command(officer, "deliver_notice", officers=both, record="告知书已直接送达，当事人签收")
     state_is(officer, "statement")
     command(officer, "waive_statement", officers=both, record="当事人书面放弃陈述申辩")
+    # Flagged for 法制审核 (Art. 58): no decision until the district's legal reviewer passes it.
+    officer.click("details[data-command='request_decision'] summary")
+    officer.fill("#request_decision-fine", "300")
+    officer.click("#cmd-request_decision button[type=submit]")
+    expect(officer.locator("#result-request_decision [data-result=refused]")).to_contain_text(
+        "法制审核"
+    )
+    legal = login(hub, "fd-legal", "zh-CN", f"/cases/{case_id}")
+    command(legal, "record_review_passed", opinion="事实清楚，证据确凿，适用法律正确，同意")
+    officer.goto(f"{hub.url}/cases/{case_id}")
     command(officer, "request_decision", kind="penalty", penalty="fine", fine="300")
     expect(officer.locator("#pending-act")).to_have_attribute("data-act", "decision")
 
@@ -166,10 +178,11 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     assert [e[0] for e in events] == [
         "open_clue", "request_filing", "approve", "approve", "record_inquiry",
         "record_inspection", "add_evidence", "submit_report", "issue_notice", "deliver_notice",
-        "waive_statement", "request_decision", "approve", "approve", "record_delivery",
+        "waive_statement", "record_review_passed", "request_decision", "approve", "approve",
+        "record_delivery",
         "record_performance", "request_closing", "approve", "archive",
     ]  # fmt: skip
-    assert {e[1] for e in events} == {"a-officer", "a-supervisor", "fd-supervisor"}
+    assert {e[1] for e in events} == {"a-officer", "a-supervisor", "fd-supervisor", "fd-legal"}
     assert query(db_url, "SELECT state, number FROM cases WHERE id = %s", case_id) == [
         ("archived", number)
     ]
