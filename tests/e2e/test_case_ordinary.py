@@ -141,13 +141,21 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     legal = login(hub, "fd-legal", "zh-CN", f"/cases/{case_id}")
     command(legal, "record_review_passed", opinion="事实清楚，证据确凿，适用法律正确，同意")
     officer.goto(f"{hub.url}/cases/{case_id}")
-    command(officer, "request_decision", kind="penalty", penalty="fine", fine="300")
+    command(officer, "request_decision", kind="penalty", penalty="fine", fine="300",
+            facts="当事人于2026年11月30日在华强北路1号张贴小广告12张",
+            evidence="询问笔录\n现场检查笔录\n执法记录仪视频",
+            review_body="深圳市福田区人民政府", court="深圳市福田区人民法院",
+            bank="中国银行深圳分行")  # fmt: skip
     expect(officer.locator("#pending-act")).to_have_attribute("data-act", "decision")
 
     approve_on_case_page(leader, hub, case_id, "同意处罚")
     approve_on_case_page(head, hub, case_id, "同意")
     officer.goto(f"{hub.url}/cases/{case_id}")
     state_is(officer, "decided")
+    # The 行政处罚决定书 was issued from the form's contents: a modelled document, previewable.
+    decision = officer.locator("#documents tr[data-doc-type=penalty_decision]")
+    expect(decision).to_have_attribute("data-modelled", "yes")
+    expect(decision.locator("a.preview")).to_be_visible()
     command(officer, "record_delivery", officers=both, method="direct", record="决定书直接送达")
     state_is(officer, "served")
     command(officer, "record_performance", kind="paid", record="非税收入缴款书 No.001")
