@@ -252,7 +252,7 @@ async def case_row(conn: AConn, p: Principal, case_id: str) -> dict[str, Any]:
         conn,
         f"SELECT {LIST_COLUMNS}, c.legal_subject, c.catalog_version, c.party_id, c.incident_id,"
         " c.discovered_on, c.severe_harm, c.lat, c.lon, c.opened_by, c.seq, c.filed_on,"
-        " c.decided_on, c.pending_act, c.decided_fine, c.snapshot"
+        " c.decided_on, c.pending_act, c.decided_fine"
         f" FROM {LIST_SOURCE} WHERE c.id = %s",
         (case_id,),
     )
