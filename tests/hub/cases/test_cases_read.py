@@ -315,3 +315,27 @@ def test_reprint_goes_to_the_officers_paired_printer(db_url: str, service_mqtt_u
         # Outside reach: the same 404 as the read.
         r = client.post("/ui/cases/CB-1/documents/D1/reprint", headers=hx)
         assert 'data-result="refused"' in r.text and "not found" in r.text
+
+
+def test_the_forms_keep_the_apis_rules(api) -> None:
+    client, db_url = api
+    hx = {"HX-Request": "true"}
+    page_login(client, "a-officer")
+    body = {"reason": "不属于本队管辖"}
+    # Without the page's header a cookie-carried post is refused (CSRF), with it the store's
+    # rules apply: another team's case is not found, whoever asks.
+    assert client.post("/ui/cases/CA-green/do/request_no_filing", data=body).status_code == 403
+    r = client.post("/ui/cases/CB-1/do/request_no_filing", data=body, headers=hx)
+    assert 'data-result="refused"' in r.text and "not found" in r.text
+    r = client.post("/ui/cases/CA-green/approvals/filing/approve", data={"opinion": "同意"},
+                    headers=hx)  # fmt: skip
+    assert 'data-result="refused"' in r.text and "cases.approve" in r.text
+    page_login(client, "a-equipment_manager")
+    r = client.post("/ui/cases/CA-green/do/request_no_filing", data=body, headers=hx)
+    assert 'data-result="refused"' in r.text and "may not" in r.text
+    r = client.post("/ui/cases/new", data={"matter_code": "SZ-ZD-001"}, headers=hx)
+    assert 'data-result="refused"' in r.text
+    r = client.post("/ui/incidents/1/clue", json={"matter_code": "SZ-ZD-001"}, headers=hx)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem")
+    # Nothing was written by any of these.
+    assert query(db_url, "SELECT count(*) FROM case_events") == [(2,)]
