@@ -189,7 +189,7 @@ async def file_on_spot(
         # The terminal's document is stored as printed, with the terminal that printed it.
         scene = [e for e in effects if isinstance(e, IssueDocument)]
         rest = [e for e in effects if not isinstance(e, IssueDocument)]
-        await w.effects(case, rest, "on_spot_decision")
+        await w.use_calendar(env.calendar).effects(case, rest, "on_spot_decision")
         for e in scene:
             await w.store_document(
                 case_id, w.prebuilt.pop("on_spot_decision"), ref=e.ref, scene=True,
@@ -210,7 +210,7 @@ async def file_on_spot(
             party_row=None,
             named=named,
         )
-        await w2.effects(filed, effects2, "file_on_spot")
+        await w2.use_calendar(env.calendar).effects(filed, effects2, "file_on_spot")
         await writer.project(conn, filed, received_at)
         await audit.record(
             conn,

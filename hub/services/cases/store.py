@@ -100,7 +100,8 @@ async def _open(conn: AConn, p: Principal, req: ClueRequest, unit: str, now: dt.
         registered_by=registrar,
         source_sha256=logentries.payload_sha256(payload),
     )
-    case, effects = lifecycle.open_clue(cmd, now, await env(conn))
+    the_env = await env(conn)
+    case, effects = lifecycle.open_clue(cmd, now, the_env)
     lead = named[0].staff_id if named else p.staff_id
     await insert_case(
         conn,
@@ -129,7 +130,7 @@ async def _open(conn: AConn, p: Principal, req: ClueRequest, unit: str, now: dt.
         party_row=party_row,
         named=named,
     )
-    await w.effects(case, effects, "open_clue")
+    await w.use_calendar(the_env.calendar).effects(case, effects, "open_clue")
     await project(conn, case, now)
     await audit.record(
         conn,
@@ -251,7 +252,8 @@ async def _run(
     domain = await to_domain(
         conn, case, cmd, actor=actor, named=named, sha=sha, now=now, new_ref=new_ref
     )
-    new, effects = lifecycle.transition(case, domain, now, await env(conn))
+    the_env = await env(conn)
+    new, effects = lifecycle.transition(case, domain, now, the_env)
     w = Writer(
         conn,
         actor=p.username,
@@ -264,7 +266,7 @@ async def _run(
         party_row=party_row,
         named=named or await officers(conn, sorted(new.officers - {SYSTEM_REGISTRAR.staff_id})),
     )
-    await w.effects(new, effects, cmd.command)
+    await w.use_calendar(the_env.calendar).effects(new, effects, cmd.command)
     await project(conn, new, now)
     await audit.record(
         conn,
@@ -310,7 +312,8 @@ async def add_evidence(
         named = await officers(conn, item.collected_by)
         evidence_id = new_id("ev")
         domain = c.AddEvidence(evidence_id, item.evidence_type, named, item.sha256)
-        new, effects = lifecycle.transition(case, domain, now, await env(conn))
+        the_env = await env(conn)
+        new, effects = lifecycle.transition(case, domain, now, the_env)
         payload = {"case_id": case_id, "command": "add_evidence", "evidence_id": evidence_id}
         payload |= item.model_dump(mode="json")
         w = Writer(
@@ -325,7 +328,7 @@ async def add_evidence(
             party_row=None,
             named=named,
         )
-        await w.effects(new, effects, "add_evidence")
+        await w.use_calendar(the_env.calendar).effects(new, effects, "add_evidence")
         ev = {
             "id": evidence_id,
             "case_id": case_id,

@@ -71,6 +71,11 @@ class Writer:
         self.seq = 0
         self._cal: Any = None
 
+    def use_calendar(self, calendar: Any) -> Writer:
+        """The calendar the transition ran with (warning dates count in it; read once)."""
+        self._cal = calendar
+        return self
+
     async def effects(self, case: Case, effects: Sequence[Effect], command: str) -> None:
         entry = effects[-1]
         assert isinstance(entry, LogEntry)

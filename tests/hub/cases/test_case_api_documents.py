@@ -187,3 +187,77 @@ def test_a_large_fine_goes_past_the_legal_review_and_the_legal_office(case_api) 
         ("legal_office", "legal_reviewer", "futian", "fd-legal"),
         ("department_head", "supervisor", "futian", "fd-supervisor"),
     ]
+
+
+def test_seizures_corrections_extensions_statements_and_no_filing(case_api) -> None:
+    """The remaining commands through the API: 查封扣押 approved, extended once and released;
+    a correction approved (a superseding entry, the state unchanged); the decision period
+    extended; statements re-examined; and 不予立案 ending another clue."""
+    client, db = case_api
+    officer, leader = bearer(client, "a-officer"), bearer(client, "a-supervisor")
+    head = bearer(client, "fd-supervisor")
+
+    def post(who: dict, path: str, body: dict, status: int = 200) -> dict:
+        r = client.post(f"/api/v1/cases{path}", json=body, headers=who)
+        assert r.status_code == status, (path, r.text)
+        return r.json()
+
+    def approve(act: str, *who: dict) -> dict:
+        out: dict = {}
+        for w in who:
+            out = post(w, f"/{cid}/approvals/{act}/approve", {})
+        return out
+
+    cid = post(officer, "", clue_body(), 201)["id"]
+    post(officer, f"/{cid}/filing", {"officers": TWO})
+    approve("filing", leader, head)
+    body = {"officers": TWO, "sha256": h(31), "ref": "sz-1"}
+    post(officer, f"/{cid}/seizures", body)
+    approve("seizure", leader, head)
+    [(due1,)] = query(db, "SELECT due_on FROM case_timers WHERE case_id = %s AND code = 'seizure'",
+                      cid)  # fmt: skip
+    post(officer, f"/{cid}/seizures/extension", {"ref": "sz-1", "days": 30, "reason": "情况复杂"})
+    approve("seizure_extension", leader, head)
+    [(due2, stopped)] = query(db, "SELECT due_on, stopped_at FROM case_timers WHERE case_id = %s"
+                              " AND code = 'seizure'", cid)  # fmt: skip
+    assert stopped is None and (due2 - due1).days == 30
+    post(officer, f"/{cid}/seizures/release", {"officers": TWO, "sha256": h(32), "ref": "sz-1"})
+    c = post(officer, f"/{cid}/corrections",
+             {"target_seq": 2, "new_sha256": h(33), "reason": "承办人姓名笔误"})  # fmt: skip
+    assert c["pending_act"] == "correction"
+    c = approve("correction", leader, head)
+    assert c["state"] == "filed" and c["pending_act"] is None
+    post(officer, f"/{cid}/decision-extension", {"reason": "案情复杂，需延长办案期限"})
+    approve("decision_extension", leader, head)
+    post(officer, f"/{cid}/report", {"officers": TWO, "sha256": h(34)})
+    pen = {"types": ["fine"], "fine": "100"}
+    post(officer, f"/{cid}/notice", {"officers": TWO, "sha256": h(35), "penalty": pen})
+    post(officer, f"/{cid}/notice/delivered", {"officers": TWO, "sha256": h(36)})
+    post(officer, f"/{cid}/statements", {"officers": TWO, "sha256": h(37)})
+    c = post(officer, f"/{cid}/re-examination", {"officers": TWO, "sha256": h(38)})
+    assert c["state"] == "statement"
+    post(officer, f"/{cid}/decision", {"penalty": pen})
+    assert approve("decision", leader, head)["state"] == "decided"
+    kinds = {r[0] for r in query(db, "SELECT doc_type FROM case_documents WHERE case_id = %s",
+                                 cid)}  # fmt: skip
+    recorded = {
+        "seizure_decision",
+        "seizure_extension",
+        "seizure_release",
+        "correction_approval",
+        "decision_extension_approval",
+        "statement_record",
+        "re_examination",
+    }
+    assert recorded <= kinds
+    [(refs,)] = query(db, "SELECT refs FROM case_events WHERE case_id = %s AND"
+                      " command = 'approve' AND refs->>'correction' = 'true'", cid)  # fmt: skip
+    assert refs["target_seq"] == "2" and refs["sha256"] == h(33)
+
+    other = post(officer, "", clue_body(), 201)["id"]
+    post(officer, f"/{other}/no-filing", {"reason": "不属于本机关管辖"})
+    post(leader, f"/{other}/approvals/no_filing/approve", {})
+    c = post(head, f"/{other}/approvals/no_filing/approve", {})
+    assert c["state"] == "not_filed" and c["next_due"] is None
+    r = client.post(f"/api/v1/cases/{other}/filing", json={"officers": TWO}, headers=officer)
+    assert r.status_code == 409 and r.json()["rule"] == "final"
