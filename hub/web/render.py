@@ -62,6 +62,7 @@ NAV = (
     ("/geofences", "nav.geofences", Action.READ_STAFF),
     ("/usage", "nav.usage", Action.READ_INVENTORY),
     ("/org-units", "nav.org_units", Action.READ_STAFF),
+    ("/cases", "nav.cases", Action.READ_CASES),
 )
 
 
@@ -88,6 +89,11 @@ async def page_user(request: Request, conn: Conn, s: SettingsDep) -> Principal:
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
+def _shows(p: Principal, action: Action | tuple[Action, ...]) -> bool:
+    """A nav entry shows for a role holding its action (or any of its actions)."""
+    return any(allowed(p.role, a) for a in (action if isinstance(action, tuple) else (action,)))
+
+
 def page(
     request: Request,
     template: str,
@@ -96,7 +102,7 @@ def page(
     **ctx: Any,
 ) -> HTMLResponse:
     lang = lang_of(request)
-    nav = [] if p is None else [(h, k) for h, k, a in NAV if allowed(p.role, a)]
+    nav = [] if p is None else [(h, k) for h, k, a in NAV if _shows(p, a)]
     html = env.get_template(template).render(
         request=request,
         lang=lang,
