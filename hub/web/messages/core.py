@@ -94,6 +94,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "透明日志未延续上一检查点",
         "Transparency log no longer extends its checkpoint",
     ),
+    "alert.case_deadline": ("案件期限", "Case deadline"),
     "alerts.system": ("系统", "System"),
     "alert.repeated_faults": ("反复故障", "Repeated faults"),
     "alert.left_zone": ("离开巡查区域", "Left the patrol zone"),
