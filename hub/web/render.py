@@ -61,6 +61,8 @@ NAV = (
     ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
     ("/geofences", "nav.geofences", Action.READ_STAFF),
     ("/usage", "nav.usage", Action.READ_INVENTORY),
+    ("/cases", "nav.cases", Action.READ_CASES),
+    ("/cases/approvals", "nav.case_approvals", Action.APPROVE_CASES),
 )
 
 

@@ -1,0 +1,325 @@
+"""The read side of the case file (issue 10 §9): the case list, a case's detail and the
+approvals inbox, each scoped by the caller's reach (org tree) and role.
+
+The write side is ``hub.services.cases.store`` (casecore); this module only reads the tables of
+migration 020. The list must stay fast at 1,000,000 cases, so each filter maps onto one of the
+migration's indexes: team (+ state) onto ``(org_unit_id, state, opened_at DESC)``, the deadline
+colour onto ``(org_unit_id, next_due)``, the matter onto ``(matter_code)``, the officer onto the
+GIN index on ``officers`` (``officers @> ARRAY[...]``, the operator GIN serves). The total is
+counted up to ``TOTAL_CAP`` rows and said as "more than" beyond: an exact count of a district's
+million cases would cost more than the page.
+
+Deadline colours (CASES.md §2, "warned before they pass (yellow) and after (red)"), against
+today in Asia/Shanghai: red when ``next_due`` is past, yellow from ``next_warn`` until it is,
+green before; no running timer, no colour.
+
+Who sees the party (CASES.md: personal data never leaves the case file): the roles that handle,
+approve or legally review cases see the party's record; a role that only reads cases (the
+dispatcher) sees the party type and a masked name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from hub.domain.errors import NotFound
+from hub.domain.principal import Principal
+from hub.domain.roles import Action, Role, allowed
+from hub.repositories import org
+
+AConn = psycopg.AsyncConnection[Any]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TOTAL_CAP = 10_000
+MAX_PAGE = 200
+
+
+class Colour(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+def today_shanghai(now: datetime | None = None) -> date:
+    return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
+
+
+def colour(due: date | None, warn: date | None, today: date) -> Colour | None:
+    """A deadline's colour on ``today`` (None: nothing runs)."""
+    if due is None:
+        return None
+    if due < today:
+        return Colour.RED
+    if warn is not None and warn <= today:
+        return Colour.YELLOW
+    return Colour.GREEN
+
+
+def sees_party(p: Principal) -> bool:
+    """The party's record is for those who act on the case, not for every reader."""
+    return any(
+        allowed(p.role, a) for a in (Action.HANDLE_CASES, Action.APPROVE_CASES, Action.LEGAL_REVIEW)
+    )
+
+
+def mask_name(name: str | None) -> str:
+    """张三丰 -> 张**; an organisation's name keeps its first two characters."""
+    if not name:
+        return ""
+    keep = 1 if len(name) <= 4 else 2
+    return name[:keep] + "*" * (len(name) - keep)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    team: str | None = None  # an org unit: it and every unit below it
+    matter: str | None = None
+    state: str | None = None
+    officer: str | None = None  # a staff id among the case's officers
+    colour: Colour | None = None
+
+
+LIST_COLUMNS = (
+    "c.id, c.number, c.state, c.procedure, c.org_unit_id, c.matter_code, c.source,"
+    " c.lead_officer, c.officers, c.opened_at, c.updated_at, c.next_due, c.next_warn,"
+    " c.act_date, c.place, o.name AS team_name, o.name_en AS team_name_en,"
+    " m.name AS matter_name, ls.name AS lead_name"
+)
+LIST_SOURCE = (
+    "cases c JOIN org_units o ON o.id = c.org_unit_id"
+    " LEFT JOIN catalog_matters m ON m.version = c.catalog_version AND m.code = c.matter_code"
+    " LEFT JOIN staff ls ON ls.staff_id = c.lead_officer"
+)
+
+
+async def _units(conn: AConn, p: Principal, team: str | None) -> list[str]:
+    if team is None:
+        return sorted(p.scope)
+    if team not in p.scope:
+        return []  # outside reach: as if it had no case (nothing leaks)
+    return sorted(await org.subtree(conn, team) & p.scope)
+
+
+def _where(f: CaseFilter, units: list[str], today: date) -> tuple[list[sql.Composable], dict[str, Any]]:
+    where: list[sql.Composable] = [sql.SQL("c.org_unit_id = ANY(%(units)s)")]
+    params: dict[str, Any] = {"units": units, "today": today}
+    if f.state:
+        where.append(sql.SQL("c.state = %(state)s"))
+        params["state"] = f.state
+    if f.matter:
+        where.append(sql.SQL("c.matter_code = %(matter)s"))
+        params["matter"] = f.matter
+    if f.officer:
+        where.append(sql.SQL("c.officers @> ARRAY[%(officer)s]::text[]"))
+        params["officer"] = f.officer
+    if f.colour is Colour.RED:
+        where.append(sql.SQL("c.next_due < %(today)s"))
+    elif f.colour is Colour.YELLOW:
+        where.append(sql.SQL("c.next_due >= %(today)s AND c.next_warn <= %(today)s"))
+    elif f.colour is Colour.GREEN:
+        where.append(
+            sql.SQL("c.next_due >= %(today)s AND (c.next_warn IS NULL OR c.next_warn > %(today)s)")
+        )
+    return where, params
+
+
+@dataclass(frozen=True)
+class CasePage:
+    total: int
+    more: bool  # the total is at least ``total`` (counted up to TOTAL_CAP)
+    rows: list[dict[str, Any]]
+
+
+async def list_cases(
+    conn: AConn,
+    p: Principal,
+    f: CaseFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    today: date | None = None,
+) -> CasePage:
+    """One page of the cases in reach matching ``f``, newest first, with their colours."""
+    p.require(Action.READ_CASES)
+    day = today or today_shanghai()
+    units = await _units(conn, p, f.team)
+    if not units:
+        return CasePage(0, False, [])
+    where, params = _where(f, units, day)
+    cond = sql.SQL(" AND ").join(where)
+    cur = await conn.execute(
+        sql.SQL("SELECT count(*) FROM (SELECT 1 FROM cases c WHERE {} LIMIT %(cap)s) x").format(
+            cond
+        ),
+        params | {"cap": TOTAL_CAP + 1},
+    )
+    counted = await cur.fetchone()
+    total = int(counted[0]) if counted else 0
+    rows_cur = conn.cursor(row_factory=dict_row)
+    await rows_cur.execute(
+        sql.SQL(
+            "SELECT {cols} FROM {src} WHERE {cond} ORDER BY c.opened_at DESC, c.id DESC"
+            " LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(cols=sql.SQL(LIST_COLUMNS), src=sql.SQL(LIST_SOURCE), cond=cond),
+        params | {"limit": min(max(limit, 1), MAX_PAGE), "offset": max(offset, 0)},
+    )
+    rows = await rows_cur.fetchall()
+    for r in rows:
+        c = colour(r["next_due"], r["next_warn"], day)
+        r["colour"] = None if c is None else c.value
+    return CasePage(min(total, TOTAL_CAP), total > TOTAL_CAP, rows)
+
+
+# ----------------------------------------------------------------------------- detail -------
+async def _one(conn: AConn, query: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(query, params)
+    return await cur.fetchone()
+
+
+async def _all(conn: AConn, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(query, params)
+    return await cur.fetchall()
+
+
+async def case_row(conn: AConn, p: Principal, case_id: str) -> dict[str, Any]:
+    """The case's row if it is in reach (``NotFound`` otherwise, whether or not it exists)."""
+    p.require(Action.READ_CASES)
+    row = await _one(
+        conn,
+        f"SELECT {LIST_COLUMNS}, c.legal_subject, c.catalog_version, c.party_id, c.incident_id,"
+        " c.discovered_on, c.lat, c.lon, c.opened_by, c.seq, c.decided_fine"
+        f" FROM {LIST_SOURCE} WHERE c.id = %s",
+        (case_id,),
+    )
+    return p.visible(row, "case")
+
+
+async def detail(
+    conn: AConn, p: Principal, case_id: str, *, today: date | None = None
+) -> dict[str, Any]:
+    """Everything the case page and ``GET /api/v1/cases/{id}`` show of one case."""
+    day = today or today_shanghai()
+    case = await case_row(conn, p, case_id)
+    c = colour(case["next_due"], case["next_warn"], day)
+    case["colour"] = None if c is None else c.value
+    party = await _one(conn, "SELECT * FROM case_parties WHERE id = %s", (case["party_id"],))
+    events = await _all(
+        conn,
+        "SELECT e.seq, e.at, e.actor, e.actor_staff, s.name AS actor_name, e.command, e.kind,"
+        " e.state_from, e.state_to FROM case_events e"
+        " LEFT JOIN staff s ON s.staff_id = e.actor_staff WHERE e.case_id = %s ORDER BY e.seq",
+        (case_id,),
+    )
+    timers = await _all(
+        conn,
+        "SELECT code, ref, started_on, due_on, warn_on, unit, length, provisional, stopped_at,"
+        " stop_reason FROM case_timers WHERE case_id = %s ORDER BY started_on, code, ref",
+        (case_id,),
+    )
+    for t in timers:
+        tc = None if t["stopped_at"] else colour(t["due_on"], t["warn_on"], day)
+        t["colour"] = None if tc is None else tc.value
+    documents = await _all(
+        conn,
+        "SELECT id, doc_type, number, ref, sha256, issued_at, issued_by, printed_at_scene"
+        " FROM case_documents WHERE case_id = %s ORDER BY issued_at, id",
+        (case_id,),
+    )
+    evidence = await _all(
+        conn,
+        "SELECT id, evidence_type, sha256, source_kind, source_ref, collected_by, collected_at,"
+        " place, note, added_by, added_at FROM case_evidence WHERE case_id = %s"
+        " ORDER BY added_at, id",
+        (case_id,),
+    )
+    approvals = await _all(
+        conn,
+        "SELECT id, act, step_index, step_role, org_unit_id, requested_at, requested_by,"
+        " decided_at, decided_by, decision, opinion FROM case_approval_steps"
+        " WHERE case_id = %s ORDER BY requested_at, act, step_index, id",
+        (case_id,),
+    )
+    officers = await _all(
+        conn,
+        "SELECT staff_id, name, badge_no, certificate_expires FROM staff"
+        " WHERE staff_id = ANY(%s) ORDER BY staff_id",
+        (list(case["officers"] or []),),
+    )
+    return {
+        "case": case,
+        "party": _party(p, party),
+        "officers": officers,
+        "events": events,
+        "timers": timers,
+        "documents": documents,
+        "evidence": evidence,
+        "approvals": approvals,
+    }
+
+
+PARTY_FIELDS = ("party_type", "name", "id_type", "id_number", "phone", "address")
+
+
+def _party(p: Principal, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    if sees_party(p):
+        return {k: row.get(k) for k in PARTY_FIELDS if k in row} | {"masked": False}
+    return {"party_type": row.get("party_type"), "name": mask_name(row.get("name")), "masked": True}
+
+
+async def document(conn: AConn, p: Principal, case_id: str, doc_id: str) -> dict[str, Any]:
+    """One document of a case in reach, with its canonical bytes (``NotFound`` otherwise)."""
+    await case_row(conn, p, case_id)
+    row = await _one(
+        conn,
+        "SELECT id, case_id, doc_type, number, sha256, canonical, issued_at FROM case_documents"
+        " WHERE id = %s AND case_id = %s",
+        (doc_id, case_id),
+    )
+    if row is None:
+        raise NotFound("document not found")
+    return row
+
+
+# ---------------------------------------------------------------------------- inbox ---------
+# Which approval steps a role decides (casecore's mapping, CASES.md §3): a team's supervisor is
+# its team leader, the district's supervisor the department head; the legal office is the
+# legal reviewers'. Reach does the rest: the step's org unit must be the caller's or below it.
+STEP_ROLES: dict[Role, tuple[str, ...]] = {
+    Role.SUPERVISOR: ("team_leader", "department_head"),
+    Role.LEGAL_REVIEWER: ("legal_office",),
+    Role.ADMIN: ("team_leader", "department_head", "legal_office"),
+}
+
+
+async def inbox(conn: AConn, p: Principal, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The pending approval steps the caller may decide: the current step of each chain (no
+    earlier step of the same request still open), for a unit in reach, of the caller's role."""
+    p.require(Action.READ_CASES)
+    roles = STEP_ROLES.get(p.role, ())
+    if not roles:
+        return []
+    return await _all(
+        conn,
+        "SELECT s.id, s.case_id, s.act, s.step_index, s.step_role, s.org_unit_id,"
+        " s.requested_at, s.requested_by, c.number, c.state, c.matter_code, c.officers,"
+        " o.name AS team_name, o.name_en AS team_name_en"
+        " FROM case_approval_steps s JOIN cases c ON c.id = s.case_id"
+        " JOIN org_units o ON o.id = c.org_unit_id"
+        " WHERE s.decided_at IS NULL AND s.step_role = ANY(%s) AND s.org_unit_id = ANY(%s)"
+        " AND c.org_unit_id = ANY(%s)"
+        " AND NOT EXISTS (SELECT 1 FROM case_approval_steps e WHERE e.case_id = s.case_id"
+        " AND e.act = s.act AND e.decided_at IS NULL AND e.step_index < s.step_index)"
+        " ORDER BY s.requested_at, s.id LIMIT %s",
+        (list(roles), sorted(p.scope), sorted(p.scope), limit),
+    )
