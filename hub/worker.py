@@ -11,12 +11,15 @@ produced have been PUBACKed by the broker, so a crash at any point means a redel
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -25,10 +28,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub.services import device_events
+from hub.services.cases import onspot_reports
 from hub.settings import HubSettings
 from schemas.broker import MqttEndpoint
 from schemas.db import migrate
-from schemas.messages import ContractError, parse_payload
+from schemas.messages import (
+    ContractError,
+    NumbersReturned,
+    NumberVoided,
+    OnSpotDecisionReport,
+    parse_payload,
+)
 from schemas.topics import PREFIX, Channel, DeviceType, Topic, TopicError, device_topic
 
 log = logging.getLogger(__name__)
@@ -43,6 +53,8 @@ FILTERS = (
     f"{PREFIX}/+/+/{Channel.CMD_RESULT.value}",
 )
 PUBLISH_TIMEOUT_S = 10.0
+ONSPOT_PREFIX = f"{PREFIX}/{DeviceType.MOBILE_TERMINAL.value}/"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,10 @@ class HubWorker:
         self.handled = 0
         self.refused = 0  # events of unknown or retired/lost devices, logged and acked
         self.client = self._make_client()
+        # On-the-spot reports are filed by async services (the case store): one event loop and
+        # one async connection of their own, used from this worker's thread only.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._aconn: psycopg.AsyncConnection[Any] | None = None
 
     # ------------------------------------------------------------------------ MQTT ------
     def _make_client(self) -> mqtt.Client:
@@ -131,9 +147,34 @@ class HubWorker:
             topic = Topic.parse(d.topic)
             msg = parse_payload(topic.device_type, topic.channel, d.payload)
         except (TopicError, ContractError) as exc:
-            # The gateway dead-letters it with the raw bytes; nothing for the hub to do.
+            # The gateway dead-letters it with the raw bytes; the hub only keeps the number a
+            # malformed on-the-spot report names accounted for (flagged for a supervisor).
             log.debug("ignoring %s: %s", d.topic, exc)
+            if isinstance(exc, ContractError) and _terminal_event(d.topic):
+                device_id, why = d.topic.split("/")[3], str(exc)
+                self._run_async(
+                    lambda c: onspot_reports.malformed(
+                        c, device_id, d.payload, why, at=datetime.now(UTC)
+                    )
+                )
             self._ack(d)
+            return
+        if isinstance(msg, OnSpotDecisionReport | NumberVoided | NumbersReturned):
+            if topic.device_type is DeviceType.MOBILE_TERMINAL:
+                outcome = self._run_async(
+                    lambda c: onspot_reports.handle(
+                        c,
+                        topic.device_id,
+                        msg,
+                        topic=d.topic,
+                        raw=d.payload,
+                        received_at=datetime.now(UTC),
+                    )
+                )
+                if not outcome.accepted:
+                    self.refused += 1
+            self._ack(d)
+            self.handled += 1
             return
         try:
             out = device_events.handle(conn, topic.device_type, topic.device_id, msg)
@@ -160,6 +201,21 @@ class HubWorker:
         self._publish(out)
         self._ack(d)
         self.handled += 1
+
+    def _run_async(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """Run an async service on the worker's own loop and async connection."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if self._aconn is None or self._aconn.closed:
+            self._aconn = self._loop.run_until_complete(
+                psycopg.AsyncConnection.connect(self.settings.database_url)
+            )
+        try:
+            return self._loop.run_until_complete(work(self._aconn))
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            self._loop.run_until_complete(self._aconn.close())
+            self._aconn = None
+            raise
 
     def run(self, ready: threading.Event | None = None) -> None:
         migrate(self.settings.database_url)
@@ -207,7 +263,16 @@ class HubWorker:
             self.client.loop_stop()
             if conn is not None:
                 conn.close()
+            if self._loop is not None:
+                if self._aconn is not None:
+                    self._loop.run_until_complete(self._aconn.close())
+                self._loop.close()
             log.info("hub worker stopped after %d events", self.handled)
 
     def request_stop(self) -> None:
         self._stop.set()
+
+
+def _terminal_event(topic: str) -> bool:
+    parts = topic.split("/")
+    return len(parts) == 5 and topic.startswith(ONSPOT_PREFIX) and parts[4] == Channel.EVENT.value

@@ -26,7 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.documents import Document
+from schemas.documents import Document, OnSpotDecision
+from schemas.documents.common import DocNumber, Payment, Remedies, Subject
 from schemas.topics import DEVICE_ID_PATTERN, Channel, DeviceType
 
 MAX_SEQ = 2**63 - 1
@@ -285,6 +286,63 @@ class PrintFailed(Envelope):
     pages_printed: Annotated[int, Field(ge=0, le=1000)] = 0
 
 
+# On-the-spot decisions (简易程序, Art. 51-52) on numbers from a block the hub allocated to the
+# terminal in advance (``number_block`` command): every number ends printed (reported here),
+# voided with a reason, or returned unused. The terminal keeps these in its outbox like any
+# event, so a decision made offline is reported when the link is back.
+class PrintOutcome(StrEnum):
+    PRINTED = "printed"
+    FAILED = "failed"
+
+
+class PrintResult(Msg):
+    """How the decision's print job on the paired printer ended."""
+
+    job_id: ShortText
+    printer_id: DeviceId
+    state: PrintOutcome
+    pages: Annotated[int, Field(ge=0, le=1000)] = 0
+    at: AwareDatetime
+    reason: Text | None = None  # why it failed
+
+
+class OnSpotDecisionReport(Envelope):
+    """A 当场行政处罚决定书 filled in, printed and handed over: the document as the contract
+    model (its canonical JSON is what ``sha256`` covers, RFC 8785), the matter it decides and
+    how its print went. The hub files it (备案) and marks its number printed."""
+
+    event: Literal["on_spot_decision"]
+    number: DocNumber
+    matter_code: ShortText
+    document: OnSpotDecision
+    sha256: Sha256Hex
+    print_result: PrintResult
+    officer_id: OfficerId | None = None
+
+    @model_validator(mode="after")
+    def _same_number(self) -> OnSpotDecisionReport:
+        if self.document.number != self.number:
+            raise ValueError("number differs from the document's number")
+        return self
+
+
+class NumberVoided(Envelope):
+    """A number of the terminal's block spoiled (misprint, paper jam, filled in wrongly)."""
+
+    event: Literal["number_voided"]
+    number: DocNumber
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL)]
+    officer_id: OfficerId | None = None
+
+
+class NumbersReturned(Envelope):
+    """Unused numbers handed back (end of a shift, a block closed, a terminal retired)."""
+
+    event: Literal["numbers_returned"]
+    numbers: Annotated[list[DocNumber], Field(min_length=1, max_length=1000)]
+    officer_id: OfficerId | None = None
+
+
 class CameraDocked(Envelope):
     event: Literal["camera_docked"]
     camera_id: DeviceId
@@ -367,6 +425,9 @@ EVENTS_BY_TYPE: dict[DeviceType, tuple[type[Envelope], ...]] = {
         PrintSent,
         PrintDone,
         PrintFailed,
+        OnSpotDecisionReport,
+        NumberVoided,
+        NumbersReturned,
         LowStorage,
         *_COMMON,
     ),
@@ -493,11 +554,47 @@ class PairingResultArgs(Msg):
     reason: Text | None = None  # why it was refused
 
 
+def block_number(prefix: str, year: int, n: int) -> str:
+    """The printed form of number ``n`` of a block: ``{prefix}〔{year}〕第{n:06d}号`` (the same
+    rule as ``hub.domain.cases.numbering.format_number``; a test holds them together)."""
+    if not 1 <= n <= 999_999:
+        raise ValueError(f"a number runs from 1 to 999999, not {n}")
+    return f"{prefix}〔{year}〕第{n:06d}号"
+
+
+class NumberBlockArgs(Msg):
+    """Hub -> terminal: a block of pre-allocated 当场行政处罚决定书 numbers, ``first`` to
+    ``last`` of the legal subject's series for ``year``, with what the pre-printed form
+    carries (the agency's name and seal, where to seek 复议/诉讼, where a fine is paid). The
+    terminal keeps it (offline too) and answers ``done``."""
+
+    block_id: ShortText
+    subject: Subject
+    prefix: ShortText
+    year: Annotated[int, Field(ge=2000, le=2200)]
+    first: Annotated[int, Field(ge=1, le=999_999)]
+    last: Annotated[int, Field(ge=1, le=999_999)]
+    remedies: Remedies | None = None
+    payment: Payment | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberBlockArgs:
+        if self.last < self.first:
+            raise ValueError("last is before first")
+        if self.last - self.first >= 1000:
+            raise ValueError("a block holds at most 1000 numbers")
+        return self
+
+    def numbers(self) -> list[str]:
+        return [block_number(self.prefix, self.year, n) for n in range(self.first, self.last + 1)]
+
+
 COMMAND_ARGS: dict[str, type[Msg]] = {
     "dispatch": DispatchArgs,
     "print": PrintArgs,
     "config": ConfigArgs,
     "pairing_result": PairingResultArgs,
+    "number_block": NumberBlockArgs,
 }
 # Commands whose args come in more than one shape: (the key that marks the variant, its model).
 COMMAND_VARIANTS: dict[str, tuple[str, type[Msg]]] = {"print": ("document", PrintDocumentArgs)}

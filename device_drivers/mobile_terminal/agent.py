@@ -12,16 +12,28 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from device_drivers.agent import CommandLog, Message, cmd_result
+from device_drivers.mobile_terminal.onspot import (
+    NumberState,
+    NumberWallet,
+    OnSpotFacts,
+    OnSpotMatter,
+    OnSpotRefused,
+    Pending,
+    fill_decision,
+)
 from device_drivers.simulator.geo import Route, distance_m
+from schemas.documents import OnSpotDecision, document_sha256
+from schemas.documents.common import Officer, Party, PenaltyTerms, Receipt
 from schemas.messages import (
     CmdStatus,
     Command,
     ConfigArgs,
     DispatchArgs,
+    NumberBlockArgs,
     PairingResultArgs,
     PrintArgs,
     PrintDocumentArgs,
@@ -64,7 +76,9 @@ class TerminalAgent:
     location_interval_s: float = 10.0
     battery: float = 100.0
     device_type: DeviceType = DeviceType.MOBILE_TERMINAL
+    verify_base: str = "https://ehub.example.cn"  # the hub's public origin, for the QR code
     # state
+    wallet: NumberWallet = field(default_factory=NumberWallet)  # on-the-spot number blocks
     signed_in: bool = False
     paired_printer: str | None = None
     pairing_requested: str | None = None
@@ -154,6 +168,15 @@ class TerminalAgent:
             out = [
                 cmd_result(command.cmd_id, CmdStatus.ACCEPTED, f"en route to {args.incident_id}")
             ]
+        elif isinstance(args, NumberBlockArgs):
+            free = self.wallet.add(args)
+            out = [
+                cmd_result(
+                    command.cmd_id,
+                    CmdStatus.DONE,
+                    f"block {args.block_id} kept: {free} number(s) free",
+                )
+            ]
         elif isinstance(args, ConfigArgs):
             if args.status_interval_s is not None:
                 self.status_interval_s = args.status_interval_s
@@ -235,6 +258,7 @@ class TerminalAgent:
     ) -> None:
         """The printer driver's news about a job, turned into the job's lifecycle events."""
         base = {"job_id": request.job_id, "printer_id": request.printer_id}
+        self._on_spot_progress(request, state, pages, reason)
         if state == "sent":
             self._out.append((Channel.EVENT, {"event": "print_sent", **base}))
         elif state == "printed":
@@ -255,6 +279,132 @@ class TerminalAgent:
             )
             if request.cmd_id:
                 self._out.append(cmd_result(request.cmd_id, CmdStatus.FAILED, why))
+
+    # -------------------------------------------------------------- on the spot ------
+    def on_spot(
+        self,
+        *,
+        matter: OnSpotMatter,
+        party: Party,
+        facts: OnSpotFacts,
+        penalty: PenaltyTerms,
+        officers: list[Officer],
+        receipt: Receipt,
+        now: datetime,
+    ) -> str:
+        """The officer's tap: fill in the 当场行政处罚决定书 on the next free number, check it
+        (Art. 51-52), send it to the paired printer; it is reported once printed. Returns the
+        number; ``OnSpotRefused`` (nothing printed, no number spent) when it cannot be."""
+        number = self.wallet.next_free()
+        if number is None:
+            raise OnSpotRefused(["no free number: the hub has allocated no block to this terminal"])
+        printed, filed = fill_decision(
+            self.wallet,
+            number,
+            matter=matter,
+            party=party,
+            facts=facts,
+            penalty=penalty,
+            officers=officers,
+            receipt=receipt,
+            now=now,
+        )
+        job_id = f"onspot-{self.wallet.block_of[number]}-{number[-7:-1]}"
+        args = PrintDocumentArgs(job_id=job_id, document=printed, verify_base=self.verify_base)
+        why = self._cannot_print(args)
+        if why is not None:
+            raise OnSpotRefused([why])
+        self.wallet.pending[number] = Pending(
+            number, job_id, matter.code, filed.model_dump(mode="json")
+        )
+        self.wallet.set(number, NumberState.PRINTING)
+        self._out.append(self._queue(args, None))
+        return number
+
+    def reprint(self, number: str) -> None:
+        """Print a decision whose print failed again (same document, same number)."""
+        p = self.wallet.pending.get(number)
+        if p is None or p.failed is None:
+            raise OnSpotRefused([f"{number} has no failed print to repeat"])
+        doc = OnSpotDecision.model_validate(p.document)
+        printed = doc.model_copy(update={"receipt": Receipt()})
+        p.attempts += 1
+        p.failed = None
+        self.wallet.save()
+        args = PrintDocumentArgs(job_id=f"{p.job_id}-r{p.attempts}", document=printed,
+                                 verify_base=self.verify_base)  # fmt: skip
+        if (why := self._cannot_print(args)) is not None:
+            raise OnSpotRefused([why])
+        p.job_id = args.job_id
+        self._out.append(self._queue(args, None))
+
+    def void_number(self, number: str, reason: str) -> None:
+        """A spoiled form (or a decision whose print failed): voided with a reason, reported."""
+        state = self.wallet.state(number)
+        if state not in (NumberState.FREE, NumberState.PRINTING) or not reason.strip():
+            raise OnSpotRefused([f"{number} cannot be voided here ({state}); a reason is needed"])
+        if state is NumberState.PRINTING and self.wallet.pending[number].failed is None:
+            raise OnSpotRefused([f"{number} is printing: void it once its print has failed"])
+        self.wallet.set(number, NumberState.VOIDED)
+        self._out.append(
+            (
+                Channel.EVENT,
+                {"event": "number_voided", "number": number, "reason": reason.strip(),
+                 "officer_id": self.officer_id},
+            )
+        )  # fmt: skip
+
+    def return_numbers(self, numbers: list[str] | None = None) -> list[str]:
+        """Hand unused numbers back (all free ones by default); reported."""
+        todo = self.wallet.free() if numbers is None else numbers
+        if any(self.wallet.state(n) is not NumberState.FREE for n in todo):
+            raise OnSpotRefused(["only free numbers can be returned"])
+        for n in todo:
+            self.wallet.numbers[n] = NumberState.RETURNED.value
+        self.wallet.save()
+        for i in range(0, len(todo), 1000):
+            self._out.append(
+                (
+                    Channel.EVENT,
+                    {"event": "numbers_returned", "numbers": todo[i : i + 1000],
+                     "officer_id": self.officer_id},
+                )
+            )  # fmt: skip
+        return todo
+
+    def _on_spot_progress(
+        self, request: PrintRequest, state: str, pages: int, reason: str | None
+    ) -> None:
+        p = next((p for p in self.wallet.pending.values() if p.job_id == request.job_id), None)
+        if p is None or state == "sent":
+            return
+        now = datetime.now(UTC)
+        if state == "failed":
+            p.failed = reason or "unknown"
+            self.wallet.save()
+            return
+        doc = OnSpotDecision.model_validate(p.document)
+        self._out.append(
+            (
+                Channel.EVENT,
+                {
+                    "event": "on_spot_decision",
+                    "number": p.number,
+                    "matter_code": p.matter_code,
+                    "document": p.document,
+                    "sha256": document_sha256(doc),
+                    "print_result": {
+                        "job_id": request.job_id,
+                        "printer_id": request.printer_id,
+                        "state": "printed",
+                        "pages": pages,
+                        "at": now.isoformat(),
+                    },
+                    "officer_id": self.officer_id,
+                },
+            )
+        )
+        self.wallet.set(p.number, NumberState.USED)
 
     # --------------------------------------------------------------------- motion ------
     def _move(self, now: datetime) -> None:
