@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.deps import Conn, SettingsDep
 from hub.domain.errors import HubError
-from hub.domain.roles import Action
+from hub.domain.roles import Action, allowed
 from hub.services import personnel
+from hub.web.pages_cases import matters_in_force
 from hub.web.pages_equipment import _name as unit_name
 from hub.web.pages_equipment import refused
 from hub.web.pages_zones import outlines
@@ -44,4 +45,9 @@ async def console(request: Request, p: PageUser, conn: Conn, s: SettingsDep) -> 
         for u in units
         if u["level"] == "street"
     ]
-    return page(request, "dispatch.html", p, teams=teams, config=config)
+    # "Turn into a clue" (issue 10 §5): the matters of the catalog in force to pick from.
+    can_clue = allowed(p.role, Action.OPEN_CLUE)
+    matters = await matters_in_force(conn, p) if can_clue else []
+    return page(
+        request, "dispatch.html", p, teams=teams, config=config, can_clue=can_clue, matters=matters
+    )

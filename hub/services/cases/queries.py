@@ -107,7 +107,9 @@ async def _units(conn: AConn, p: Principal, team: str | None) -> list[str]:
     return sorted(await org.subtree(conn, team) & p.scope)
 
 
-def _where(f: CaseFilter, units: list[str], today: date) -> tuple[list[sql.Composable], dict[str, Any]]:
+def _where(
+    f: CaseFilter, units: list[str], today: date
+) -> tuple[list[sql.Composable], dict[str, Any]]:
     where: list[sql.Composable] = [sql.SQL("c.org_unit_id = ANY(%(units)s)")]
     params: dict[str, Any] = {"units": units, "today": today}
     if f.state:
@@ -196,7 +198,8 @@ async def case_row(conn: AConn, p: Principal, case_id: str) -> dict[str, Any]:
     row = await _one(
         conn,
         f"SELECT {LIST_COLUMNS}, c.legal_subject, c.catalog_version, c.party_id, c.incident_id,"
-        " c.discovered_on, c.lat, c.lon, c.opened_by, c.seq, c.decided_fine"
+        " c.discovered_on, c.severe_harm, c.lat, c.lon, c.opened_by, c.seq, c.filed_on,"
+        " c.decided_on, c.pending_act, c.decided_fine, c.snapshot"
         f" FROM {LIST_SOURCE} WHERE c.id = %s",
         (case_id,),
     )
@@ -215,7 +218,7 @@ async def detail(
     events = await _all(
         conn,
         "SELECT e.seq, e.at, e.actor, e.actor_staff, s.name AS actor_name, e.command, e.kind,"
-        " e.state_from, e.state_to FROM case_events e"
+        " e.state_from, e.state_to, e.case_number FROM case_events e"
         " LEFT JOIN staff s ON s.staff_id = e.actor_staff WHERE e.case_id = %s ORDER BY e.seq",
         (case_id,),
     )
@@ -230,8 +233,8 @@ async def detail(
         t["colour"] = None if tc is None else tc.value
     documents = await _all(
         conn,
-        "SELECT id, doc_type, number, ref, sha256, issued_at, issued_by, printed_at_scene"
-        " FROM case_documents WHERE case_id = %s ORDER BY issued_at, id",
+        "SELECT id, doc_type, number, ref, sha256, modelled, issued_at, issued_by,"
+        " printed_at_scene FROM case_documents WHERE case_id = %s ORDER BY issued_at, id",
         (case_id,),
     )
     evidence = await _all(
@@ -243,7 +246,8 @@ async def detail(
     )
     approvals = await _all(
         conn,
-        "SELECT id, act, step_index, step_role, org_unit_id, requested_at, requested_by,"
+        "SELECT id, act, step_index, step_role, step_label, hub_role, org_unit_id, requested_at,"
+        " requested_by,"
         " decided_at, decided_by, decision, opinion FROM case_approval_steps"
         " WHERE case_id = %s ORDER BY requested_at, act, step_index, id",
         (case_id,),
@@ -266,7 +270,10 @@ async def detail(
     }
 
 
-PARTY_FIELDS = ("party_type", "name", "id_type", "id_number", "phone", "address")
+PARTY_FIELDS = (
+    "party_type", "name", "id_type", "id_number", "credit_code", "legal_representative", "phone",
+    "address",
+)  # fmt: skip
 
 
 def _party(p: Principal, row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -282,7 +289,8 @@ async def document(conn: AConn, p: Principal, case_id: str, doc_id: str) -> dict
     await case_row(conn, p, case_id)
     row = await _one(
         conn,
-        "SELECT id, case_id, doc_type, number, sha256, canonical, issued_at FROM case_documents"
+        "SELECT id, case_id, doc_type, number, sha256, canonical, modelled, issued_at"
+        " FROM case_documents"
         " WHERE id = %s AND case_id = %s",
         (doc_id, case_id),
     )
@@ -292,34 +300,53 @@ async def document(conn: AConn, p: Principal, case_id: str, doc_id: str) -> dict
 
 
 # ---------------------------------------------------------------------------- inbox ---------
-# Which approval steps a role decides (casecore's mapping, CASES.md §3): a team's supervisor is
-# its team leader, the district's supervisor the department head; the legal office is the
-# legal reviewers'. Reach does the rest: the step's org unit must be the caller's or below it.
-STEP_ROLES: dict[Role, tuple[str, ...]] = {
-    Role.SUPERVISOR: ("team_leader", "department_head"),
-    Role.LEGAL_REVIEWER: ("legal_office",),
-    Role.ADMIN: ("team_leader", "department_head", "legal_office"),
-}
-
-
 async def inbox(conn: AConn, p: Principal, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The pending approval steps the caller may decide: the current step of each chain (no
-    earlier step of the same request still open), for a unit in reach, of the caller's role."""
+    """The open approval steps the caller may decide: of the caller's account role (casecore
+    writes it on the step: a team's supervisor is its team leader, the district's supervisor
+    the department head, the legal office is the legal reviewers'), for a unit in reach (the
+    caller's or below it). An administrator sees every open step in reach. One step is open
+    per case at a time (migration 020), so each row is the current step of its chain."""
     p.require(Action.READ_CASES)
-    roles = STEP_ROLES.get(p.role, ())
-    if not roles:
+    if not (can_approve(p) or p.role is Role.ADMIN):
         return []
     return await _all(
         conn,
-        "SELECT s.id, s.case_id, s.act, s.step_index, s.step_role, s.org_unit_id,"
-        " s.requested_at, s.requested_by, c.number, c.state, c.matter_code, c.officers,"
-        " o.name AS team_name, o.name_en AS team_name_en"
+        "SELECT s.id, s.case_id, s.act, s.step_index, s.step_role, s.step_label, s.hub_role,"
+        " s.org_unit_id, s.requested_at, s.requested_by, c.number, c.state, c.matter_code,"
+        " c.officers, o.name AS team_name, o.name_en AS team_name_en"
         " FROM case_approval_steps s JOIN cases c ON c.id = s.case_id"
         " JOIN org_units o ON o.id = c.org_unit_id"
-        " WHERE s.decided_at IS NULL AND s.step_role = ANY(%s) AND s.org_unit_id = ANY(%s)"
-        " AND c.org_unit_id = ANY(%s)"
-        " AND NOT EXISTS (SELECT 1 FROM case_approval_steps e WHERE e.case_id = s.case_id"
-        " AND e.act = s.act AND e.decided_at IS NULL AND e.step_index < s.step_index)"
+        " WHERE s.decided_at IS NULL AND s.org_unit_id = ANY(%s)"
+        " AND (%s OR s.hub_role = %s)"
         " ORDER BY s.requested_at, s.id LIMIT %s",
-        (list(roles), sorted(p.scope), sorted(p.scope), limit),
+        (sorted(p.scope), p.role is Role.ADMIN, p.role.value, limit),
+    )
+
+
+def can_approve(p: Principal) -> bool:
+    return allowed(p.role, Action.APPROVE_CASES) or allowed(p.role, Action.LEGAL_REVIEW)
+
+
+# --------------------------------------------------------------------------- public -------
+async def public_document(
+    conn: AConn,
+    *,
+    doc_type: str | None = None,
+    number: str | None = None,
+    sha256: str | None = None,
+) -> dict[str, Any] | None:
+    """A document as the public verify page reads it (no reach: the page is for anyone, and
+    shows only ``verification.Facts``): by (type, number) or by hash (the earliest issued)."""
+    if sha256 is not None:
+        return await _one(
+            conn,
+            "SELECT id, doc_type, number, sha256, canonical, tlog_queue_id FROM case_documents"
+            " WHERE sha256 = %s ORDER BY issued_at, id LIMIT 1",
+            (sha256,),
+        )
+    return await _one(
+        conn,
+        "SELECT id, doc_type, number, sha256, canonical, tlog_queue_id FROM case_documents"
+        " WHERE doc_type = %s AND number = %s",
+        (doc_type, number),
     )

@@ -120,9 +120,7 @@ def _leaf_names(leaf: bytes, doc_type: str, number: str, sha256: str) -> bool:
     )
 
 
-def judge(
-    facts: Facts, ev: Evidence, *, origin: str, public_key: bytes | None
-) -> Verdict:
+def judge(facts: Facts, ev: Evidence, *, origin: str, public_key: bytes | None) -> Verdict:
     """The verdict on one document from what was read (pure)."""
     if hashlib.sha256(ev.canonical).hexdigest() != ev.recorded_sha256:
         return Verdict(Status.NOT_VERIFIED, Broken.CONTENT)

@@ -187,6 +187,16 @@
     } catch (e) { fail(e); }
   });
 
+  // One click turns the incident into a case clue (hub/web/pages_cases.py -> store.clue_from_incident).
+  const clueForm = document.getElementById("clue-form");
+  if (clueForm) clueForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await ehub.api("/ui/incidents/" + selected + "/clue", { method: "POST", json: { matter_code: ev.target.elements.matter_code.value } });
+      location.href = "/cases/" + encodeURIComponent(r.case_id);
+    } catch (e) { fail(e); }
+  });
+
   refresh().catch(fail);
   setInterval(() => refresh().catch(() => {}), 2000);
   window.ehubDispatch = { select, refresh, map };
