@@ -10,6 +10,7 @@ answered on ``cmd_result``: ``accepted`` at once, then ``done`` or ``failed``.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -258,7 +259,6 @@ class TerminalAgent:
     ) -> None:
         """The printer driver's news about a job, turned into the job's lifecycle events."""
         base = {"job_id": request.job_id, "printer_id": request.printer_id}
-        self._on_spot_progress(request, state, pages, reason)
         if state == "sent":
             self._out.append((Channel.EVENT, {"event": "print_sent", **base}))
         elif state == "printed":
@@ -279,6 +279,7 @@ class TerminalAgent:
             )
             if request.cmd_id:
                 self._out.append(cmd_result(request.cmd_id, CmdStatus.FAILED, why))
+        self._on_spot_progress(request, state, pages, reason)  # after print_done: its report
 
     # -------------------------------------------------------------- on the spot ------
     def on_spot(
@@ -326,7 +327,7 @@ class TerminalAgent:
         p = self.wallet.pending.get(number)
         if p is None or p.failed is None:
             raise OnSpotRefused([f"{number} has no failed print to repeat"])
-        doc = OnSpotDecision.model_validate(p.document)
+        doc = OnSpotDecision.model_validate_json(json.dumps(p.document))
         printed = doc.model_copy(update={"receipt": Receipt()})
         p.attempts += 1
         p.failed = None
@@ -383,7 +384,7 @@ class TerminalAgent:
             p.failed = reason or "unknown"
             self.wallet.save()
             return
-        doc = OnSpotDecision.model_validate(p.document)
+        doc = OnSpotDecision.model_validate_json(json.dumps(p.document))
         self._out.append(
             (
                 Channel.EVENT,

@@ -23,13 +23,18 @@ from pydantic import ValidationError
 
 from hub.api.deps import Conn
 from hub.api.routes.devices import DeviceCreate
+from hub.api.routes.dispatch import PublisherDep
 from hub.domain.errors import HubError
 from hub.domain.lifecycle import TRANSITIONS, DeviceStatus
+from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
 from hub.services import inventory
+from hub.services.cases import catalog as case_catalog
+from hub.services.cases import number_blocks
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage, refused, teams_and_units
 from hub.web.render import PageUser, lang_of, page
+from schemas.documents.common import Payment, Remedies
 from schemas.topics import DEVICE_ID_PATTERN
 
 router = APIRouter(include_in_schema=False)
@@ -158,3 +163,112 @@ async def change_status(
     except HubError as exc:
         return page(request, "_kit_result.html", p, error=exc.detail)
     return Response(status_code=204, headers={"HX-Redirect": f"/devices/{device_id}"})
+
+
+# ---------------------------------------------------------------------- number blocks ------
+# A terminal's blocks of on-the-spot decision numbers (issue 10 §5), as a section of its device
+# page: loaded there by htmx (equipment_device.html), with allocate / void / return forms that
+# call the same service as the API (hub.services.cases.number_blocks) and re-render the section.
+async def _blocks_section(
+    request: Request,
+    p: Principal,
+    conn: Conn,
+    device_id: str,
+    *,
+    error: str | None = None,
+    ok: str | None = None,
+) -> HTMLResponse:
+    try:
+        blocks = await number_blocks.listing(conn, p, device_id)
+    except HubError as exc:
+        return page(request, "_kit_result.html", p, error=exc.detail)
+    numbers = [n for b in blocks for n in b["numbers"]]
+    _v, cat = await case_catalog.current(conn)
+    return page(
+        request,
+        "_device_number_blocks.html",
+        p,
+        device_id=device_id,
+        blocks=blocks,
+        open=[n for n in numbers if n["state"] == "allocated"],
+        flagged=[n for n in numbers if n["bad_report"]],
+        subjects=sorted(cat.legal_subjects),
+        can_manage=allowed(p.role, Action.NUMBER_BLOCKS),
+        result=bool(error or ok),
+        error=error,
+        ok=ok,
+    )
+
+
+@router.get("/ui/devices/{device_id}/number-blocks")
+async def number_blocks_section(
+    device_id: DeviceId, request: Request, p: PageUser, conn: Conn
+) -> Response:
+    if not allowed(p.role, Action.READ_CASES):
+        return Response(status_code=204)  # the section is not for this role: nothing shown
+    return await _blocks_section(request, p, conn, device_id)
+
+
+@router.post("/ui/devices/{device_id}/number-blocks", dependencies=[FromPage])
+async def allocate_block(
+    device_id: DeviceId,
+    request: Request,
+    p: PageUser,
+    conn: Conn,
+    publisher: PublisherDep,
+    legal_subject: Annotated[str, Form(max_length=64)],
+    size: Annotated[int, Form(ge=1, le=number_blocks.MAX_BLOCK)],
+    review_body: Annotated[str, Form(max_length=100)] = "",
+    court: Annotated[str, Form(max_length=100)] = "",
+    bank: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    t = i18n.translator(lang_of(request))
+    remedies = (
+        Remedies(review_body=review_body.strip(), court=court.strip())
+        if review_body.strip() and court.strip()
+        else None
+    )
+    req = number_blocks.BlockRequest(
+        legal_subject.strip(),
+        size,
+        remedies=remedies,
+        payment=Payment(bank=bank.strip()) if bank.strip() else None,
+    )
+    try:
+        b = await number_blocks.allocate(conn, p, device_id, req, publisher=publisher)
+    except HubError as exc:
+        return await _blocks_section(request, p, conn, device_id, error=exc.detail)
+    ok = t("nb.allocated_ok", first=b["first"], last=b["last"])
+    return await _blocks_section(request, p, conn, device_id, ok=ok)
+
+
+@router.post("/ui/devices/{device_id}/number-blocks/void", dependencies=[FromPage])
+async def void_number(
+    device_id: DeviceId,
+    request: Request,
+    p: PageUser,
+    conn: Conn,
+    number: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    t = i18n.translator(lang_of(request))
+    if not reason.strip():
+        error = t("lifecycle.reason_required")
+        return await _blocks_section(request, p, conn, device_id, error=error)
+    try:
+        await number_blocks.void(conn, p, device_id, number, reason.strip())
+    except HubError as exc:
+        return await _blocks_section(request, p, conn, device_id, error=exc.detail)
+    return await _blocks_section(request, p, conn, device_id, ok=t("nb.voided_ok", number=number))
+
+
+@router.post("/ui/devices/{device_id}/number-blocks/return", dependencies=[FromPage])
+async def return_numbers(
+    device_id: DeviceId, request: Request, p: PageUser, conn: Conn
+) -> HTMLResponse:
+    t = i18n.translator(lang_of(request))
+    try:
+        done = await number_blocks.return_numbers(conn, p, device_id, None)
+    except HubError as exc:
+        return await _blocks_section(request, p, conn, device_id, error=exc.detail)
+    return await _blocks_section(request, p, conn, device_id, ok=t("nb.returned_ok", n=len(done)))

@@ -57,9 +57,10 @@ async def insert_block(conn: AConn, b: dict[str, Any]) -> None:
     # One row per number, formatted as numbering.format_number does ({prefix}〔{year}〕第nnnnnn号).
     await conn.execute(
         "INSERT INTO block_numbers (legal_subject, year, n, number, block_id, terminal_id)"
-        " SELECT %(legal_subject)s, %(year)s, n,"
+        " SELECT %(legal_subject)s, %(year)s::int, n,"
         " %(prefix)s || '〔' || %(year)s || '〕第' || lpad(n::text, 6, '0') || '号',"
-        " %(block_id)s, %(terminal_id)s FROM generate_series(%(first_n)s, %(last_n)s) AS n",
+        " %(block_id)s, %(terminal_id)s"
+        " FROM generate_series(%(first_n)s::int, %(last_n)s::int) AS n",
         b,
     )
 
