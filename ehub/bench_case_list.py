@@ -353,7 +353,7 @@ def load(db: str, args: argparse.Namespace) -> dict[str, Any]:
             approvals(),
         )
         conn.execute("VACUUM ANALYZE")
-        by_state = dict(
+        by_state: dict[str, int] = dict(
             conn.execute(
                 "SELECT state, count(*) FROM cases WHERE org_unit_id = %s GROUP BY state",
                 (TEAMS[0],),
@@ -380,7 +380,7 @@ def _loaded(db: str) -> dict[str, Any]:
             return int(row[0]) if row else 0
 
         ids = [r[0] for r in one("SELECT id FROM cases WHERE seq = 50 ORDER BY id").fetchall()]
-        by_state = dict(
+        by_state: dict[str, int] = dict(
             one(
                 "SELECT state, count(*) FROM cases WHERE org_unit_id = %s GROUP BY state",
                 (TEAMS[0],),
@@ -438,7 +438,7 @@ async def _service_figures(db: str, info: dict[str, Any], runs: int) -> dict[str
             cur = await conn.execute(
                 "SELECT org_unit_id, count(*) FROM cases WHERE state = %s GROUP BY 1", (state,)
             )
-            counts = dict(await cur.fetchall())
+            counts: dict[str, int] = dict(await cur.fetchall())
             deep = [
                 max(0, min(DEEP_OFFSET, (counts.get(t, 0) // PAGE - 1) * PAGE)) for t in TEAMS[:5]
             ]
