@@ -92,7 +92,12 @@ RULES: dict[str, DeadlineRule] = {
         DeadlineRule(
             "preservation", "先行登记保存 → 处理决定", "preserved", 7, _W, "行政处罚法 Art. 56", 2
         ),
-        DeadlineRule("seizure", "查封、扣押期限", "seized", 30, _C, "行政强制法 Art. 25", 5),
+        # A limit on holding the party's property, not a period for the party to act in: it
+        # never rolls past a day off (as the lifecycle, investigation.apply_measure, counts it).
+        DeadlineRule(
+            "seizure", "查封、扣押期限", "seized", 30, _C, "行政强制法 Art. 25", 5,
+            roll_to_working_day=False,
+        ),
         DeadlineRule(
             "emergency_report", "当场实施强制措施 → 报告负责人", "emergency_measure", 24, _H,
             "行政强制法 Art. 19", 4,
