@@ -527,6 +527,50 @@ def _drop(admin: str, url: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
+async def _equality_shape(db: str, runs: int) -> dict[str, list[float]]:
+    """The list's own SELECT (columns, joins, order) with ``c.org_unit_id = %s`` in place of
+    ``= ANY(%s)``: what the list costs once it filters one street team that way."""
+    from hub.services.cases import queries  # noqa: PLC0415
+
+    sql = (
+        f"SELECT {queries.LIST_COLUMNS} FROM {queries.LIST_SOURCE}"
+        " WHERE c.org_unit_id = %s AND c.state = %s"
+        " ORDER BY c.opened_at DESC, c.id DESC LIMIT %s OFFSET %s"
+    )
+    # ...and with an index that holds the tie-breaker, the page's ids first (an index-only
+    # scan over the offset), then the 50 rows: a "deferred join".
+    ids = (
+        "(SELECT id FROM cases WHERE org_unit_id = %s AND state = %s"
+        " ORDER BY opened_at DESC, id DESC LIMIT %s OFFSET %s) p JOIN cases c ON c.id = p.id"
+    )
+    deferred = (
+        f"SELECT {queries.LIST_COLUMNS} FROM {queries.LIST_SOURCE.replace('cases c', ids, 1)}"
+        " ORDER BY c.opened_at DESC, c.id DESC"
+    )
+    out: dict[str, list[float]] = {}
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True) as conn:
+        for shape, query in (
+            ("org_unit_id = one team", sql),
+            ("+ index + deferred join", deferred),
+        ):
+            if query is deferred:
+                await conn.execute(
+                    "CREATE INDEX IF NOT EXISTS bench_whatif_idx"
+                    " ON cases (org_unit_id, state, opened_at DESC, id DESC)"
+                )
+                await conn.execute("VACUUM ANALYZE cases")
+            for label, offset in (("first page", 0), (f"offset {DEEP_OFFSET}", DEEP_OFFSET)):
+
+                async def call(i: int, offset: int = offset, q: str = query) -> Any:
+                    cur = await conn.execute(q, (TEAMS[i % 5], "archived", PAGE, offset))
+                    rows = await cur.fetchall()
+                    assert len(rows) == PAGE
+                    return rows
+
+                out[f"{shape}, archived {label}"] = await _timed(runs, call)
+    return out
+
+
 def _explain(db: str) -> None:
     """The plan of the slowest list query, for whoever has to make it faster."""
     with psycopg.connect(db) as conn:
@@ -585,6 +629,8 @@ def case_list_figures(admin: str, args: argparse.Namespace) -> bool:
         if not ok:
             _say("  plan of the deep archived page:")
             _explain(db)
+            for name, xs in asyncio.run(_equality_shape(db, args.runs)).items():
+                _say(f"  what-if: the list's SELECT with {name}: {_ms(xs)}")
         return ok
     finally:
         if args.keep or args.reuse:
