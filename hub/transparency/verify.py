@@ -334,7 +334,7 @@ async def _check_queue(conn: AConn, rep: Report, mmd_s: float | None) -> None:
 
 # Modules that register checkers when imported (the case services add theirs here), so that
 # ``ehub cases verify`` runs them without the CLI knowing the case tables.
-CHECKER_MODULES: tuple[str, ...] = ()
+CHECKER_MODULES: tuple[str, ...] = ("hub.services.cases.logentries",)  # case rows vs leaves
 
 
 async def verify_database(

@@ -59,7 +59,7 @@ async def open_case(body: CaseCreate, p: CurrentUser, conn: Conn) -> rq.CaseSumm
     case_id = await store.open_clue(conn, p, clue)
     if body.filing is not None:
         return await store.apply(conn, p, case_id, body.filing)
-    return await store._summary(conn, case_id)
+    return await store.summary(conn, case_id)
 
 
 @router.post("/incidents/{incident_id}/clue", response_model=rq.CaseSummary, status_code=201)
@@ -80,7 +80,7 @@ async def incident_clue(
         act_date=body.act_date,
         severe_harm=body.severe_harm,
     )
-    return await store._summary(conn, case_id)
+    return await store.summary(conn, case_id)
 
 
 @router.post("/cases/{case_id}/evidence", response_model=rq.CaseSummary)
@@ -88,7 +88,7 @@ async def add_evidence(
     case_id: CaseId, body: rq.EvidenceItem, p: CurrentUser, conn: Conn
 ) -> rq.CaseSummary:
     evidence_id = await store.add_evidence(conn, p, case_id, body)
-    out = await store._summary(conn, case_id)
+    out = await store.summary(conn, case_id)
     return out.model_copy(update={"evidence_id": evidence_id})
 
 
@@ -142,7 +142,7 @@ COMMANDS: dict[str, type[BaseModel]] = {
 
 def _endpoint(model: type[BaseModel]) -> Any:
     async def run(case_id: CaseId, body: model, p: CurrentUser, conn: Conn) -> rq.CaseSummary:  # type: ignore[valid-type]
-        return await store.apply(conn, p, case_id, body)  # type: ignore[arg-type]
+        return await store.apply(conn, p, case_id, body)
 
     return run
 

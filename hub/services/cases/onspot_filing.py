@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,9 @@ from hub.domain.cases.guards import local_day
 from hub.domain.cases.law import Officer, PartyType, Penalty, PenaltyType
 from hub.domain.errors import Invalid
 from hub.repositories import audit
+from hub.services.cases import lookups, writer
+from hub.services.cases.catalog import current
+from hub.services.cases.documents import Built
 from schemas.documents import OnSpotDecision, canonical_bytes
 
 
@@ -55,10 +59,6 @@ async def file_on_spot(
 ) -> str:
     """Record a terminal's on-the-spot decision as a filed case; returns its case id.
     Idempotent on (terminal_id, number)."""
-    from hub.services.cases import store as s
-    from hub.services.cases.catalog import current
-    from hub.services.cases.documents import Built
-
     raw = canonical_bytes(doc)
     sha = hashlib.sha256(raw).hexdigest()
     if sha != reported_sha256:
@@ -84,8 +84,7 @@ async def file_on_spot(
             matter = _matter_for(catalog, doc)
             if matter is None:
                 raise Invalid(
-                    f"cannot tell the matter of {doc.number} from its legal refs: give"
-                    " matter_code",
+                    f"cannot tell the matter of {doc.number} from its legal refs: give matter_code",
                     rule="matter",
                 )
         subject = catalog.legal_subjects[matter.legal_subject]
@@ -109,12 +108,12 @@ async def file_on_spot(
                 rule="two_certified_officers",
             )
         staff_ids = [by_cert[n][0] for n in certs]
-        named: tuple[Officer, ...] = await s.officers(conn, staff_ids)
+        named: tuple[Officer, ...] = await lookups.officers(conn, staff_ids)
         unit = by_cert[certs[0]][1]
         party = doc.party
         if party is None:
             raise Invalid(f"{doc.number} names no party", rule="party")
-        party_id = s._new_id("party")
+        party_id = lookups.new_id("party")
         is_org = party.kind.value == "organisation"
         await conn.execute(
             "INSERT INTO case_parties (id, party_type, name, id_type, id_number, credit_code,"
@@ -139,7 +138,7 @@ async def file_on_spot(
             terms.fine if terms and terms.fine is not None else Decimal(0),
             (terms.confiscation or "") if terms else "",
         )
-        case_id = s._new_id("case")
+        case_id = lookups.new_id("case")
         act_day = local_day(doc.act_at) if doc.act_at else local_day(doc.issued_at)
         cmd = c.OnSpotDecision(
             case_id=case_id,
@@ -156,10 +155,10 @@ async def file_on_spot(
             document_sha256=sha,
             party_signed=doc.receipt.status.value == "signed",
         )
-        env = await s._env(conn)
+        env = await lookups.env(conn)
         case, effects = lifecycle.open_on_spot(cmd, received_at, env)
         actor = f"terminal:{terminal_id}"
-        await s._insert_case(
+        await writer.insert_case(
             conn,
             case,
             org_unit_id=unit,
@@ -181,7 +180,7 @@ async def file_on_spot(
             "document_sha256": sha,
             "matter_code": matter.code,
         }
-        w = s._Write(
+        w = writer.Writer(
             conn,
             actor=actor,
             actor_staff=staff_ids[0],
@@ -202,9 +201,10 @@ async def file_on_spot(
                 case_id, w.prebuilt.pop("on_spot_decision"), ref=e.ref, scene=True,
                 terminal_id=terminal_id,
             )  # fmt: skip
-        await s._project(conn, case, received_at)
-        filed, effects2 = lifecycle.transition(case, c.FileOnSpot(s.SYSTEM_REGISTRAR), received_at, env)
-        w2 = s._Write(
+        await writer.project(conn, case, received_at)
+        registrar = c.FileOnSpot(lookups.SYSTEM_REGISTRAR)  # the hub registers it (备案)
+        filed, effects2 = lifecycle.transition(case, registrar, received_at, env)
+        w2 = writer.Writer(
             conn,
             actor="system:hub",
             actor_staff=None,
@@ -217,7 +217,7 @@ async def file_on_spot(
             named=named,
         )
         await w2.effects(filed, effects2, "file_on_spot")
-        await s._project(conn, filed, received_at)
+        await writer.project(conn, filed, received_at)
         await audit.record(
             conn,
             actor,
@@ -231,10 +231,9 @@ async def file_on_spot(
 
 
 def _id_type(text: str | None) -> str:
-    return {"居民身份证": "id_card", "身份证": "id_card", "护照": "passport"}.get(text or "", "other")
+    known = {"居民身份证": "id_card", "身份证": "id_card", "护照": "passport"}
+    return known.get(text or "", "other")
 
 
 def _credit(value: str | None) -> bool:
-    import re
-
     return bool(value and re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", value))

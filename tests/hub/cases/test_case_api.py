@@ -17,9 +17,11 @@ from hub.transparency import store as tlog
 from hub.transparency.verify import verify
 from tests.factories.hub import bearer
 from tests.helpers import query
-from tests.hub.cases.casefix import MATTER, case_api  # noqa: F401 (fixture)
+from tests.hub.cases import casefix
+from tests.hub.cases.casefix import MATTER
 
 pytestmark = pytest.mark.integration
+case_api = casefix.case_api  # the fixture (tests/hub/cases/casefix.py)
 
 LAW = "深圳经济特区市容和环境卫生管理条例"
 NOW = dt.datetime.now(dt.UTC)
@@ -140,9 +142,10 @@ def test_an_ordinary_case_from_clue_to_archive(case_api) -> None:
     )
     assert r.status_code == 200, r.text
     evidence_id = r.json()["evidence_id"]
-    assert post(officer, f"/{cid}/report", {"officers": ["sa1", "sa3"], "sha256": h(4)})[
-        "state"
-    ] == "reported"
+    assert (
+        post(officer, f"/{cid}/report", {"officers": ["sa1", "sa3"], "sha256": h(4)})["state"]
+        == "reported"
+    )
     penalty = {"types": ["fine"], "fine": "300"}
     body = {"officers": ["sa1", "sa3"], "sha256": h(5), "penalty": penalty}
     assert post(officer, f"/{cid}/notice", body)["state"] == "notified"
@@ -167,8 +170,10 @@ def test_an_ordinary_case_from_clue_to_archive(case_api) -> None:
 
     events = query(db, "SELECT seq, command, state_to FROM case_events WHERE case_id = %s"
                    " ORDER BY seq", cid)  # fmt: skip
-    assert [e[0] for e in events] == list(range(1, len(events) + 1)) == list(
-        range(1, final["seq"] + 1)
+    assert (
+        [e[0] for e in events]
+        == list(range(1, len(events) + 1))
+        == list(range(1, final["seq"] + 1))
     )
     assert [e[1] for e in events][:4] == ["open_clue", "request_filing", "approve", "approve"]
     assert events[-1][1:] == ("archive", "archived")
@@ -229,8 +234,6 @@ def test_an_ordinary_case_from_clue_to_archive(case_api) -> None:
             )
             entry, leaf = await cur.fetchone()
             assert merkle.leaf_hash(bytes(entry)) == bytes(leaf)
-            assert entries.canonical(
-                {**__import__("json").loads(bytes(entry))}
-            ) == bytes(entry)
+            assert entries.canonical({**__import__("json").loads(bytes(entry))}) == bytes(entry)
 
     asyncio.run(check())

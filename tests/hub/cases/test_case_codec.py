@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from hub.domain.cases.approvals import ApprovalAct
 from hub.domain.cases.case import Case
 from hub.domain.cases.commands import RequestSeizure, WaiveStatement
-from hub.domain.cases.approvals import ApprovalAct
 from hub.services.cases import codec
 from tests.hub.cases.kit import HEAD, LEADER, TWO, A, Driver
 

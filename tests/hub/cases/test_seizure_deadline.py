@@ -23,9 +23,7 @@ def test_seizure_due_day_is_the_same_in_deadlines_and_the_lifecycle() -> None:
     d = Driver.clue(env=Env(cal), now=start, act_date=dt.date(2026, 8, 30)).file()
     d.do(RequestSeizure("sz-1", A, TWO, "09" * 32))
     d.approve(ApprovalAct.SEIZURE, LEADER, HEAD)
-    [timer] = [
-        e for e in d.effects if isinstance(e, StartTimer) and e.code is TimerCode.SEIZURE
-    ]
+    [timer] = [e for e in d.effects if isinstance(e, StartTimer) and e.code is TimerCode.SEIZURE]
     computed = deadlines.compute(deadlines.RULES["seizure"], start, cal)
     assert timer.due == computed.due == dt.date(2026, 10, 1)
     # A period for the party to act in does roll (payment: 15 days, same calendar).
