@@ -1,7 +1,8 @@
 """The hub's device-event worker (``ehub hub-worker``): a second consumer of device events,
 beside the gateway, for what the hub must act on — printer pairings (answered with a
 ``pairing_result`` command), print jobs, evidence manifests, command results (dispatch
-orders) and SOS events (incidents).
+orders), SOS events (incidents) and on-the-spot decisions (filed as cases, their numbers
+accounted for: ``services.cases.onspot_reports``, async, on a loop and connection of its own).
 
 Its own persistent MQTT session (QoS 1, manual ack) sees every event even when the gateway is
 down. An event is acknowledged only after its transaction has committed and the commands it
@@ -161,18 +162,7 @@ class HubWorker:
             return
         if isinstance(msg, OnSpotDecisionReport | NumberVoided | NumbersReturned):
             if topic.device_type is DeviceType.MOBILE_TERMINAL:
-                outcome = self._run_async(
-                    lambda c: onspot_reports.handle(
-                        c,
-                        topic.device_id,
-                        msg,
-                        topic=d.topic,
-                        raw=d.payload,
-                        received_at=datetime.now(UTC),
-                    )
-                )
-                if not outcome.accepted:
-                    self.refused += 1
+                self._on_spot(d, topic.device_id, msg)
             self._ack(d)
             self.handled += 1
             return
@@ -201,6 +191,33 @@ class HubWorker:
         self._publish(out)
         self._ack(d)
         self.handled += 1
+
+    def _on_spot(self, d: Delivery, device_id: str, msg: Any) -> None:
+        """File an on-the-spot report (or refuse it with its reason). An outage is retried; any
+        other failure is dead-lettered with the error, so the report is never dropped silently
+        and one report the hub cannot apply does not stop every one behind it."""
+        now = datetime.now(UTC)
+        try:
+            outcome = self._run_async(
+                lambda c: onspot_reports.handle(
+                    c, device_id, msg, topic=d.topic, raw=d.payload, received_at=now
+                )
+            )
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except Exception as exc:  # a bug or a database refusal: keep the report, say why
+            log.exception("hub worker could not apply the on-the-spot report %s", d.topic)
+            why = f"the hub could not apply it: {type(exc).__name__}: {exc}"
+            self._run_async(
+                lambda c: onspot_reports.refuse(
+                    c, d.topic, device_id, d.payload, why[:1000],
+                    number=getattr(msg, "number", None), at=now,
+                )
+            )  # fmt: skip
+            self.refused += 1
+            return
+        if not outcome.accepted:
+            self.refused += 1
 
     def _run_async(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """Run an async service on the worker's own loop and async connection."""

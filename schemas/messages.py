@@ -317,7 +317,9 @@ class OnSpotDecisionReport(Envelope):
     document: OnSpotDecision
     sha256: Sha256Hex
     print_result: PrintResult
-    officer_id: OfficerId | None = None
+    # The officer signed in on the terminal: they must hold it (custody) when the decision
+    # was made and when it is reported (hub.domain.terminals.custody_refusal).
+    officer_id: OfficerId
 
     @model_validator(mode="after")
     def _same_number(self) -> OnSpotDecisionReport:

@@ -133,3 +133,14 @@ async def insert_command(
         " VALUES (%s, %s, %s, %s, %s, 'pending', %s)",
         (cmd_id, device_id, cmd, Jsonb(args), at, at),
     )
+
+
+async def holder_at(conn: AConn, device_id: str, at: datetime) -> str | None:
+    """Who has the device checked out at ``at`` (as ``device_records.holder_at``)."""
+    cur = await conn.execute(
+        "SELECT staff_id FROM custody WHERE device_id = %s AND checked_out_at <= %s"
+        " AND (checked_in_at IS NULL OR checked_in_at > %s) ORDER BY checked_out_at DESC LIMIT 1",
+        (device_id, at, at),
+    )
+    row = await cur.fetchone()
+    return str(row[0]) if row else None

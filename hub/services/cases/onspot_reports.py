@@ -30,8 +30,10 @@ import psycopg
 
 from hub.domain.cases.numbering import NumberState
 from hub.domain.errors import HubError
+from hub.domain.terminals import custody_refusal
 from hub.repositories.cases import number_blocks as repo
 from hub.services.cases import number_blocks
+from hub.services.cases.store import file_on_spot
 from schemas.documents import OnSpotDecision, document_sha256
 from schemas.messages import NumbersReturned, NumberVoided, OnSpotDecisionReport
 
@@ -51,8 +53,6 @@ class Outcome:
 
 
 def _default_filer() -> Filer:
-    from hub.services.cases.store import file_on_spot  # noqa: PLC0415 (casecore, late)
-
     return file_on_spot
 
 
@@ -131,6 +131,16 @@ async def _decision(
         raise _Refused(
             f"{msg.number} is {row['state']}: it cannot be printed (a number is used once)"
         )
+    # The officer named on the terminal must hold it, at the decision's time and now: the
+    # terminal's clock alone must not let someone act in another officer's name (issue 12).
+    refusal = custody_refusal(
+        terminal_id,
+        msg.officer_id,
+        await repo.holder_at(conn, terminal_id, doc.issued_at),
+        await repo.holder_at(conn, terminal_id, received_at),
+    )
+    if refusal is not None:
+        raise _Refused(refusal)
     if document_sha256(doc) != msg.sha256:
         raise _Refused(f"the SHA-256 reported for {msg.number} is not the document's")
     missing = doc.missing()

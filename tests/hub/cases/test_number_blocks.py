@@ -56,6 +56,12 @@ def seed_cases(db_url: str) -> None:
             [("term-a1", "mobile_terminal", "team-a"), ("term-a2", "mobile_terminal", "team-a"),
              ("term-c1", "mobile_terminal", "team-c")],
         )  # fmt: skip
+        # The officers hold their terminals (the custody rule of a terminal's reports).
+        conn.cursor().executemany(
+            "INSERT INTO custody (device_id, staff_id, checked_out_at, out_by)"
+            " VALUES (%s, %s, now() - interval '60 days', 'test')",
+            [("term-a1", "sa1"), ("term-a2", "sa2")],
+        )
 
     async def load() -> None:
         async with await psycopg.AsyncConnection.connect(db_url) as conn:
@@ -198,7 +204,7 @@ def test_roles_and_reach(api):
 
 
 # ------------------------------------------------------------- the terminal's reports ------
-def report(num: str, seq: int, **doc_changes: Any) -> tuple[Any, bytes]:
+def report(num: str, seq: int, officer: str = "sa1", **doc_changes: Any) -> tuple[Any, bytes]:
     doc = sample_decision(num, **doc_changes)
     raw = json.dumps(
         {
@@ -208,6 +214,7 @@ def report(num: str, seq: int, **doc_changes: Any) -> tuple[Any, bytes]:
             "event": "on_spot_decision",
             "number": num,
             "matter_code": "SZ-SR-001",
+            "officer_id": officer,
             "document": doc.model_dump(mode="json"),
             "sha256": document_sha256(doc),
             "print_result": {
@@ -256,9 +263,13 @@ def test_reports_print_numbers_and_refusals_keep_them_accounted_for(api):
     out = asyncio.run(run("term-a1", dup, dup_raw))
     assert not out.accepted and "already printed (case case-1)" in out.detail
     # A terminal that does not hold the number.
-    other, other_raw = report(number(2), 3)
+    other, other_raw = report(number(2), 3, officer="sa2")
     out = asyncio.run(run("term-a2", other, other_raw))
     assert not out.accepted and "not held by terminal term-a2" in out.detail
+    # An officer who does not hold the terminal (custody): refused, like a pairing would be.
+    stranger, stranger_raw = report(number(2), 12, officer="sb1")
+    out = asyncio.run(run("term-a1", stranger, stranger_raw))
+    assert not out.accepted and "checked out to sa1" in out.detail
     # An incomplete document (one officer): refused, its number flagged and still allocated.
     one = sample_decision(number(3)).officers[:1]
     bad, bad_raw = report(number(3), 9, officers=one, receipt=Receipt())
@@ -268,13 +279,13 @@ def test_reports_print_numbers_and_refusals_keep_them_accounted_for(api):
     assert query(
         db_url, "SELECT reason, device_id, seq FROM dead_letters ORDER BY seq"
     ) == [("on_spot_refused", "term-a2", 3), ("on_spot_refused", "term-a1", 8),
-          ("on_spot_refused", "term-a1", 9)]  # fmt: skip
+          ("on_spot_refused", "term-a1", 9), ("on_spot_refused", "term-a1", 12)]  # fmt: skip
     rows = {
         r[0]: r[1:]
         for r in query(db_url, "SELECT number, state, case_id, bad_report FROM block_numbers")
     }
     assert rows[number(1)][:2] == ("printed", "case-1")
-    assert rows[number(2)][0] == "allocated" and rows[number(2)][2] is None  # not term-a2's
+    assert rows[number(2)][0] == "allocated" and "checked out to sa1" in rows[number(2)][2]
     assert rows[number(3)][0] == "allocated" and "at least two officers" in rows[number(3)][2]
 
     # A malformed report (the contract rejects it; the gateway dead-letters it): the number it
@@ -295,7 +306,7 @@ def test_reports_print_numbers_and_refusals_keep_them_accounted_for(api):
     (block,) = client.get(
         "/api/v1/devices/term-a1/number-blocks", headers=bearer(client, "a-supervisor")
     ).json()
-    assert block["flagged"] == 2 and block["counts"]["allocated"] == 3
+    assert block["flagged"] == 3 and block["counts"]["allocated"] == 3
     # The supervisor resolves a flagged number by voiding it with a reason; a void or return
     # from the terminal is applied as the terminal's own.
     r = client.post(
@@ -325,7 +336,7 @@ def page_login(client: TestClient, user: str) -> None:
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_the_device_page_lists_blocks_and_allocates_voids_and_returns(api, lang):
-    client, db_url, rec = api
+    client, _, rec = api
     hx = {"HX-Request": "true"}
     page_login(client, "a-supervisor")
     client.cookies.set("ehub_lang", lang)
