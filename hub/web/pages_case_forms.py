@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -28,10 +28,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from hub.api.deps import Conn
+from hub.api.routes.cases_read import verify_base
+from hub.api.routes.dispatch import PublisherDep
 from hub.domain.errors import HubError, Invalid
 from hub.domain.principal import Principal
 from hub.domain.roles import Action, allowed
-from hub.services.cases import catalog, queries, store
+from hub.services.cases import catalog, queries, reprint, store
 from hub.services.cases import requests as rq
 from hub.web import i18n
 from hub.web.pages_equipment import FromPage
@@ -134,7 +136,7 @@ def forms_for(p: Principal, d: Mapping[str, Any]) -> list[CommandForm]:
     """The forms this user may use on this case now: its state allows the command, no approval
     is waiting (a chain runs alone), and the user's role holds the form's action."""
     case = d["case"]
-    if case.get("pending_act"):
+    if case.get("pending_act") or any(a["decided_at"] is None for a in d["approvals"]):
         return []
     return [f for f in FORMS if case["state"] in f.states and allowed(p.role, f.action)]
 
@@ -194,11 +196,11 @@ async def _filing_document(conn: Conn, p: Principal, case: Mapping[str, Any], fa
     }
 
 
-Builder = Callable[[Form], BaseModel]
+Builder = Callable[[Form], rq.CommandRequest]
 
 
-def _record(model: type[BaseModel], **extra: Any) -> Builder:
-    def build(form: Form) -> BaseModel:
+def _record(model: type[rq.CommandRequest], **extra: Any) -> Builder:
+    def build(form: Form) -> rq.CommandRequest:
         return model.model_validate(
             {"officers": _officers(form), "sha256": sha256_text(_text(form, "record"))} | extra
         )
@@ -275,10 +277,10 @@ async def do_command(
         if command == "request_filing":
             case = await queries.case_row(conn, p, case_id)
             doc = await _filing_document(conn, p, case, _text(form, "facts"), lang_of(request))
-            req: BaseModel = rq.FilingIn(officers=_officers(form), document=doc)
+            req: rq.CommandRequest = rq.FilingIn(officers=_officers(form), document=doc)
         else:
             req = SIMPLE[command](form)
-        await store.apply(conn, p, case_id, req)  # type: ignore[arg-type]
+        await store.apply(conn, p, case_id, req)
     except (HubError, ValidationError) as exc:
         return refusal(request, p, exc)
     return back_to(case_id)
@@ -296,12 +298,12 @@ async def decide(
     form = await request.form()
     opinion = _text(form, "opinion")
     try:
-        req: BaseModel = (
+        req: rq.CommandRequest = (
             rq.ApproveIn.model_validate({"act": act, "opinion": opinion or "同意"})
             if decision == "approve"
             else rq.RejectIn.model_validate({"act": act, "reason": opinion})
         )
-        await store.apply(conn, p, case_id, req)  # type: ignore[arg-type]
+        await store.apply(conn, p, case_id, req)
     except (HubError, ValidationError) as exc:
         return refusal(request, p, exc)
     t = i18n.translator(lang_of(request))
@@ -361,5 +363,22 @@ async def incident_clue(
     return JSONResponse({"case_id": case_id})
 
 
-def today() -> date:
-    return datetime.now(SHANGHAI).date()
+@router.post("/ui/cases/{case_id}/documents/{doc_id}/reprint", dependencies=[FromPage])
+async def reprint_document(
+    request: Request,
+    case_id: CaseId,
+    doc_id: CaseId,
+    p: PageUser,
+    conn: Conn,
+    publisher: PublisherDep,
+) -> HTMLResponse:
+    """补打: the stored document to the officer's paired printer (``services.cases.reprint``)."""
+    try:
+        job = await reprint.reprint(
+            conn, p, case_id, doc_id, verify_base=verify_base(request), publisher=publisher
+        )
+    except HubError as exc:
+        return refusal(request, p, exc)
+    return result(
+        request, p, True, i18n.translator(lang_of(request))("cases.doc.reprinted", id=job)
+    )

@@ -25,7 +25,6 @@ from hub.web import i18n
 from hub.web.pages_case_forms import forms_for
 from hub.web.pages_equipment import _name, query, refused, teams_and_units
 from hub.web.render import PageUser, lang_of, page
-from schemas.documents import DocType
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -127,7 +126,6 @@ async def case_detail(request: Request, case_id: CaseId, p: PageUser, conn: Conn
         request, "cases/detail.html", p, d=d, c=d["case"],
         forms=forms_for(p, d), officers=await officers_in_reach(conn, p),
         pending_step=pending, can_decide_pending=pending is not None and may_decide(p, pending),
-        headings={dt.value: dt.heading for dt in DocType},
         commands={k.removeprefix("cases.cmd."): t(k) for k in i18n.MESSAGES
                   if k.startswith("cases.cmd.")},
         can_reprint=allowed(p.role, Action.HANDLE_CASES) and p.staff_id is not None,

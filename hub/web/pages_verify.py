@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from hub.api.deps import Conn, SettingsDep
-from hub.services.cases import queries, verification
+from hub.services.cases import store, verification
 from hub.transparency.checkpoint import Signer
 from hub.web.render import page
 from schemas.documents import parse_verification_path
@@ -36,15 +36,15 @@ async def verify_page(request: Request, rest: str, conn: Conn, s: SettingsDep) -
     except ValueError:
         return _unknown(request)
     if isinstance(parsed, str):
-        record = await queries.public_document(conn, sha256=parsed)
+        record = await store.find_document(conn, sha256=parsed)
     else:
-        record = await queries.public_document(conn, doc_type=parsed[0].value, number=parsed[1])
+        record = await store.find_document(conn, doc_type=parsed[0].value, number=parsed[1])
     if record is None:
         return _unknown(request)
-    canonical = bytes(record["canonical"])
-    facts = verification.facts_of(record["doc_type"], record["number"], canonical, record["sha256"])
+    canonical = bytes(record.canonical)
+    facts = verification.facts_of(record.doc_type, record.number or "", canonical, record.sha256)
     evidence = await verification.read_evidence(
-        conn, canonical=canonical, sha256=record["sha256"], tlog_queue_id=record["tlog_queue_id"]
+        conn, canonical=canonical, sha256=record.sha256, tlog_queue_id=record.tlog_queue_id
     )
     signer: Signer | None = getattr(request.app.state, "transparency_signer", None)
     verdict = verification.judge(

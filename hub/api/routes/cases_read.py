@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from hub.api.deps import Conn, CurrentUser
 from hub.documents.pdf import PdfUnavailable, render_pdf
 from hub.domain.errors import NotFound, Unavailable
-from hub.services.cases import queries
+from hub.services.cases import documents, queries
 from schemas.documents import parse_document
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -211,8 +211,10 @@ async def case_detail(case_id: Id, p: CurrentUser, conn: Conn) -> CaseDetail:
 
 
 def verify_base(request: Request) -> str:
-    """The public origin the document's QR code points at (the hub serving it)."""
-    return str(request.base_url).rstrip("/")
+    """The public origin the document's QR code points at: the one its issue used
+    (``hub.services.cases.documents.VERIFY_BASE``), so a preview or a reprint carries the same
+    QR as the original."""
+    return documents.VERIFY_BASE
 
 
 @router.get(

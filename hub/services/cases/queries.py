@@ -325,28 +325,3 @@ async def inbox(conn: AConn, p: Principal, *, limit: int = 100) -> list[dict[str
 
 def can_approve(p: Principal) -> bool:
     return allowed(p.role, Action.APPROVE_CASES) or allowed(p.role, Action.LEGAL_REVIEW)
-
-
-# --------------------------------------------------------------------------- public -------
-async def public_document(
-    conn: AConn,
-    *,
-    doc_type: str | None = None,
-    number: str | None = None,
-    sha256: str | None = None,
-) -> dict[str, Any] | None:
-    """A document as the public verify page reads it (no reach: the page is for anyone, and
-    shows only ``verification.Facts``): by (type, number) or by hash (the earliest issued)."""
-    if sha256 is not None:
-        return await _one(
-            conn,
-            "SELECT id, doc_type, number, sha256, canonical, tlog_queue_id FROM case_documents"
-            " WHERE sha256 = %s ORDER BY issued_at, id LIMIT 1",
-            (sha256,),
-        )
-    return await _one(
-        conn,
-        "SELECT id, doc_type, number, sha256, canonical, tlog_queue_id FROM case_documents"
-        " WHERE doc_type = %s AND number = %s",
-        (doc_type, number),
-    )

@@ -239,3 +239,37 @@ def test_the_verify_page(api) -> None:
         )
     r = client.get(path)
     assert 'data-status="not_verified"' in r.text and 'data-broken="leaf"' in r.text
+
+
+def page_login(c: TestClient, user: str) -> None:
+    c.cookies.clear()
+    r = c.post("/login", data={"username": user, "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_the_pages_by_role_and_reach(api) -> None:
+    client, _ = api
+    page_login(client, "a-officer")
+    r = client.get("/cases", params={"colour": "red"})
+    assert r.status_code == 200 and 'data-case="CA-red"' in r.text and "CA-yellow" not in r.text
+    assert 'href="/cases"' in r.text  # the nav entry
+    r = client.get("/cases/CA-red")
+    assert r.status_code == 200
+    for needle in ('data-command="open_clue"', 'data-timer="decision"', 'data-colour="red"',
+                   'data-doc="D1"', "张三丰", "/api/v1/cases/CA-red/documents/D1.pdf"):  # fmt: skip
+        assert needle in r.text, needle
+    r = client.get("/cases/CB-1")
+    assert r.status_code == 404 and "没有这个案件" in r.text
+    # Pending approval: the officer sees it waiting, with no form to decide it.
+    r = client.get("/cases/CA-green")
+    assert 'id="pending-act"' in r.text and 'id="decide-pending"' not in r.text
+    page_login(client, "a-supervisor")
+    r = client.get("/cases/approvals")
+    assert 'data-case="CA-green"' in r.text and "CA-yellow" not in r.text
+    assert 'id="decide-pending"' in client.get("/cases/CA-green").text
+    page_login(client, "a-dispatcher")
+    r = client.get("/cases/CA-red", headers={"Accept-Language": "en"})
+    assert "张**" in r.text and "440304199001011234" not in r.text
+    page_login(client, "a-equipment_manager")
+    r = client.get("/cases")
+    assert r.status_code == 403 and 'href="/cases"' not in r.text
