@@ -204,7 +204,7 @@ def _print_cases(cases: demo_cases.CaseDemo, password: str) -> None:
 
 
 async def _on_spot(
-    conninfo: str, mqtt_url: str, fleet: list[Any], cases: demo_cases.CaseDemo
+    conninfo: str, mqtt_url: str, fleet: list[Any], cases: demo_cases.CaseDemo, api_url: str
 ) -> None:
     """On-the-spot decisions (简易程序) on up to two terminals of the home team: a block of
     numbers from the hub, the officer's tap (onspot's simulator function), printed on the
@@ -267,6 +267,9 @@ async def _on_spot(
     print(
         f"demo: on the spot: {filed} decision(s) reported and filed (备案) by the hub", flush=True
     )
+    links = await asyncio.to_thread(demo_cases.verify_links, conninfo, api_url, "on_spot_decision")
+    for url in links:
+        print(f"demo:   verify (public, no login): {url}", flush=True)
 
 
 def _badges(conninfo: str, staff_ids: list[str]) -> list[tuple[str, str, str]]:
@@ -323,6 +326,16 @@ def _transparency(api: DemoHub, conninfo: str) -> int:
         flush=True,
     )
     return size
+
+
+def _verify_pages(api: DemoHub, conninfo: str) -> None:
+    """Open each decision's public /verify page (no login), as its QR code would: the page
+    says "verified" only when the document's inclusion proof checks against the checkpoint."""
+    import httpx
+
+    urls = demo_cases.verify_links(conninfo, api.url)
+    ok = sum('data-status="verified"' in httpx.get(u, timeout=10).text for u in urls)
+    print(f"demo: verify pages: {ok}/{len(urls)} decisions verified against the log", flush=True)
 
 
 def _log_to_file(path: Path) -> None:
@@ -433,6 +446,8 @@ def run_demo(
         home = HOME if HOME in {t.unit for t in _home_teams(fleet)} else None
         cases = demo_cases.seed_cases(cluster.url, home or HOME, people.password)
         _print_cases(cases, people.password)
+        for url in demo_cases.verify_links(cluster.url, api.url):
+            print(f"demo:   verify (public, no login): {url}", flush=True)
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
@@ -445,6 +460,7 @@ def run_demo(
             f"127.0.0.1:{jt808_port}; the other devices speak MQTT",
             flush=True,
         )
+        api_url = api.url
         runner = FleetRunner(
             fleet, "127.0.0.1", broker.port, fleet_rate, jt808=("127.0.0.1", jt808_port)
         )
@@ -456,7 +472,7 @@ def run_demo(
                 duration,
                 broker_port=broker.port,
                 jt808_port=jt808_port,
-                on_spot=lambda: _on_spot(cluster.url, mqtt_url, fleet, cases),
+                on_spot=lambda: _on_spot(cluster.url, mqtt_url, fleet, cases, api_url),
             )
         )
         gw.request_stop()
@@ -467,6 +483,7 @@ def run_demo(
         online = sum(_online(cluster.url).values())
         print(f"demo: hub {_hub_summary(cluster.url)} {_api_summary(api)}", flush=True)
         checkpoint_size = _transparency(api, cluster.url)
+        _verify_pages(api, cluster.url)
         print(f"demo: cases {cases.line()} {demo_cases.alerts_line(cluster.url)}", flush=True)
         for why in cases.refused[:5]:
             print(f"demo:   refused: {why}", flush=True)

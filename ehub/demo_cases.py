@@ -279,6 +279,60 @@ def _rec(officers: list[str], *what: object) -> dict[str, Any]:
     return {"officers": officers, "sha256": _sha(*what)}
 
 
+# What only a person writes on the modelled documents of the ordinary case (the store fills
+# in the number, subject, party, officers and signatures; ``prepare()`` checks the rest).
+AIR_LAW = "《中华人民共和国大气污染防治法》(2018年修正)"
+
+
+def _filing_doc(at: datetime) -> dict[str, Any]:
+    return {
+        "source": "巡查发现",
+        "received_at": at.isoformat(),
+        "facts": "当事人在华强北街道振华路城中村空地露天焚烧生活垃圾，产生浓烟和恶臭气体",
+        "matter": f"{ORDINARY_MATTER} 在人口集中地区焚烧垃圾",
+        "violated": [{"law": AIR_LAW, "article": "第七十七条"}],
+    }
+
+
+def _inquiry_doc(at: datetime) -> dict[str, Any]:
+    return {
+        "started_at": at.isoformat(),
+        "ended_at": (at + timedelta(minutes=40)).isoformat(),
+        "place": "华强北街道综合行政执法队询问室",
+        "interviewee": {"kind": "citizen", "name": "赵志强"},
+        "relation": "当事人",
+        "rights_told": True,
+        "qa": [
+            {"q": "你是否在振华路城中村空地焚烧垃圾？", "a": "是的，烧的是家里的生活垃圾。"},
+            {"q": "你是否知道在居民区焚烧垃圾违法？", "a": "现在知道了，以后不会再烧。"},
+        ],
+        "confirmation": "以上笔录我看过，与我说的相符。",
+        "recorder": "执法队员",
+        "receipt": {"status": "signed", "at": (at + timedelta(minutes=45)).isoformat()},
+    }
+
+
+def _decision_doc(at: datetime) -> dict[str, Any]:
+    return {
+        "facts": "当事人在人口集中地区露天焚烧生活垃圾，产生有毒有害烟尘和恶臭气体",
+        "evidence": ["现场检查笔录", "询问笔录", "焚烧现场照片", "当事人身份证明"],
+        "violated": [{"law": AIR_LAW, "article": "第七十七条"}],
+        "basis": [{"law": AIR_LAW, "article": "第一百一十九条第二款"}],
+        "penalty": {"kinds": ["fine"], "fine": "1000"},
+        "payment": {"within_days": 15, "bank": "中国工商银行深圳福田支行"},
+        "remedies": {"review_body": "深圳市福田区人民政府", "court": "深圳市福田区人民法院"},
+        "decided_at": at.isoformat(),
+    }
+
+
+CLOSING_DOC = {
+    "summary": "赵志强在人口集中地区焚烧垃圾一案",
+    "outcome": "罚款1000元",
+    "execution": "当事人已缴纳罚款",
+    "reason": "处罚决定已执行完毕",
+}
+
+
 async def _ordinary_to_closed(case: _Case, start: datetime) -> bool:
     """Clue → 立案 → 询问/检查 → 调查终结报告 → 告知 → 陈述申辩 → 决定 → 送达 → 履行 → 结案."""
 
@@ -291,10 +345,13 @@ async def _ordinary_to_closed(case: _Case, start: datetime) -> bool:
     ):  # fmt: skip
         return False
     steps: list[tuple[Callable[[], Awaitable[bool]], float]] = [
-        (lambda: case.do(c.officer, rq.FilingIn(officers=o), t), 2),
+        (lambda: case.do(c.officer, rq.FilingIn(officers=o, document=_filing_doc(t)), t), 2),
         (lambda: case.approve_all("filing", t), 24),
         (lambda: case.do(c.officer, rq.InspectionIn(**_rec(o, "现场检查笔录", t)), t), 1),
-        (lambda: case.do(c.officer, rq.InquiryIn(**_rec(o, "询问笔录", t)), t), 24),
+        (
+            lambda: case.do(c.officer, rq.InquiryIn(officers=o, document=_inquiry_doc(t)), t),
+            24,
+        ),
         (lambda: _evidence(case, t), 48),
         (lambda: case.do(c.officer, rq.ReportIn(**_rec(o, "调查终结报告", t)), t), 24),
         (
@@ -313,7 +370,10 @@ async def _ordinary_to_closed(case: _Case, start: datetime) -> bool:
         (
             lambda: case.do(
                 c.officer,
-                rq.DecisionIn(penalty=rq.PenaltyIn(types=["fine"], fine=Decimal(1000))),
+                rq.DecisionIn(
+                    penalty=rq.PenaltyIn(types=["fine"], fine=Decimal(1000)),
+                    document=_decision_doc(t),
+                ),
                 t,
             ),
             1,
@@ -335,7 +395,7 @@ async def _ordinary_to_closed(case: _Case, start: datetime) -> bool:
             ),
             48,
         ),
-        (lambda: case.do(c.officer, rq.ClosingIn(), t), 1),
+        (lambda: case.do(c.officer, rq.ClosingIn(document=CLOSING_DOC), t), 1),
         (lambda: case.approve_all("closing", t), 1),
     ]
     for step, hours in steps:
@@ -541,3 +601,17 @@ def alerts_line(conninfo: str) -> str:
         f"deadline_alerts_yellow={got.get('warning', 0)}"
         f" deadline_alerts_red={got.get('critical', 0)}"
     )
+
+
+def verify_links(conninfo: str, base: str, doc_type: str | None = None) -> list[str]:
+    """The public ``/verify`` pages of the decisions issued (what their QR codes open)."""
+    from schemas.documents.canonical import verification_url  # noqa: PLC0415
+    from schemas.documents.common import DocType  # noqa: PLC0415
+
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT doc_type, number FROM case_documents WHERE modelled AND number IS NOT NULL"
+            " AND doc_type = ANY(%s) ORDER BY issued_at",
+            ([doc_type] if doc_type else ["on_spot_decision", "penalty_decision"],),
+        ).fetchall()
+    return [verification_url(base, DocType(t), str(n)) for t, n in rows]

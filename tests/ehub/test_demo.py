@@ -59,6 +59,8 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     assert cases >= 6 and decisions >= 2 and documents > decisions and size >= documents, out
     assert re.search(r"demo: cases ordinary_closed=1 in_progress=4 on_spot=[12] refused=0", out)
     assert re.search(r"demo: on the spot: \S+ printing decision \S+", out), out
+    verified = re.search(r"demo: verify pages: (\d+)/(\d+) decisions verified", out)
+    assert verified and verified.group(1) == verified.group(2) == str(decisions), out
     seen = re.search(r"demo: transparency log: checkpoint of size (\d+) served at", out)
     assert seen and int(seen.group(1)) == size, out
     # ...and the hub's deadline-alert loop raised them: yellow ones and the red one.
