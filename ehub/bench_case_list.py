@@ -1,11 +1,11 @@
 """The case-list figures of ``ehub bench cases`` (issue 10 §11), each with a same-run baseline.
 
-A district of ``--cases`` (1,000,000) cases is bulk-loaded with COPY into the tables of
+A district of ``--list-cases`` (1,000,000) cases is bulk-loaded with COPY into the tables of
 migration 020: ten street teams of uneven size, 40 officers each (two on every case), the
 starter catalog's matters, five years of cases whose state follows their age (most archived,
 the recent ones still open with a running deadline, some of them yellow or red), a party per
-case (repeat offenders share one), ``--events-per-case`` events for every case and, for
-``--detail-cases`` of them, a full file: 50 events, documents, evidence, approval steps and
+case (repeat offenders share one), ``--list-events-per-case`` events for every case and, for
+``--list-detail-cases`` of them, a full file: 50 events, documents, evidence, approval steps and
 timers. Then, through the functions the API uses (``hub.services.cases.queries``):
 
 - the case list filtered by team + state, first page and a deep page, for an open state and for
@@ -16,7 +16,8 @@ timers. Then, through the functions the API uses (``hub.services.cases.queries``
 - baseline: a bare primary-key ``SELECT`` of one case row, on the same connection.
 
 Medians and p95 in milliseconds, PASS or MISS against the targets; ``main`` returns 1 on a
-MISS. ``case_list_figures(admin_url, args)`` is what ``ehub bench cases`` calls.
+MISS. ``case_list_figures(admin_url, args)`` is what ``ehub bench cases`` calls, with the
+``--list-*`` options of ``add_arguments``.
 """
 
 from __future__ import annotations
@@ -74,13 +75,14 @@ SOURCES = ["patrol", "patrol", "patrol", "incident", "citizen", "12345", "referr
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cases", type=int, default=1_000_000, help="cases in the district")
-    p.add_argument("--events-per-case", type=int, default=2, help="background events per case")
-    p.add_argument("--detail-cases", type=int, default=200, help="cases with a 50-event file")
-    p.add_argument("--runs", type=int, default=200, help="timed calls per figure")
-    p.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
-    p.add_argument("--reuse", help="measure a database an earlier --keep run loaded (its URL)")
-    p.add_argument("--database-url", default=os.environ.get("EHUB_TEST_DATABASE_URL"))
+    """The case-list options, prefixed ``--list-`` so that they sit beside ``ehub bench
+    cases``'s own (``--runs`` and ``--database-url`` are that command's)."""
+    p.add_argument("--list-cases", type=int, default=1_000_000, help="cases in the district")
+    p.add_argument("--list-events-per-case", type=int, default=2, help="background events per case")
+    p.add_argument("--list-detail-cases", type=int, default=200, help="cases with a 50-event file")
+    p.add_argument("--list-runs", type=int, default=200, help="timed calls per list figure")
+    p.add_argument("--list-keep", action="store_true", help="keep the loaded database")
+    p.add_argument("--list-reuse", help="measure a database a --list-keep run loaded (its URL)")
 
 
 def _say(msg: str) -> None:
@@ -174,7 +176,7 @@ def load(db: str, args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     seed_starter(db)
     rng = random.Random(20261201)
-    n = args.cases
+    n = args.list_cases
     with psycopg.connect(db, autocommit=True) as conn:
         officers = _seed_units_and_people(conn)
         row = conn.execute("SELECT max(version) FROM catalog_versions").fetchone()
@@ -231,7 +233,7 @@ def load(db: str, args: argparse.Namespace) -> dict[str, Any]:
                     "on_spot" if procedure == "simple" else rng.choice(SOURCES),
                     opened.date(), opened.date(), f"福田区某路{rng.randrange(500)}号",
                     22.52 + rng.random() * 0.05, 114.03 + rng.random() * 0.08, two[0], two,
-                    "bench", opened, opened + timedelta(hours=1), args.events_per_case,
+                    "bench", opened, opened + timedelta(hours=1), args.list_events_per_case,
                     None if state in ("clue", "on_spot_filed") else opened.date(),
                     None, due, warn, rng.choice([None, 500, 1000, 2000]), snapshot,
                 )  # fmt: skip
@@ -248,12 +250,12 @@ def load(db: str, args: argparse.Namespace) -> dict[str, Any]:
         t_cases = time.monotonic() - t0
         queue = iter(range(1, 1 << 62))
         detail = [p for p in plan if p[2] in ("decided", "served", "performed")]
-        detail = rng.sample(detail, min(args.detail_cases, len(detail)))
+        detail = rng.sample(detail, min(args.list_detail_cases, len(detail)))
         detail_ids = {p[0] for p in detail}
 
         def events() -> Iterator[tuple[Any, ...]]:
             for cid, _team, state, opened in plan:
-                k = 50 if cid in detail_ids else args.events_per_case
+                k = 50 if cid in detail_ids else args.list_events_per_case
                 for seq in range(1, k + 1):
                     payload = f'{{"seq":{seq},"note":"bench"}}'
                     yield (
@@ -371,7 +373,7 @@ def load(db: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _loaded(db: str) -> dict[str, Any]:
-    """What ``load`` said about a database it loaded earlier (``--reuse``)."""
+    """What ``load`` said about a database it loaded earlier (``--list-reuse``)."""
     with psycopg.connect(db) as conn:
         one = conn.execute
 
@@ -586,18 +588,18 @@ def _explain(db: str) -> None:
 
 def case_list_figures(admin: str, args: argparse.Namespace) -> bool:
     """Load the district in a fresh database, print the figures; True when all PASS."""
-    db = args.reuse or _database(admin)
+    db = args.list_reuse or _database(admin)
     try:
-        info = _loaded(db) if args.reuse else load(db, args)
+        info = _loaded(db) if args.list_reuse else load(db, args)
         _say(
             f"case list: loaded {info['cases']:,} cases, {info['events']:,} events and"
             f" {info['timers']:,} timers by COPY in {info['seconds']:.0f} s"
             f" (cases alone {info['cases_seconds']:.0f} s); team 0 by state:"
             f" {dict(sorted(info['team0_by_state'].items(), key=lambda kv: -kv[1]))}"
         )
-        figures = asyncio.run(_service_figures(db, info, args.runs))
+        figures = asyncio.run(_service_figures(db, info, args.list_runs))
         try:
-            http = _http_figures(db, info, max(20, args.runs // 4))
+            http = _http_figures(db, info, max(20, args.list_runs // 4))
         except Exception as exc:  # the HTTP figure is extra; say why it is missing
             _say(f"  (no HTTP figures: {type(exc).__name__}: {exc})")
             http = None
@@ -629,11 +631,11 @@ def case_list_figures(admin: str, args: argparse.Namespace) -> bool:
         if not ok:
             _say("  plan of the deep archived page:")
             _explain(db)
-            for name, xs in asyncio.run(_equality_shape(db, args.runs)).items():
+            for name, xs in asyncio.run(_equality_shape(db, args.list_runs)).items():
                 _say(f"  what-if: the list's SELECT with {name}: {_ms(xs)}")
         return ok
     finally:
-        if args.keep or args.reuse:
+        if args.list_keep or args.list_reuse:
             _say(f"  kept: {db}")
         else:
             _drop(admin, db)
@@ -644,11 +646,12 @@ def main(args: argparse.Namespace) -> int:
     if not admin:
         _say("bench: needs --database-url or EHUB_TEST_DATABASE_URL (source .services/env)")
         return 2
-    _say(f"bench case list: {args.cases:,} cases, {os.cpu_count()} cores")
+    _say(f"bench case list: {args.list_cases:,} cases, {os.cpu_count()} cores")
     return 0 if case_list_figures(admin, args) else 1
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     add_arguments(parser)
+    parser.add_argument("--database-url", default=os.environ.get("EHUB_TEST_DATABASE_URL"))
     raise SystemExit(main(parser.parse_args()))
