@@ -411,6 +411,16 @@ async def _timed(runs: int, call: Callable[[int], Awaitable[Any]]) -> list[float
     return out
 
 
+async def _deep_offsets(conn: AConn, state: str) -> list[int]:
+    """For the five busiest teams in turn: page 101 (offset 5,000), or the team's last full
+    page if it has fewer cases in ``state``."""
+    cur = await conn.execute(
+        "SELECT org_unit_id, count(*) FROM cases WHERE state = %s GROUP BY 1", (state,)
+    )
+    counts: dict[str, int] = dict(await cur.fetchall())
+    return [max(0, min(DEEP_OFFSET, (counts.get(t, 0) // PAGE - 1) * PAGE)) for t in TEAMS[:5]]
+
+
 async def _service_figures(db: str, info: dict[str, Any], runs: int) -> dict[str, list[float]]:
     from hub.services.cases import queries  # noqa: PLC0415 - caseui's module
 
@@ -435,15 +445,7 @@ async def _service_figures(db: str, info: dict[str, Any], runs: int) -> dict[str
             return call
 
         for state in ("filed", "archived"):
-            # The five busiest teams in turn; the deep page is page 101 (offset 5,000) or the
-            # team's last full page if it has fewer cases in that state.
-            cur = await conn.execute(
-                "SELECT org_unit_id, count(*) FROM cases WHERE state = %s GROUP BY 1", (state,)
-            )
-            counts: dict[str, int] = dict(await cur.fetchall())
-            deep = [
-                max(0, min(DEEP_OFFSET, (counts.get(t, 0) // PAGE - 1) * PAGE)) for t in TEAMS[:5]
-            ]
+            deep = await _deep_offsets(conn, state)
             out[f"list {state} first page"] = await _timed(runs, lister(state, [0] * 5))
             out[f"list {state} deep page (offsets {min(deep)}-{max(deep)})"] = await _timed(
                 runs, lister(state, deep)
@@ -515,6 +517,37 @@ def _http_figures(db: str, info: dict[str, Any], runs: int) -> dict[str, list[fl
     return out
 
 
+async def _deadline_figures(db: str) -> dict[str, Any]:
+    """The deadline-alert evaluation over the district (``deadline_alerts.evaluate``): the run
+    that opens every alert, then steady runs with nothing new; baseline: its timer query."""
+    from hub.services.cases import deadline_alerts  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True) as conn:
+        await conn.execute("DELETE FROM alerts WHERE kind = %s", (deadline_alerts.KIND.value,))
+        t = time.perf_counter()
+        opened = await deadline_alerts.evaluate(conn, AT)
+        first = time.perf_counter() - t
+        steady: list[float] = []
+        for _ in range(3):
+            t = time.perf_counter()
+            again = await deadline_alerts.evaluate(conn, AT)
+            steady.append(time.perf_counter() - t)
+            assert again == [], "a steady run raised or changed alerts"
+        bare: list[float] = []
+        for _ in range(3):
+            t = time.perf_counter()
+            cur = await conn.execute(deadline_alerts._DUE_TIMERS, (TODAY,))
+            due = len(await cur.fetchall())
+            bare.append(time.perf_counter() - t)
+    return {
+        "opened": len(opened),
+        "due_timers": due,
+        "first_s": first,
+        "steady_s": statistics.median(steady),
+        "bare_s": statistics.median(bare),
+    }
+
+
 def _database(admin: str) -> str:
     name = f"ehub_bench_case_list_{os.getpid()}"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -561,10 +594,11 @@ async def _equality_shape(db: str, runs: int) -> dict[str, list[float]]:
                     " ON cases (org_unit_id, state, opened_at DESC, id DESC)"
                 )
                 await conn.execute("VACUUM ANALYZE cases")
-            for label, offset in (("first page", 0), (f"offset {DEEP_OFFSET}", DEEP_OFFSET)):
+            deep = await _deep_offsets(conn, "archived")
+            for label, offsets in (("first page", [0] * 5), ("deep page", deep)):
 
-                async def call(i: int, offset: int = offset, q: str = query) -> Any:
-                    cur = await conn.execute(q, (TEAMS[i % 5], "archived", PAGE, offset))
+                async def call(i: int, offsets: list[int] = offsets, q: str = query) -> Any:
+                    cur = await conn.execute(q, (TEAMS[i % 5], "archived", PAGE, offsets[i % 5]))
                     rows = await cur.fetchall()
                     assert len(rows) == PAGE
                     return rows
@@ -628,6 +662,13 @@ def case_list_figures(admin: str, args: argparse.Namespace) -> bool:
         else:
             for name, xs in http.items():
                 _say(f"  {name}: {_ms(xs)}")
+        d = asyncio.run(_deadline_figures(db))
+        _say(
+            f"  deadline alerts over the district: the first evaluation opened {d['opened']:,}"
+            f" alerts in {d['first_s']:.2f} s; steady evaluations (nothing new) median"
+            f" {d['steady_s'] * 1000:.0f} ms; baseline: reading the {d['due_timers']:,} due"
+            f" timers alone {d['bare_s'] * 1000:.0f} ms"
+        )
         if not ok:
             _say("  plan of the deep archived page:")
             _explain(db)

@@ -116,6 +116,7 @@ class KnownAlert:
     severity: str
     state: str
     resolved_by: str | None
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +128,9 @@ class Raise:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """The open alert's timer is still due: bring its detail (days left/overdue) and severity
-    up to date; ``escalated`` when it went from warning to critical."""
+    """The open alert's timer is still due and its text or severity moved: bring them up to
+    date (``last_seen_at``, ``occurrences`` + 1); ``escalated`` when it went from warning to
+    critical. An alert with nothing new is not written at all: a steady run only reads."""
 
     alert_id: int
     severity: Severity
@@ -226,6 +228,8 @@ def plan(
         due_subjects.add(t.subject)
         current = open_alerts.get(t.subject)
         if current is not None:
+            if current.severity == severity.value and current.detail == text:
+                continue  # nothing new to say (the days left change once a day)
             escalated = _RANK[severity.value] > _RANK.get(current.severity, 0)
             out.to_change.append(Change(current.id, severity, text, escalated))
             continue
@@ -263,7 +267,7 @@ async def _due_timers(conn: AConn, today: date) -> list[RunningTimer]:
 async def _open_alerts(conn: AConn) -> dict[str, KnownAlert]:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        "SELECT id, subject, severity, state, resolved_by FROM alerts"
+        "SELECT id, subject, severity, state, resolved_by, detail FROM alerts"
         " WHERE device_id IS NULL AND kind = %s AND state <> 'resolved' FOR UPDATE",
         (KIND.value,),
     )

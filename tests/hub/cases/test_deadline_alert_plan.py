@@ -66,6 +66,10 @@ def test_plan_opens_escalates_resolves_and_respects_a_hand_resolution() -> None:
         (8, Severity.CRITICAL, True)
     ]
     assert [i for i, _ in p.to_resolve] == [7]
+    # Nothing new to say (same severity, same text): not written at all.
+    _sev, text = detail(yellow, NOW, 2026) or (None, "")
+    same = {yellow.subject: KnownAlert(5, yellow.subject, "warning", "active", None, text)}
+    assert plan([yellow], same, {}, NOW, 2026) == plan([], {}, {}, NOW, 2026)
     # Resolved by a person at yellow: not again at yellow; again (a new alert) once red.
     by_hand = {yellow.subject: KnownAlert(9, yellow.subject, "warning", "resolved", "lead")}
     assert plan([yellow], {}, by_hand, NOW, 2026).to_open == []
