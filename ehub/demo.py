@@ -33,7 +33,7 @@ from ehub import demo_cases
 from ehub.demo_hub import ADMIN, DemoHub, start_hub
 from ehub.demo_people import HOME, People, seed_people
 from ehub.pgcluster import PgCluster, free_port
-from ehub.registry import register_fleet, register_jt808
+from ehub.registry import STREET_TEAMS, register_fleet, register_jt808
 from gateway.jt808_bridge import Bridge, Registry
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
@@ -185,12 +185,6 @@ def _print_people(people: People) -> None:
         )
 
 
-def _home_teams(fleet: list[Any]) -> list[Any]:
-    from ehub.demo_people import _teams
-
-    return list(_teams(fleet).values())
-
-
 def _print_cases(cases: demo_cases.CaseDemo, password: str) -> None:
     print(
         f"demo: cases seeded: {len(cases.closed)} ordinary case(s) carried to 结案,"
@@ -220,7 +214,7 @@ async def _on_spot(
     from schemas.documents.common import Officer
 
     terminals = [d for d in fleet if isinstance(d, SimTerminal)]
-    home = [t for t in terminals if t.district == "futian"] or terminals
+    home = [t for t in terminals if STREET_TEAMS.get(t.district) == cases.team] or terminals
     # Wait for a terminal that signed in and paired its printer (the first ticks), and a
     # moment more for a second one.
     deadline, ready = time.monotonic() + 20, list[SimTerminal]()
@@ -443,8 +437,10 @@ def run_demo(
             flush=True,
         )
         _print_people(people)
-        home = HOME if HOME in {t.unit for t in _home_teams(fleet)} else None
-        cases = demo_cases.seed_cases(cluster.url, home or HOME, people.password)
+        # The cases belong to the team of the demo's supervisor login (Huaqiangbei, or the
+        # first team the fleet has when it has none there).
+        home = next((x.org_unit_id for x in people.logins if x.role == "supervisor"), HOME)
+        cases = demo_cases.seed_cases(cluster.url, home, people.password)
         _print_cases(cases, people.password)
         for url in demo_cases.verify_links(cluster.url, api.url):
             print(f"demo:   verify (public, no login): {url}", flush=True)

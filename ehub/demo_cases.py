@@ -60,6 +60,7 @@ TEAM_NAME = "华强北街道综合行政执法队"  # printed under the subject'
 class CaseDemo:
     """What the demo did with cases (printed, and checked by tests/ehub/test_demo.py)."""
 
+    team: str = ""  # the team whose cases these are
     closed: list[str] = field(default_factory=list)  # case ids carried to 结案
     in_progress: dict[str, str] = field(default_factory=dict)  # case id -> what it shows
     on_spot: list[str] = field(default_factory=list)  # numbers the terminals used
@@ -560,7 +561,7 @@ async def allocate_blocks(
 
 # --------------------------------------------------------------------------- entries ------
 async def _seed(conninfo: str, team: str, password: str, now: datetime) -> CaseDemo:
-    out = CaseDemo()
+    out = CaseDemo(team=team)
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         cast = await _cast(conn, team, password, now, out)
         await _ordinary_to_closed(_Case(conn, cast, out), now - timedelta(days=30))
