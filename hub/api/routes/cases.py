@@ -56,9 +56,10 @@ class Reason(BaseModel):
 @router.post("/cases", response_model=rq.CaseSummary, status_code=201)
 async def open_case(body: CaseCreate, p: CurrentUser, conn: Conn) -> rq.CaseSummary:
     clue = rq.ClueRequest(**body.model_dump(exclude={"filing"}))
-    case_id = await store.open_clue(conn, p, clue)
-    if body.filing is not None:
-        return await store.apply(conn, p, case_id, body.filing)
+    async with conn.transaction():  # with ``filing``: both or neither
+        case_id = await store.open_clue(conn, p, clue)
+        if body.filing is not None:
+            return await store.apply(conn, p, case_id, body.filing)
     return await store.summary(conn, case_id)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,8 +30,9 @@ from schemas.documents import MODELS, DocType
 from schemas.documents.common import Officer as DocOfficer
 from schemas.documents.common import Party, PartyKind, Subject
 
-# The public origin the QR codes point at (``/verify/{type}/{number}``).
-VERIFY_BASE = os.environ.get("EHUB_HUB_PUBLIC_URL", "https://enforcement-hub.local")
+# prepare() needs an origin to compute the QR's URL; what is stored (the canonical bytes and
+# their hash) does not contain it, so the printed QR's origin is the renderer's to choose.
+VERIFY_BASE = "https://enforcement-hub.local"
 
 # The lifecycle's document types that have a model in ``schemas.documents``.
 MODELLED: dict[DocumentType, DocType] = {
@@ -143,6 +143,10 @@ def build_model(
             fields[key] = [o.model_dump(mode="json") for o in officers]
     if "approvals" in known and "approvals" not in fields and approvals is not None:
         fields["approvals"] = approvals
+    if "approved_by" in known and "approved_by" not in fields and approvals:
+        # a notice that states its approval (先行登记保存, Art. 56): the chain's last signer
+        fields["approved_by"] = approvals[-1]["name"]
+        fields["approved_at"] = approvals[-1]["at"]
     try:
         # strict models: through JSON, as a terminal or the API would send them
         doc = model.model_validate_json(json.dumps(fields, default=_json))

@@ -97,6 +97,19 @@ def test_every_endpoint_refuses_a_role_without_the_action_and_hides_other_teams_
     assert r.status_code == 404
 
 
+def test_a_case_opened_directly_is_both_or_neither(case_api) -> None:
+    client, db = case_api
+    officer = bearer(client, "a-officer")
+    r = client.post("/api/v1/cases", json={**clue_body(), "filing": {"officers": TWO}},
+                    headers=officer)  # fmt: skip
+    assert r.status_code == 201 and r.json()["pending_act"] == "filing", r.text
+    # One officer is not enough for 立案 (Art. 42): refused, and no clue is left behind.
+    r = client.post("/api/v1/cases", json={**clue_body(), "filing": {"officers": ["sa1"]}},
+                    headers=officer)  # fmt: skip
+    assert r.status_code == 409 and r.json()["rule"] == "two_certified_officers", r.text
+    assert query(db, "SELECT count(*) FROM cases")[0][0] == 1
+
+
 def test_an_incident_becomes_a_clue_in_one_click(case_api) -> None:
     client, db = case_api
     [(inc,)] = query(

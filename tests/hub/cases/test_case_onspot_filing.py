@@ -97,6 +97,20 @@ def test_an_on_spot_decision_is_filed_once(case_api) -> None:
                  cid) == [("payment",)]  # fmt: skip
     raw = b"".join(bytes(r[0]) for r in query(db, "SELECT entry FROM tlog_queue"))
     assert "张三".encode() not in raw
+
+    # The public /verify page finds it by (type, number) and by its hash.
+    async def find() -> tuple[Any, Any, Any]:
+        async with await psycopg.AsyncConnection.connect(db) as conn:
+            return (
+                await store.find_document(conn, doc_type="on_spot_decision", number=doc.number),
+                await store.find_document(conn, sha256=document_sha256(doc)),
+                await store.find_document(conn, doc_type="on_spot_decision", number="nope"),
+            )
+
+    by_number, by_hash, none = asyncio.run(find())
+    assert by_number is not None and by_number == by_hash and none is None
+    assert by_number.case_id == cid and by_number.canonical == canonical_bytes(doc)
+    assert by_number.printed_at_scene and by_number.modelled
     # Redelivered: the same case, nothing stored twice.
     assert _file(db, doc) == cid
     assert query(db, "SELECT count(*) FROM case_documents")[0][0] == 1
