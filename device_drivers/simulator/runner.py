@@ -240,6 +240,10 @@ class FleetRunner:
                         await client.__aexit__(None, None, None)
             except aiomqtt.MqttError as exc:
                 run.connected = False
+                if run.spooler is not None:
+                    # Printing needs no network: an on-the-spot decision made offline is
+                    # printed now; its report waits in the agent for the link.
+                    run.spooler.poll()
                 log.debug("%s: %s; reconnecting in %.1fs", dev.device_id, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

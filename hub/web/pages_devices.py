@@ -6,6 +6,9 @@ Lines are checked with the API's ``DeviceCreate`` and created by ``inventory.cre
 inside one transaction; status changes go through ``inventory.change_status``, which enforces
 ``hub.domain.lifecycle`` and who may make which move. Both are audited there.
 
+A terminal's number blocks (当场处罚决定书 numbers, issue 10 §5) are a section of its device page,
+served here and loaded by htmx: blocks, unused and flagged numbers, allocate / void / return.
+
 This module's name sorts before ``pages_equipment``: ``/devices/import`` must be matched before
 that module's ``/devices/{device_id}``.
 """

@@ -378,3 +378,41 @@ def test_the_device_page_lists_blocks_and_allocates_voids_and_returns(api, lang)
     page_login(client, "a-supervisor")
     other = client.get("/ui/devices/term-c1/number-blocks")
     assert "term-c1" in other.text and "not found" in other.text
+
+
+def test_the_worker_keeps_a_report_it_cannot_apply_and_goes_on(api, monkeypatch):
+    """A failure the hub did not foresee (here: the filer raising) is dead-lettered with the
+    error and the worker carries on with the next report, which it files."""
+    from hub.worker import Delivery, HubWorker
+
+    client, db_url, _ = api
+    allocate(client, "a-supervisor", size=2)
+    worker = HubWorker(HubSettings(database_url=db_url, mqtt_url="mqtt://127.0.0.1:1"))
+    calls: list[str] = []
+
+    async def broken(conn: Any, doc: Any, **kw: Any) -> str:
+        calls.append(doc.number)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return "case-ok"
+
+    monkeypatch.setattr(onspot_reports, "file_on_spot", broken)
+    topic = "ehub/v1/mobile_terminal/term-a1/event"
+    _, raw1 = report(number(1), 21)
+    _, raw2 = report(number(2), 22)
+    junk = json.dumps({"v": 1, "seq": 23, "ts": "2026-12-01T00:00:00Z", "event": "number_voided",
+                       "number": number(2)}).encode()  # fmt: skip
+    with psycopg.connect(db_url) as conn:
+        for seq, raw in ((21, raw1), (22, raw2), (23, junk)):
+            worker.process(conn, Delivery(0, seq, 0, topic, raw))
+    assert calls == [number(1), number(2)]
+    assert query(db_url, "SELECT reason, seq, detail FROM dead_letters") == [
+        ("on_spot_refused", 21, "the hub could not apply it: RuntimeError: disk on fire")
+    ]
+    rows = dict(query(db_url, "SELECT number, state FROM block_numbers"))
+    assert rows == {number(1): "allocated", number(2): "printed"}
+    # The malformed void (no reason) is the gateway's dead letter; its number, already
+    # printed, is final: nothing to flag. The first number is flagged by the refusal.
+    (flag,) = query(db_url, "SELECT bad_report FROM block_numbers WHERE number = %s", number(1))
+    assert "disk on fire" in flag[0]
+    assert worker.refused == 1 and worker.handled == 2
