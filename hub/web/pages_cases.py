@@ -67,7 +67,7 @@ async def case_list(
     state: Annotated[str, Query(pattern="^(|" + "|".join(CaseState) + ")$")] = "",
     officer: Filter = "",
     colour: ColourFilter = "",
-    page_no: Annotated[int, Query(ge=1, le=20_000)] = 1,
+    page_no: Annotated[int, Query(ge=1, le=queries.MAX_OFFSET // PAGE + 1)] = 1,
 ) -> HTMLResponse:
     f = queries.CaseFilter(
         team=team or None,

@@ -175,7 +175,7 @@ async def list_cases(
     officer: Short = None,
     colour: queries.Colour | None = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=queries.MAX_OFFSET)] = 0,
 ) -> CasePage:
     f = queries.CaseFilter(team=team, matter=matter, state=state, officer=officer, colour=colour)
     got = await queries.list_cases(conn, p, f, limit=limit, offset=offset)
