@@ -440,7 +440,7 @@ def run_demo(
         # The cases belong to the team of the demo's supervisor login (Huaqiangbei, or the
         # first team the fleet has when it has none there).
         home = next((x.org_unit_id for x in people.logins if x.role == "supervisor"), HOME)
-        cases = demo_cases.seed_cases(cluster.url, home, people.password)
+        cases = demo_cases.seed_cases(cluster.url, home, people.password, id_key)
         _print_cases(cases, people.password)
         for url in demo_cases.verify_links(cluster.url, api.url):
             print(f"demo:   verify (public, no login): {url}", flush=True)

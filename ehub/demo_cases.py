@@ -34,12 +34,15 @@ from typing import Any
 
 import psycopg
 
+from ehub.demo_people import national_id
 from hub.domain.errors import HubError
+from hub.domain.personnel import StaffStatus
 from hub.domain.principal import Principal
 from hub.domain.roles import Role
 from hub.notify import AiomqttPublisher
 from hub.repositories import audit, org
 from hub.security import hash_password
+from hub.services import personnel
 from hub.services.cases import number_blocks, store
 from hub.services.cases import requests as rq
 from schemas.documents.common import Payment, Remedies
@@ -125,15 +128,26 @@ async def _person(
     username: str,
     role: Role,
     password_hash: str,
+    id_key: str,
+    n: int,
     legal: bool = False,
 ) -> None:
-    """A district-level person the home team's chains need (and their login)."""
-    await conn.execute(
-        "INSERT INTO staff (staff_id, name, badge_no, kind, org_unit_id, status,"
-        " legal_qualification) VALUES (%s, %s, %s, 'officer', %s, 'on_duty', %s)"
-        " ON CONFLICT (staff_id) DO NOTHING",
-        (staff_id, name, badge, unit, legal),
-    )
+    """A district-level person the home team's chains need, put on the books through the
+    personnel service as the demo's people are, and their login."""
+    admin = Principal(ACTOR, Role.ADMIN, "shenzhen", await org.subtree(conn, "shenzhen"))
+    data = {"staff_id": staff_id, "name": name, "kind": "officer", "org_unit_id": unit,
+            "badge_no": badge, "phone": f"1380000{n:04d}"}  # fmt: skip
+    await personnel.register(conn, admin, data, national_id(n), id_key=id_key)
+    await personnel.change_status(conn, admin, staff_id, StaffStatus.ON_DUTY, reason="在岗")
+    if legal:  # 法制审核人员: the qualification is on the staff record (migration 017)
+        await conn.execute(
+            "UPDATE staff SET legal_qualification = true, updated_at = now() WHERE staff_id = %s",
+            (staff_id,),
+        )
+        await audit.record(
+            conn, ACTOR, "staff.legal_qualification", "staff", staff_id, org_unit_id=unit,
+            after={"legal_qualification": True},
+        )  # fmt: skip
     await conn.execute(
         "INSERT INTO users (username, password_hash, role, org_unit_id, staff_id)"
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (username) DO NOTHING",
@@ -146,7 +160,12 @@ async def _person(
 
 
 async def _cast(
-    conn: psycopg.AsyncConnection[Any], team: str, password: str, now: datetime, out: CaseDemo
+    conn: psycopg.AsyncConnection[Any],
+    team: str,
+    password: str,
+    id_key: str,
+    now: datetime,
+    out: CaseDemo,
 ) -> _Cast:
     cur = await conn.execute("SELECT parent_id FROM org_units WHERE id = %s", (team,))
     row = await cur.fetchone()
@@ -165,11 +184,12 @@ async def _cast(
     pw = hash_password(password)
     await _person(
         conn, staff_id="FTHEAD01", name="陈建国", badge="粤深执440900", unit=district,
-        username="head", role=Role.SUPERVISOR, password_hash=pw,
+        username="head", role=Role.SUPERVISOR, password_hash=pw, id_key=id_key, n=900,
     )  # fmt: skip
     await _person(
         conn, staff_id="FTLEGAL01", name="林婉清", badge="粤深执440901", unit=district,
-        username="legal-futian", role=Role.LEGAL_REVIEWER, password_hash=pw, legal=True,
+        username="legal-futian", role=Role.LEGAL_REVIEWER, password_hash=pw, id_key=id_key,
+        n=901, legal=True,
     )  # fmt: skip
     out.logins += [
         ("head", "supervisor (部门负责人)", district),
@@ -560,18 +580,21 @@ async def allocate_blocks(
 
 
 # --------------------------------------------------------------------------- entries ------
-async def _seed(conninfo: str, team: str, password: str, now: datetime) -> CaseDemo:
+async def _seed(conninfo: str, team: str, password: str, id_key: str, now: datetime) -> CaseDemo:
     out = CaseDemo(team=team)
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        cast = await _cast(conn, team, password, now, out)
+        cast = await _cast(conn, team, password, id_key, now, out)
         await _ordinary_to_closed(_Case(conn, cast, out), now - timedelta(days=30))
         await _in_progress(conn, cast, now, out)
     return out
 
 
-def seed_cases(conninfo: str, team: str, password: str, now: datetime | None = None) -> CaseDemo:
-    """The ordinary case and the cases in progress (see the module docstring)."""
-    return asyncio.run(_seed(conninfo, team, password, now or datetime.now(UTC)))
+def seed_cases(
+    conninfo: str, team: str, password: str, id_key: str, now: datetime | None = None
+) -> CaseDemo:
+    """The ordinary case and the cases in progress (see the module docstring); ``id_key`` is
+    the national-ID hash key the demo's staff are registered with."""
+    return asyncio.run(_seed(conninfo, team, password, id_key, now or datetime.now(UTC)))
 
 
 def summary(conninfo: str, transparency_size: int) -> str:
