@@ -163,6 +163,7 @@ async def _cast(
     conn: psycopg.AsyncConnection[Any],
     team: str,
     password: str,
+    *,
     id_key: str,
     now: datetime,
     out: CaseDemo,
@@ -583,7 +584,7 @@ async def allocate_blocks(
 async def _seed(conninfo: str, team: str, password: str, id_key: str, now: datetime) -> CaseDemo:
     out = CaseDemo(team=team)
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        cast = await _cast(conn, team, password, id_key, now, out)
+        cast = await _cast(conn, team, password, id_key=id_key, now=now, out=out)
         await _ordinary_to_closed(_Case(conn, cast, out), now - timedelta(days=30))
         await _in_progress(conn, cast, now, out)
     return out
