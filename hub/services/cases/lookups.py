@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from hub.domain.cases import approvals as ap
 from hub.domain.cases.case import Case, Env
+from hub.domain.cases.decision import LEGAL_REVIEWER
 from hub.domain.cases.law import Officer, PartyType
 from hub.domain.errors import Forbidden, Invalid
 from hub.domain.principal import Principal
 from hub.domain.roles import Role
+from hub.repositories.cases import casefile as repo
 from hub.services.cases import codec
 from hub.services.cases.calendar import work_calendar
 from hub.services.cases.catalog import current
@@ -53,13 +54,7 @@ async def env(conn: AConn) -> Env:
 
 async def officers(conn: AConn, staff_ids: Sequence[str]) -> tuple[Officer, ...]:
     """The named staff as the guards see them, in the order given (unknown ones refused)."""
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        "SELECT staff_id, name, badge_no, certificate_expires, legal_qualification"
-        " FROM staff WHERE staff_id = ANY(%s)",
-        (list(staff_ids),),
-    )
-    found = {r["staff_id"]: r for r in await cur.fetchall()}
+    found = {r["staff_id"]: r for r in await repo.staff(conn, staff_ids)}
     missing = [s for s in staff_ids if s not in found]
     if missing:
         raise Invalid(f"no staff record {', '.join(missing)}", staff=missing)
@@ -80,21 +75,11 @@ def _officer(r: dict[str, Any], roles: frozenset[str] = frozenset()) -> Officer:
 
 async def district_of(conn: AConn, unit: str) -> str:
     """The district above ``unit`` (itself when it is one; the unit when there is none)."""
-    cur = await conn.execute(
-        "WITH RECURSIVE up AS (SELECT id, parent_id, level, 0 AS depth FROM org_units"
-        " WHERE id = %s UNION ALL SELECT o.id, o.parent_id, o.level, up.depth + 1"
-        " FROM org_units o JOIN up ON o.id = up.parent_id)"
-        " SELECT id FROM up WHERE level = 'district' ORDER BY depth LIMIT 1",
-        (unit,),
-    )
-    row = await cur.fetchone()
-    return str(row[0]) if row else unit
+    return await repo.district_of(conn, unit) or unit
 
 
 async def unit_name(conn: AConn, unit: str) -> str | None:
-    cur = await conn.execute("SELECT name FROM org_units WHERE id = %s", (unit,))
-    row = await cur.fetchone()
-    return str(row[0]) if row else None
+    return await repo.unit_name(conn, unit)
 
 
 def approver_roles(p: Principal, team: str, district: str) -> frozenset[str]:
@@ -104,6 +89,9 @@ def approver_roles(p: Principal, team: str, district: str) -> frozenset[str]:
         unit = team if level == "team" else district
         if p.role in {role, Role.ADMIN} and unit in p.scope:
             roles.add(step_role)
+    # 法制审核 (Art. 58) is the legal reviewer's, for any case they can reach
+    if p.role in {Role.LEGAL_REVIEWER, Role.ADMIN} and team in p.scope:
+        roles.add(LEGAL_REVIEWER)
     return frozenset(roles)
 
 
@@ -112,13 +100,8 @@ async def actor_officer(conn: AConn, p: Principal, roles: frozenset[str] = froze
         raise Forbidden(
             f"account {p.username} is not linked to a staff record: only staff act on cases"
         )
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        "SELECT staff_id, name, badge_no, certificate_expires, legal_qualification"
-        " FROM staff WHERE staff_id = %s",
-        (p.staff_id,),
-    )
-    row = await cur.fetchone()
+    rows = await repo.staff(conn, [p.staff_id])
+    row = rows[0] if rows else None
     if row is None:
         raise Forbidden(f"the staff record {p.staff_id} of {p.username} does not exist")
     return _officer(row, roles)
@@ -137,41 +120,21 @@ async def party_record(
     conn: AConn, p: Principal, party: PartyIn | None, party_id: str | None
 ) -> str:
     if party_id is not None:
-        cur = await conn.execute("SELECT 1 FROM case_parties WHERE id = %s", (party_id,))
-        if await cur.fetchone() is None:
+        if await repo.party(conn, party_id) is None:
             raise Invalid(f"no party record {party_id}")
         return party_id
     if party is None:  # a clue whose party is not known yet: a record to be completed
         party = PartyIn(party_type=PartyType.CITIZEN, name="待查明")
     new = new_id("party")
-    await conn.execute(
-        "INSERT INTO case_parties (id, party_type, name, id_type, id_number, credit_code,"
-        " legal_representative, phone, address, created_by)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            new,
-            party.party_type.value,
-            party.name,
-            party.id_type,
-            party.id_number,
-            party.credit_code,
-            party.legal_representative,
-            party.phone,
-            party.address,
-            p.username,
-        ),
-    )
+    row = party.model_dump(mode="json") | {"id": new, "created_by": p.username}
+    await repo.insert_party(conn, row)
     return new
 
 
 async def load_party(conn: AConn, party_id: str) -> dict[str, Any] | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute("SELECT * FROM case_parties WHERE id = %s", (party_id,))
-    return await cur.fetchone()
+    return await repo.party(conn, party_id)
 
 
 async def load_case(conn: AConn, p: Principal, case_id: str) -> tuple[dict[str, Any], Case]:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute("SELECT * FROM cases WHERE id = %s FOR UPDATE", (case_id,))
-    row = p.visible(await cur.fetchone(), "case")
+    row = p.visible(await repo.lock_case(conn, case_id), "case")
     return row, codec.decode(row["snapshot"])

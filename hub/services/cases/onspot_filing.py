@@ -25,6 +25,7 @@ from hub.domain.cases.guards import local_day
 from hub.domain.cases.law import Officer, PartyType, Penalty, PenaltyType
 from hub.domain.errors import Invalid
 from hub.repositories import audit
+from hub.repositories.cases import casefile as repo
 from hub.services.cases import lookups, writer
 from hub.services.cases.catalog import current
 from hub.services.cases.documents import Built
@@ -68,13 +69,9 @@ async def file_on_spot(
             rule="document_hash",
         )
     async with conn.transaction():
-        cur = await conn.execute(
-            "SELECT case_id FROM case_documents WHERE terminal_id = %s AND number = %s",
-            (terminal_id, doc.number),
-        )
-        found = await cur.fetchone()
+        found = await repo.case_of_terminal_document(conn, terminal_id, doc.number)
         if found is not None:
-            return str(found[0])
+            return found
         version, catalog = await current(conn)
         if matter_code is not None:
             matter = catalog.matters.get(matter_code)
@@ -95,11 +92,10 @@ async def file_on_spot(
                 rule="legal_subject",
             )
         certs = [o.certificate_no for o in doc.officers if o.certificate_no]
-        cur = await conn.execute(
-            "SELECT staff_id, badge_no, org_unit_id FROM staff WHERE badge_no = ANY(%s)",
-            (certs,),
-        )
-        by_cert = {r[1]: (r[0], r[2]) for r in await cur.fetchall()}
+        by_cert = {
+            r["badge_no"]: (r["staff_id"], r["org_unit_id"])
+            for r in await repo.staff_by_certificates(conn, certs)
+        }
         unknown = [n for n in certs if n not in by_cert]
         if unknown or len(certs) < len(doc.officers):
             raise Invalid(
@@ -115,22 +111,20 @@ async def file_on_spot(
             raise Invalid(f"{doc.number} names no party", rule="party")
         party_id = lookups.new_id("party")
         is_org = party.kind.value == "organisation"
-        await conn.execute(
-            "INSERT INTO case_parties (id, party_type, name, id_type, id_number, credit_code,"
-            " legal_representative, phone, address, created_by)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                party_id,
-                party.kind.value,
-                party.name,
-                None if is_org or not party.id_number else _id_type(party.id_type),
-                None if is_org else party.id_number,
-                party.id_number if is_org and _credit(party.id_number) else None,
-                party.representative,
-                party.phone,
-                party.address,
-                f"terminal:{terminal_id}",
-            ),
+        await repo.insert_party(
+            conn,
+            {
+                "id": party_id,
+                "party_type": party.kind.value,
+                "name": party.name,
+                "id_type": None if is_org or not party.id_number else _id_type(party.id_type),
+                "id_number": None if is_org else party.id_number,
+                "credit_code": party.id_number if is_org and _credit(party.id_number) else None,
+                "legal_representative": party.representative,
+                "phone": party.phone,
+                "address": party.address,
+                "created_by": f"terminal:{terminal_id}",
+            },
         )
         terms = doc.penalty
         penalty = Penalty(
@@ -195,7 +189,7 @@ async def file_on_spot(
         # The terminal's document is stored as printed, with the terminal that printed it.
         scene = [e for e in effects if isinstance(e, IssueDocument)]
         rest = [e for e in effects if not isinstance(e, IssueDocument)]
-        await w.effects(case, rest, "on_spot_decision")
+        await w.use_calendar(env.calendar).effects(case, rest, "on_spot_decision")
         for e in scene:
             await w.store_document(
                 case_id, w.prebuilt.pop("on_spot_decision"), ref=e.ref, scene=True,
@@ -216,7 +210,7 @@ async def file_on_spot(
             party_row=None,
             named=named,
         )
-        await w2.effects(filed, effects2, "file_on_spot")
+        await w2.use_calendar(env.calendar).effects(filed, effects2, "file_on_spot")
         await writer.project(conn, filed, received_at)
         await audit.record(
             conn,

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from psycopg.rows import dict_row
-
 from hub.domain.cases import commands as c
 from hub.domain.cases import lifecycle
 from hub.domain.cases.case import Case
@@ -32,6 +30,7 @@ from hub.domain.errors import Invalid
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
 from hub.repositories import audit
+from hub.repositories.cases import casefile as repo
 from hub.services.cases import documents as docs
 from hub.services.cases import logentries
 from hub.services.cases.lookups import (
@@ -101,7 +100,8 @@ async def _open(conn: AConn, p: Principal, req: ClueRequest, unit: str, now: dt.
         registered_by=registrar,
         source_sha256=logentries.payload_sha256(payload),
     )
-    case, effects = lifecycle.open_clue(cmd, now, await env(conn))
+    the_env = await env(conn)
+    case, effects = lifecycle.open_clue(cmd, now, the_env)
     lead = named[0].staff_id if named else p.staff_id
     await insert_case(
         conn,
@@ -130,7 +130,7 @@ async def _open(conn: AConn, p: Principal, req: ClueRequest, unit: str, now: dt.
         party_row=party_row,
         named=named,
     )
-    await w.effects(case, effects, "open_clue")
+    await w.use_calendar(the_env.calendar).effects(case, effects, "open_clue")
     await project(conn, case, now)
     await audit.record(
         conn,
@@ -163,20 +163,10 @@ async def clue_from_incident(
     p.require(Action.OPEN_CLUE)
     now = now or now_utc()
     async with conn.transaction():
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT id, org_unit_id, source, description, lat, lon, address, reported_at"
-            " FROM incidents WHERE id = %s FOR UPDATE",
-            (incident_id,),
-        )
-        inc = p.visible(await cur.fetchone(), "incident")
-        cur2 = await conn.execute(
-            "SELECT id FROM cases WHERE incident_id = %s ORDER BY opened_at LIMIT 1",
-            (incident_id,),
-        )
-        existing = await cur2.fetchone()
+        inc = p.visible(await repo.incident_for_clue(conn, incident_id), "incident")
+        existing = await repo.case_of_incident(conn, incident_id)
         if existing is not None:
-            return str(existing[0])
+            return existing
         reported = inc["reported_at"]
         req = ClueRequest(
             matter_code=matter_code,
@@ -262,7 +252,8 @@ async def _run(
     domain = await to_domain(
         conn, case, cmd, actor=actor, named=named, sha=sha, now=now, new_ref=new_ref
     )
-    new, effects = lifecycle.transition(case, domain, now, await env(conn))
+    the_env = await env(conn)
+    new, effects = lifecycle.transition(case, domain, now, the_env)
     w = Writer(
         conn,
         actor=p.username,
@@ -275,7 +266,7 @@ async def _run(
         party_row=party_row,
         named=named or await officers(conn, sorted(new.officers - {SYSTEM_REGISTRAR.staff_id})),
     )
-    await w.effects(new, effects, cmd.command)
+    await w.use_calendar(the_env.calendar).effects(new, effects, cmd.command)
     await project(conn, new, now)
     await audit.record(
         conn,
@@ -321,7 +312,8 @@ async def add_evidence(
         named = await officers(conn, item.collected_by)
         evidence_id = new_id("ev")
         domain = c.AddEvidence(evidence_id, item.evidence_type, named, item.sha256)
-        new, effects = lifecycle.transition(case, domain, now, await env(conn))
+        the_env = await env(conn)
+        new, effects = lifecycle.transition(case, domain, now, the_env)
         payload = {"case_id": case_id, "command": "add_evidence", "evidence_id": evidence_id}
         payload |= item.model_dump(mode="json")
         w = Writer(
@@ -336,7 +328,7 @@ async def add_evidence(
             party_row=None,
             named=named,
         )
-        await w.effects(new, effects, "add_evidence")
+        await w.use_calendar(the_env.calendar).effects(new, effects, "add_evidence")
         ev = {
             "id": evidence_id,
             "case_id": case_id,
@@ -345,29 +337,22 @@ async def add_evidence(
             "added_at": now,
         }
         queued = await tlog.append(conn, logentries.evidence_entry(ev))
-        await conn.execute(
-            "INSERT INTO case_evidence (id, case_id, seq, evidence_type, sha256, source_kind,"
-            " source_ref, collected_by, collected_at, lat, lon, place, note, added_by, added_at,"
-            " tlog_queue_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s)",
-            (
-                evidence_id,
-                case_id,
-                new.seq,
-                item.evidence_type.value,
-                item.sha256,
-                item.source_kind,
-                item.source_ref,
-                list(item.collected_by),
-                item.collected_at,
-                item.lat,
-                item.lon,
-                item.place,
-                item.note,
-                p.username,
-                now,
-                queued.queue_id,
-            ),
+        await repo.insert_evidence(
+            conn,
+            {
+                **ev,
+                "seq": new.seq,
+                "source_kind": item.source_kind,
+                "source_ref": item.source_ref,
+                "collected_by": list(item.collected_by),
+                "collected_at": item.collected_at,
+                "lat": item.lat,
+                "lon": item.lon,
+                "place": item.place,
+                "note": item.note,
+                "added_by": p.username,
+                "tlog_queue_id": queued.queue_id,
+            },
         )
         await project(conn, new, now)
         await audit.record(
@@ -392,24 +377,7 @@ async def find_document(
     """An issued document by (type, number) or by its hash (the public ``/verify`` page)."""
     if sha256 is None and (doc_type is None or number is None):
         raise Invalid("find a document by its type and number, or by its sha256")
-    cur = conn.cursor(row_factory=dict_row)
-    cols = (
-        "id, case_id, doc_type, number, ref, sha256, canonical, modelled, issued_at,"
-        " issued_by, printed_at_scene, tlog_queue_id"
-    )
-    if sha256 is not None:
-        await cur.execute(
-            f"SELECT {cols} FROM case_documents WHERE sha256 = %s"
-            " AND (%s::text IS NULL OR doc_type = %s) AND (%s::text IS NULL OR number = %s)"
-            " ORDER BY issued_at LIMIT 1",
-            (sha256, doc_type, doc_type, number, number),
-        )
-    else:
-        await cur.execute(
-            f"SELECT {cols} FROM case_documents WHERE doc_type = %s AND number = %s",
-            (doc_type, number),
-        )
-    row = await cur.fetchone()
+    row = await repo.find_document(conn, doc_type=doc_type, number=number, sha256=sha256)
     if row is None:
         return None
     row["canonical"] = bytes(row["canonical"])

@@ -16,6 +16,7 @@ from hub.domain.cases.numbering import format_number, next_number
 from hub.domain.errors import Invalid
 from hub.domain.principal import Principal
 from hub.domain.roles import PERMISSIONS, Action
+from hub.repositories.cases import casefile as repo
 from hub.services.cases.lookups import (
     AConn,
     officers,
@@ -150,20 +151,6 @@ async def filing_number(
         return None
     year = local_day(now).year
     subject = case.subject.code
-    await conn.execute(
-        "INSERT INTO case_number_counters (legal_subject, year) VALUES (%s, %s)"
-        " ON CONFLICT DO NOTHING",
-        (subject, year),
-    )
-    cur = await conn.execute(
-        "SELECT last FROM case_number_counters WHERE legal_subject = %s AND year = %s FOR UPDATE",
-        (subject, year),
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    n = next_number(int(row[0]))
-    await conn.execute(
-        "UPDATE case_number_counters SET last = %s WHERE legal_subject = %s AND year = %s",
-        (n, subject, year),
-    )
+    n = next_number(await repo.lock_counter(conn, subject, year))
+    await repo.set_counter(conn, subject, year, n)
     return format_number(case.subject.number_prefix, year, n)

@@ -9,9 +9,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-
 from hub.domain.cases import deadlines
 from hub.domain.cases.case import Case
 from hub.domain.cases.effects import (
@@ -25,6 +22,7 @@ from hub.domain.cases.effects import (
 )
 from hub.domain.cases.law import Officer
 from hub.domain.roles import Role
+from hub.repositories.cases import casefile as repo
 from hub.services.cases import codec, logentries
 from hub.services.cases import documents as docs
 from hub.services.cases.lookups import (
@@ -73,6 +71,11 @@ class Writer:
         self.seq = 0
         self._cal: Any = None
 
+    def use_calendar(self, calendar: Any) -> Writer:
+        """The calendar the transition ran with (warning dates count in it; read once)."""
+        self._cal = calendar
+        return self
+
     async def effects(self, case: Case, effects: Sequence[Effect], command: str) -> None:
         entry = effects[-1]
         assert isinstance(entry, LogEntry)
@@ -85,10 +88,8 @@ class Writer:
             elif isinstance(e, StartTimer):
                 await self._start(case, e)
             elif isinstance(e, StopTimer):
-                await self.conn.execute(
-                    "UPDATE case_timers SET stopped_at = %s, stop_reason = %s"
-                    " WHERE case_id = %s AND code = %s AND ref = %s AND stopped_at IS NULL",
-                    (self.now, e.reason, case.case_id, e.code.value, e.ref),
+                await repo.stop_timer(
+                    self.conn, case.case_id, e.code.value, e.ref, at=self.now, reason=e.reason
                 )
             elif isinstance(e, AwaitApproval):
                 await self._await(case, e)
@@ -108,36 +109,37 @@ class Writer:
             payload_hash=self.payload_hash,
         )
         queued = await tlog.append(self.conn, log)
-        await self.conn.execute(
-            "INSERT INTO case_events (case_id, seq, at, actor, actor_staff, command, kind,"
-            " state_from, state_to, case_number, refs, payload, payload_sha256, tlog_queue_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                case.case_id,
-                entry.seq,
-                self.now,
-                self.actor,
-                self.actor_staff,
-                command,
-                entry.kind,
-                entry.state_from,
-                entry.state_to,
-                case.number,
-                Jsonb(refs),
-                Jsonb(self.payload),
-                self.payload_hash,
-                queued.queue_id,
-            ),
+        await repo.insert_event(
+            self.conn,
+            {
+                "case_id": case.case_id,
+                "seq": entry.seq,
+                "at": self.now,
+                "actor": self.actor,
+                "actor_staff": self.actor_staff,
+                "command": command,
+                "kind": entry.kind,
+                "state_from": entry.state_from,
+                "state_to": entry.state_to,
+                "case_number": case.number,
+                "refs": refs,
+                "payload": self.payload,
+                "payload_sha256": self.payload_hash,
+                "tlog_queue_id": queued.queue_id,
+            },
         )
         self.seq = entry.seq
 
     async def _decide_step(self, command: str) -> None:
         decision = "approved" if command == "approve" else "rejected"
         opinion = self.payload.get("opinion") or self.payload.get("reason")
-        await self.conn.execute(
-            "UPDATE case_approval_steps SET decided_at = %s, decided_by = %s, decision = %s,"
-            " opinion = %s WHERE case_id = %s AND decided_at IS NULL",
-            (self.now, self.actor, decision, opinion, self.payload["case_id"]),
+        await repo.decide_open_step(
+            self.conn,
+            self.payload["case_id"],
+            at=self.now,
+            by=self.actor,
+            decision=decision,
+            opinion=opinion,
         )
 
     async def _await(self, case: Case, e: AwaitApproval) -> None:
@@ -145,21 +147,19 @@ class Writer:
         unit = (
             self.org_unit_id if level == "team" else await district_of(self.conn, self.org_unit_id)
         )
-        await self.conn.execute(
-            "INSERT INTO case_approval_steps (case_id, act, step_index, step_role, step_label,"
-            " hub_role, org_unit_id, requested_at, requested_by)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                case.case_id,
-                e.act.value,
-                e.step_index,
-                e.step.role,
-                e.step.label,
-                role.value,
-                unit,
-                self.now,
-                self.actor,
-            ),
+        await repo.insert_step(
+            self.conn,
+            {
+                "case_id": case.case_id,
+                "act": e.act.value,
+                "step_index": e.step_index,
+                "step_role": e.step.role,
+                "step_label": e.step.label,
+                "hub_role": role.value,
+                "org_unit_id": unit,
+                "requested_at": self.now,
+                "requested_by": self.actor,
+            },
         )
 
     async def _start(self, case: Case, e: StartTimer) -> None:
@@ -173,52 +173,30 @@ class Writer:
         else:
             warn = e.due - dt.timedelta(days=before)
         warn = max(warn, e.start)
-        await self.conn.execute(
-            "INSERT INTO case_timers (case_id, code, ref, started_on, due_on, warn_on, unit,"
-            " length, provisional) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (case_id, code, ref) DO UPDATE SET started_on = EXCLUDED.started_on,"
-            " due_on = EXCLUDED.due_on, warn_on = EXCLUDED.warn_on, unit = EXCLUDED.unit,"
-            " length = EXCLUDED.length, provisional = EXCLUDED.provisional,"
-            " stopped_at = NULL, stop_reason = NULL",
-            (
-                case.case_id,
-                e.code.value,
-                e.ref,
-                e.start,
-                e.due,
-                warn,
-                e.unit.value,
-                e.length,
-                e.provisional,
-            ),
+        await repo.start_timer(
+            self.conn,
+            {
+                "case_id": case.case_id,
+                "code": e.code.value,
+                "ref": e.ref,
+                "started_on": e.start,
+                "due_on": e.due,
+                "warn_on": warn,
+                "unit": e.unit.value,
+                "length": e.length,
+                "provisional": e.provisional,
+            },
         )
 
     async def _contents(self, case_id: str, doc_type: str) -> dict[str, Any] | None:
         mine = self.payload.get("document")
         if isinstance(mine, dict) and mine.get("doc_type") == doc_type:
             return mine
-        cur = await self.conn.execute(
-            "SELECT payload->'document' FROM case_events WHERE case_id = %s"
-            " AND payload->'document'->>'doc_type' = %s ORDER BY seq DESC LIMIT 1",
-            (case_id, doc_type),
-        )
-        row = await cur.fetchone()
-        return row[0] if row else None
+        return await repo.document_contents(self.conn, case_id, doc_type)
 
     async def _approvals(self, case_id: str) -> list[dict[str, Any]]:
         """The signatures of the chain just completed (the latest decided steps of its act)."""
-        cur = self.conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT s.step_label, s.decided_at, s.decision, s.opinion, coalesce(st.name,"
-            " s.decided_by) AS name FROM case_approval_steps s"
-            " LEFT JOIN users u ON u.username = s.decided_by"
-            " LEFT JOIN staff st ON st.staff_id = u.staff_id"
-            " WHERE s.case_id = %s AND s.act = (SELECT act FROM case_approval_steps"
-            " WHERE case_id = %s ORDER BY id DESC LIMIT 1) AND s.decided_at IS NOT NULL"
-            " ORDER BY s.id",
-            (case_id, case_id),
-        )
-        rows = await cur.fetchall()
+        rows = await repo.chain_signatures(self.conn, case_id)
         # only the last run of the chain (a rejected earlier run is not this form's)
         start = max((i for i, r in enumerate(rows) if r["decision"] == "rejected"), default=-1)
         return [
@@ -286,26 +264,19 @@ class Writer:
             "issued_at": self.now,
         }
         queued = await tlog.append(self.conn, logentries.document_entry(row))
-        await self.conn.execute(
-            "INSERT INTO case_documents (id, case_id, seq, doc_type, number, ref, sha256,"
-            " canonical, modelled, issued_at, issued_by, printed_at_scene, terminal_id,"
-            " tlog_queue_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                doc_id,
-                case_id,
-                self.seq,
-                built.doc_type,
-                built.number,
-                ref,
-                built.sha256,
-                built.canonical,
-                built.modelled,
-                self.now,
-                self.actor,
-                scene,
-                terminal_id,
-                queued.queue_id,
-            ),
+        await repo.insert_document(
+            self.conn,
+            {
+                **row,
+                "seq": self.seq,
+                "ref": ref,
+                "canonical": built.canonical,
+                "modelled": built.modelled,
+                "issued_by": self.actor,
+                "printed_at_scene": scene,
+                "terminal_id": terminal_id,
+                "tlog_queue_id": queued.queue_id,
+            },
         )
         self.documents.append(doc_id)
         return doc_id
@@ -313,50 +284,32 @@ class Writer:
 
 async def next_k(conn: AConn, case_id: str, doc_type: str) -> int:
     """The counter of a document number: how many of this type the case has, plus one."""
-    cur = await conn.execute(
-        "SELECT count(*) FROM case_documents WHERE case_id = %s AND doc_type = %s",
-        (case_id, doc_type),
-    )
-    row = await cur.fetchone()
-    return int(row[0]) + 1 if row else 1
+    return await repo.count_documents(conn, case_id, doc_type) + 1
 
 
 async def project(conn: AConn, case: Case, now: dt.datetime) -> None:
     """The case row after an event: state, number, officers, the earliest running timer."""
     decided_fine: Decimal | None = case.decided.fine if case.decided is not None else None
-    await conn.execute(
-        "UPDATE cases SET state = %s, number = %s, seq = %s, officers = %s, filed_on = %s,"
-        " decided_on = %s, pending_act = %s, decided_fine = %s, updated_at = %s, snapshot = %s,"
-        " next_due = (SELECT min(due_on) FROM case_timers WHERE case_id = %s"
-        " AND stopped_at IS NULL),"
-        " next_warn = (SELECT min(warn_on) FROM case_timers WHERE case_id = %s"
-        " AND stopped_at IS NULL) WHERE id = %s",
-        (
-            case.state.value,
-            case.number,
-            case.seq,
-            sorted(case.officers),
-            case.filed_on,
-            case.decided_on,
-            case.pending.act.value if case.pending else None,
-            decided_fine,
-            now,
-            Jsonb(codec.encode(case)),
-            case.case_id,
-            case.case_id,
-            case.case_id,
-        ),
+    await repo.update_case(
+        conn,
+        case.case_id,
+        {
+            "state": case.state.value,
+            "number": case.number,
+            "seq": case.seq,
+            "officers": sorted(case.officers),
+            "filed_on": case.filed_on,
+            "decided_on": case.decided_on,
+            "pending_act": case.pending.act.value if case.pending else None,
+            "decided_fine": decided_fine,
+            "updated_at": now,
+            "snapshot": codec.encode(case),
+        },
     )
 
 
 async def summary(conn: AConn, case_id: str, w: Writer | None = None) -> CaseSummary:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        "SELECT id, number, state, procedure, seq, org_unit_id, matter_code, pending_act,"
-        " next_due, next_warn FROM cases WHERE id = %s",
-        (case_id,),
-    )
-    row = await cur.fetchone()
+    row = await repo.summary(conn, case_id)
     assert row is not None
     return CaseSummary(**row, documents=w.documents if w else [])
 
@@ -377,35 +330,32 @@ async def insert_case(
     opened_by: str,
     now: dt.datetime,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO cases (id, number, legal_subject, procedure, state, org_unit_id,"
-        " matter_code, catalog_version, party_id, source, incident_id, act_date, discovered_on,"
-        " severe_harm, place, lat, lon, lead_officer, officers, opened_by, opened_at,"
-        " updated_at, seq, snapshot) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s)",
-        (
-            case.case_id,
-            case.number,
-            case.subject.code,
-            case.procedure.value,
-            case.state.value,
-            org_unit_id,
-            case.matter.code,
-            catalog_version,
-            case.party_id,
-            source,
-            incident_id,
-            case.act_date,
-            case.discovered,
-            case.severe_harm,
-            place,
-            lat,
-            lon,
-            lead,
-            sorted(set(officer_ids) | case.officers),
-            opened_by,
-            now,
-            now,
-            Jsonb(codec.encode(case)),
-        ),
+    await repo.insert_case(
+        conn,
+        {
+            "id": case.case_id,
+            "number": case.number,
+            "legal_subject": case.subject.code,
+            "procedure": case.procedure.value,
+            "state": case.state.value,
+            "org_unit_id": org_unit_id,
+            "matter_code": case.matter.code,
+            "catalog_version": catalog_version,
+            "party_id": case.party_id,
+            "source": source,
+            "incident_id": incident_id,
+            "act_date": case.act_date,
+            "discovered_on": case.discovered,
+            "severe_harm": case.severe_harm,
+            "place": place,
+            "lat": lat,
+            "lon": lon,
+            "lead_officer": lead,
+            "officers": sorted(set(officer_ids) | case.officers),
+            "opened_by": opened_by,
+            "opened_at": now,
+            "updated_at": now,
+            "seq": 0,
+            "snapshot": codec.encode(case),
+        },
     )

@@ -104,6 +104,10 @@ def test_an_ordinary_case_from_clue_to_archive(case_api) -> None:
     case = post(officer, "", clue_body(), 201)
     cid = case["id"]
     assert case["state"] == "clue" and case["seq"] == 1 and case["next_due"] is not None
+    # The officers who registered the clue are on the case (the list's officer filter).
+    assert query(db, "SELECT officers, lead_officer FROM cases WHERE id = %s", cid) == [
+        (["sa1", "sa3"], "sa1")
+    ]
 
     # 立案: requested, approved by the team leader then the department head; number taken.
     c = post(officer, f"/{cid}/filing", {"officers": ["sa1", "sa3"], "document": FILING_DOC})

@@ -140,3 +140,124 @@ def test_orders_measures_notices_and_a_withdrawal(case_api) -> None:
             return [p for p in rep.problems if p.startswith("cases:")]
 
     assert asyncio.run(check()) == []
+
+
+def test_a_large_fine_goes_past_the_legal_review_and_the_legal_office(case_api) -> None:
+    """Art. 58: a fine of 10,000 (citizen) is flagged for 法制审核; the decision's chain is
+    team leader -> legal office (a district legal reviewer) -> department head."""
+    client, db = case_api
+    officer, leader = bearer(client, "a-officer"), bearer(client, "a-supervisor")
+    head, legal = bearer(client, "fd-supervisor"), bearer(client, "fd-legal")
+    team_legal = bearer(client, "a-legal_reviewer")
+
+    def post(who: dict, path: str, body: dict, status: int = 200) -> dict:
+        r = client.post(f"/api/v1/cases{path}", json=body, headers=who)
+        assert r.status_code == status, (path, r.text)
+        return r.json()
+
+    cid = post(officer, "", {**clue_body(), "matter_code": "SZ-JZ-001"}, 201)["id"]
+    post(officer, f"/{cid}/filing", {"officers": TWO})
+    post(leader, f"/{cid}/approvals/filing/approve", {})
+    post(head, f"/{cid}/approvals/filing/approve", {})
+    post(officer, f"/{cid}/report", {"officers": TWO, "sha256": h(21)})
+    pen = {"types": ["fine"], "fine": "10000"}
+    post(officer, f"/{cid}/notice", {"officers": TWO, "sha256": h(22), "penalty": pen})
+    post(officer, f"/{cid}/notice/delivered", {"officers": TWO, "sha256": h(23)})
+    post(officer, f"/{cid}/waiver", {"officers": TWO, "sha256": h(24)})
+    # No decision before the legal review.
+    r = client.post(f"/api/v1/cases/{cid}/decision", json={"penalty": pen}, headers=officer)
+    assert r.status_code == 409 and r.json()["rule"] == "legal_review_required", r.text
+    # An officer cannot record it (cases.review); a legal reviewer can.
+    r = client.post(f"/api/v1/cases/{cid}/review", json={"opinion": "x"}, headers=officer)
+    assert r.status_code == 403
+    post(legal, f"/{cid}/review", {"opinion": "事实清楚，证据确凿，同意"})
+    post(officer, f"/{cid}/decision", {"penalty": pen})
+    post(leader, f"/{cid}/approvals/decision/approve", {})
+    # The team's legal reviewer does not reach the district: not the legal office.
+    r = client.post(f"/api/v1/cases/{cid}/approvals/decision/approve", json={},
+                    headers=team_legal)  # fmt: skip
+    assert r.status_code == 409 and r.json()["rule"] == "approver_role", r.text
+    post(legal, f"/{cid}/approvals/decision/approve", {})
+    assert post(head, f"/{cid}/approvals/decision/approve", {})["state"] == "decided"
+    steps = query(db, "SELECT step_role, hub_role, org_unit_id, decided_by FROM"
+                  " case_approval_steps WHERE case_id = %s AND act = 'decision' ORDER BY id",
+                  cid)  # fmt: skip
+    assert steps == [
+        ("team_leader", "supervisor", "team-a", "a-supervisor"),
+        ("legal_office", "legal_reviewer", "futian", "fd-legal"),
+        ("department_head", "supervisor", "futian", "fd-supervisor"),
+    ]
+
+
+def test_seizures_corrections_extensions_statements_and_no_filing(case_api) -> None:
+    """The remaining commands through the API: 查封扣押 approved, extended once and released;
+    a correction approved (a superseding entry, the state unchanged); the decision period
+    extended; statements re-examined; and 不予立案 ending another clue."""
+    client, db = case_api
+    officer, leader = bearer(client, "a-officer"), bearer(client, "a-supervisor")
+    head = bearer(client, "fd-supervisor")
+
+    def post(who: dict, path: str, body: dict, status: int = 200) -> dict:
+        r = client.post(f"/api/v1/cases{path}", json=body, headers=who)
+        assert r.status_code == status, (path, r.text)
+        return r.json()
+
+    def approve(act: str, *who: dict) -> dict:
+        out: dict = {}
+        for w in who:
+            out = post(w, f"/{cid}/approvals/{act}/approve", {})
+        return out
+
+    cid = post(officer, "", clue_body(), 201)["id"]
+    post(officer, f"/{cid}/filing", {"officers": TWO})
+    approve("filing", leader, head)
+    body = {"officers": TWO, "sha256": h(31), "ref": "sz-1"}
+    post(officer, f"/{cid}/seizures", body)
+    approve("seizure", leader, head)
+    [(due1,)] = query(db, "SELECT due_on FROM case_timers WHERE case_id = %s AND code = 'seizure'",
+                      cid)  # fmt: skip
+    post(officer, f"/{cid}/seizures/extension", {"ref": "sz-1", "days": 30, "reason": "情况复杂"})
+    approve("seizure_extension", leader, head)
+    [(due2, stopped)] = query(db, "SELECT due_on, stopped_at FROM case_timers WHERE case_id = %s"
+                              " AND code = 'seizure'", cid)  # fmt: skip
+    assert stopped is None and (due2 - due1).days == 30
+    post(officer, f"/{cid}/seizures/release", {"officers": TWO, "sha256": h(32), "ref": "sz-1"})
+    c = post(officer, f"/{cid}/corrections",
+             {"target_seq": 2, "new_sha256": h(33), "reason": "承办人姓名笔误"})  # fmt: skip
+    assert c["pending_act"] == "correction"
+    c = approve("correction", leader, head)
+    assert c["state"] == "filed" and c["pending_act"] is None
+    post(officer, f"/{cid}/decision-extension", {"reason": "案情复杂，需延长办案期限"})
+    approve("decision_extension", leader, head)
+    post(officer, f"/{cid}/report", {"officers": TWO, "sha256": h(34)})
+    pen = {"types": ["fine"], "fine": "100"}
+    post(officer, f"/{cid}/notice", {"officers": TWO, "sha256": h(35), "penalty": pen})
+    post(officer, f"/{cid}/notice/delivered", {"officers": TWO, "sha256": h(36)})
+    post(officer, f"/{cid}/statements", {"officers": TWO, "sha256": h(37)})
+    c = post(officer, f"/{cid}/re-examination", {"officers": TWO, "sha256": h(38)})
+    assert c["state"] == "statement"
+    post(officer, f"/{cid}/decision", {"penalty": pen})
+    assert approve("decision", leader, head)["state"] == "decided"
+    kinds = {r[0] for r in query(db, "SELECT doc_type FROM case_documents WHERE case_id = %s",
+                                 cid)}  # fmt: skip
+    recorded = {
+        "seizure_decision",
+        "seizure_extension",
+        "seizure_release",
+        "correction_approval",
+        "decision_extension_approval",
+        "statement_record",
+        "re_examination",
+    }
+    assert recorded <= kinds
+    [(refs,)] = query(db, "SELECT refs FROM case_events WHERE case_id = %s AND"
+                      " command = 'approve' AND refs->>'correction' = 'true'", cid)  # fmt: skip
+    assert refs["target_seq"] == "2" and refs["sha256"] == h(33)
+
+    other = post(officer, "", clue_body(), 201)["id"]
+    post(officer, f"/{other}/no-filing", {"reason": "不属于本机关管辖"})
+    post(leader, f"/{other}/approvals/no_filing/approve", {})
+    c = post(head, f"/{other}/approvals/no_filing/approve", {})
+    assert c["state"] == "not_filed" and c["next_due"] is None
+    r = client.post(f"/api/v1/cases/{other}/filing", json={"officers": TWO}, headers=officer)
+    assert r.status_code == 409 and r.json()["rule"] == "final"

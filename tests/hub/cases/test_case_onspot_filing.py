@@ -23,6 +23,7 @@ from schemas.documents.common import (
     Subject,
 )
 from tests.factories.documents import sample
+from tests.factories.hub import bearer
 from tests.helpers import query
 from tests.hub.cases import casefix
 from tests.hub.cases.casefix import MATTER
@@ -134,3 +135,19 @@ def test_refusals_leave_nothing_behind(case_api) -> None:
         _file(db, unknown)
     for table in ("cases", "case_parties", "case_documents", "case_events", "tlog_queue"):
         assert query(db, f"SELECT count(*) FROM {table}")[0][0] == 0, table
+
+
+def test_an_on_spot_case_is_paid_closed_and_archived_through_the_api(case_api) -> None:
+    client, db = case_api
+    cid = _file(db, decision(127))
+    officer, leader = bearer(client, "a-officer"), bearer(client, "a-supervisor")
+    for who, path, body in (
+        (officer, "performance", {"kind": "paid", "sha256": "ab" * 32}),
+        (officer, "closing", {}),
+        (leader, "approvals/closing/approve", {}),
+        (officer, "archive", {}),
+    ):
+        r = client.post(f"/api/v1/cases/{cid}/{path}", json=body, headers=who)
+        assert r.status_code == 200, (path, r.text)
+    assert r.json()["state"] == "archived" and r.json()["next_due"] is None
+    assert query(db, "SELECT count(*) FROM case_events WHERE case_id = %s", cid) == [(6,)]
