@@ -93,11 +93,15 @@ FORMS: tuple[CommandForm, ...] = (
                     OFFICERS, Input("sha256", "text", "cases.form.sha256"),
                     Input("note", "text", "cases.form.note", required=False))),
     CommandForm("submit_report", "cases.cmd.submit_report", frozenset({"filed"}),
-                Action.HANDLE_CASES, (OFFICERS, RECORD)),
+                Action.HANDLE_CASES, (OFFICERS, RECORD, Input(
+                    "review_reason", "select", "cases.form.review_reason",
+                    (("", "cases.review.none"), *_opts("cases.review", (
+                        "complex", "major_public_interest", "major_rights_heard", "other_law",
+                    ))), required=False))),
     CommandForm("issue_notice", "cases.cmd.issue_notice", frozenset({"reported"}),
                 Action.HANDLE_CASES, (OFFICERS, *PENALTY, RECORD)),
     CommandForm("record_review_passed", "cases.cmd.record_review_passed",
-                frozenset({"reported", "statement"}), Action.LEGAL_REVIEW,
+                frozenset({"reported", "notified", "statement"}), Action.LEGAL_REVIEW,
                 (Input("opinion", "textarea", "cases.approval.opinion"),)),
     CommandForm("deliver_notice", "cases.cmd.deliver_notice", frozenset({"notified"}),
                 Action.HANDLE_CASES, (OFFICERS, RECORD)),
@@ -111,7 +115,13 @@ FORMS: tuple[CommandForm, ...] = (
                 frozenset({"statement", "reported"}), Action.HANDLE_CASES, (
                     Input("kind", "select", "cases.form.decision_kind", _opts(
                         "cases.decision", ("penalty", "no_penalty", "not_established"))),
-                    *PENALTY)),
+                    *PENALTY,
+                    # 行政处罚决定书 contents (Art. 59), issued when the chain approves it
+                    Input("facts", "textarea", "cases.facts", required=False),
+                    Input("evidence", "textarea", "cases.form.evidence_lines", required=False),
+                    Input("review_body", "text", "cases.form.review_body", required=False),
+                    Input("court", "text", "cases.form.court", required=False),
+                    Input("bank", "text", "cases.form.bank", required=False))),
     CommandForm("record_delivery", "cases.cmd.record_delivery", frozenset({"decided"}),
                 Action.HANDLE_CASES, (
                     OFFICERS,
@@ -172,15 +182,17 @@ def _penalty(form: Form) -> rq.PenaltyIn:
 
 
 _LAW = re.compile(
-    r"《(?P<law>[^》]{1,190})》\s*(?:\([^)]*\)|（[^）]*）)?\s*(?P<article>第[^：:，,；;\s]{1,60})"
+    r"《(?P<law>[^》]{1,190})》\s*(?:\([^)]*\)|（[^）]*）)?\s*(?P<article>[^：:，,；;。《]{1,60})?"
 )
 
 
 def legal_refs(provision: str) -> list[dict[str, str]]:
-    """The catalog's provision text as the documents' ``LegalRef``s (law and article)."""
-    return [{"law": m["law"], "article": m["article"]} for m in _LAW.finditer(provision or "")] or (
-        [{"law": provision.strip("《》 ")[:190], "article": "有关条款"}] if provision else []
-    )
+    """The catalog's provision text (《law》(revision) 第十八条第二款：words) as the documents'
+    ``LegalRef``s: the law, and the article (有关条款 where the catalog names none)."""
+    return [
+        {"law": m["law"], "article": (m["article"] or "").strip() or "有关条款"}
+        for m in _LAW.finditer(provision or "")
+    ]
 
 
 async def _filing_document(conn: Conn, p: Principal, case: Mapping[str, Any], facts: str,
@@ -194,6 +206,29 @@ async def _filing_document(conn: Conn, p: Principal, case: Mapping[str, Any], fa
         "matter": f"{m['code']} {m['name']}",
         "violated": legal_refs(str(m.get("violated_provision") or "")),
     }
+
+
+async def _decision(conn: Conn, p: Principal, case: Mapping[str, Any], form: Form) -> rq.DecisionIn:
+    """决定: with the 行政处罚决定书's contents when the officer wrote them (a penalty with its
+    facts), so the decision is issued as a modelled document with its QR code; else without
+    (the store records the act)."""
+    kind = _text(form, "kind") or "penalty"
+    penalty = _penalty(form) if kind == "penalty" else rq.PenaltyIn()
+    document: dict[str, Any] | None = None
+    if kind == "penalty" and _text(form, "facts"):
+        m = await catalog.matter(conn, p, case["matter_code"], case["catalog_version"])
+        violated = legal_refs(str(m.get("violated_provision") or ""))
+        document = {
+            "facts": _text(form, "facts"),
+            "evidence": [e.strip() for e in _text(form, "evidence").splitlines() if e.strip()],
+            "violated": violated,
+            "basis": legal_refs(str(m.get("penalty_provision") or "")) or violated,
+            "penalty": {"kinds": [str(t) for t in penalty.types], "fine": str(penalty.fine)},
+            "payment": {"within_days": 15, "bank": _text(form, "bank") or None},
+            "remedies": {"review_body": _text(form, "review_body"), "court": _text(form, "court")},
+            "decided_at": datetime.now(SHANGHAI).isoformat(),
+        }  # fmt: skip
+    return rq.DecisionIn.model_validate({"kind": kind, "penalty": penalty, "document": document})
 
 
 Builder = Callable[[Form], rq.CommandRequest]
@@ -213,7 +248,9 @@ SIMPLE: dict[str, Builder] = {
     "request_withdrawal": lambda f: rq.WithdrawalIn(reason=_text(f, "reason")),
     "record_inquiry": _record(rq.InquiryIn),
     "record_inspection": _record(rq.InspectionIn),
-    "submit_report": _record(rq.ReportIn),
+    "submit_report": lambda f: rq.ReportIn.model_validate({
+        "officers": _officers(f), "sha256": sha256_text(_text(f, "record")),
+        "review_reasons": [_text(f, "review_reason")] if _text(f, "review_reason") else []}),
     "deliver_notice": _record(rq.NoticeDeliveredIn),
     "record_statement": _record(rq.StatementIn),
     "re_examine": _record(rq.ReExaminationIn),
@@ -222,10 +259,6 @@ SIMPLE: dict[str, Builder] = {
     "issue_notice": lambda f: rq.NoticeIn.model_validate({
         "officers": _officers(f), "sha256": sha256_text(_text(f, "record")),
         "penalty": _penalty(f)}),
-    "request_decision": lambda f: rq.DecisionIn.model_validate({
-        "kind": _text(f, "kind") or "penalty",
-        "penalty": _penalty(f) if (_text(f, "kind") or "penalty") == "penalty" else rq.PenaltyIn(),
-    }),
     "record_delivery": lambda f: rq.ServiceIn.model_validate({
         "officers": _officers(f), "sha256": sha256_text(_text(f, "record")),
         "method": _text(f, "method") or "direct"}),
@@ -273,6 +306,10 @@ async def do_command(
                 "collected_at": datetime.now(SHANGHAI), "note": _text(form, "note") or None,
             })  # fmt: skip
             await store.add_evidence(conn, p, case_id, item)
+            return back_to(case_id)
+        if command == "request_decision":
+            case = await queries.case_row(conn, p, case_id)
+            await store.apply(conn, p, case_id, await _decision(conn, p, case, form))
             return back_to(case_id)
         if command == "request_filing":
             case = await queries.case_row(conn, p, case_id)

@@ -61,8 +61,9 @@ NAV = (
     ("/vehicles", "nav.vehicles", Action.READ_INVENTORY),
     ("/geofences", "nav.geofences", Action.READ_STAFF),
     ("/usage", "nav.usage", Action.READ_INVENTORY),
-    ("/cases", "nav.cases", Action.READ_CASES),
-    ("/cases/approvals", "nav.case_approvals", Action.APPROVE_CASES),
+    # Those who act on cases (the dispatcher reads them from the console: one more entry
+    # wraps the dispatcher's header, and the console must fit a 1280x800 tablet unscrolled).
+    ("/cases", "nav.cases", (Action.HANDLE_CASES, Action.APPROVE_CASES, Action.LEGAL_REVIEW)),
 )
 
 
@@ -89,6 +90,11 @@ async def page_user(request: Request, conn: Conn, s: SettingsDep) -> Principal:
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
+def _shows(p: Principal, action: Action | tuple[Action, ...]) -> bool:
+    """A nav entry shows for a role holding its action (or any of its actions)."""
+    return any(allowed(p.role, a) for a in (action if isinstance(action, tuple) else (action,)))
+
+
 def page(
     request: Request,
     template: str,
@@ -97,7 +103,7 @@ def page(
     **ctx: Any,
 ) -> HTMLResponse:
     lang = lang_of(request)
-    nav = [] if p is None else [(h, k) for h, k, a in NAV if allowed(p.role, a)]
+    nav = [] if p is None else [(h, k) for h, k, a in NAV if _shows(p, a)]
     html = env.get_template(template).render(
         request=request,
         lang=lang,

@@ -1,10 +1,11 @@
 """In headless Chromium, through the pages only: an officer registers a clue, asks for 立案; the
 team leader approves it from the approvals inbox and the district's department head from the
-case page; the officer records the investigation, the notice and its delivery, the party's
-waiver, asks for the decision; both approve it; the officer records the service and the
-payment, asks to close; the team leader approves; the officer archives. Each step is checked
-on the page (state, timeline, documents, deadlines) and the end in the database.
-(No legal-office step: a 300 yuan fine with no departure needs no 法制审核.)"""
+case page; the officer records the investigation (the report flags the case as complex), the
+notice and its delivery and the party's waiver; the decision is refused until the district's
+legal reviewer passes the 法制审核 on the case page (Art. 58); the officer asks for the
+decision, both approvers approve it; the officer records the service and the payment, asks to
+close; the team leader approves; the officer archives. Each step is checked on the page
+(state, timeline, documents, deadlines, refusals) and the end in the database."""
 
 from __future__ import annotations
 
@@ -120,7 +121,8 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     command(officer, "add_evidence", evidence_type="audiovisual", officers=both,
             sha256="ab" * 32, note="执法记录仪视频")  # fmt: skip
     expect(officer.locator("#evidence tbody tr")).to_have_count(1)
-    command(officer, "submit_report", officers=both, record="调查终结：事实清楚，证据确凿")
+    command(officer, "submit_report", officers=both, record="调查终结：事实清楚，证据确凿",
+            review_reason="complex")  # fmt: skip
     state_is(officer, "reported")
     command(
         officer, "issue_notice", officers=both, penalty="fine", fine="300", record="拟罚款300元"
@@ -129,13 +131,31 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     command(officer, "deliver_notice", officers=both, record="告知书已直接送达，当事人签收")
     state_is(officer, "statement")
     command(officer, "waive_statement", officers=both, record="当事人书面放弃陈述申辩")
-    command(officer, "request_decision", kind="penalty", penalty="fine", fine="300")
+    # Flagged for 法制审核 (Art. 58): no decision until the district's legal reviewer passes it.
+    officer.click("details[data-command='request_decision'] summary")
+    officer.fill("#request_decision-fine", "300")
+    officer.click("#cmd-request_decision button[type=submit]")
+    expect(officer.locator("#result-request_decision [data-result=refused]")).to_contain_text(
+        "法制审核"
+    )
+    legal = login(hub, "fd-legal", "zh-CN", f"/cases/{case_id}")
+    command(legal, "record_review_passed", opinion="事实清楚，证据确凿，适用法律正确，同意")
+    officer.goto(f"{hub.url}/cases/{case_id}")
+    command(officer, "request_decision", kind="penalty", penalty="fine", fine="300",
+            facts="当事人于2026年11月30日在华强北路1号张贴小广告12张",
+            evidence="询问笔录\n现场检查笔录\n执法记录仪视频",
+            review_body="深圳市福田区人民政府", court="深圳市福田区人民法院",
+            bank="中国银行深圳分行")  # fmt: skip
     expect(officer.locator("#pending-act")).to_have_attribute("data-act", "decision")
 
     approve_on_case_page(leader, hub, case_id, "同意处罚")
     approve_on_case_page(head, hub, case_id, "同意")
     officer.goto(f"{hub.url}/cases/{case_id}")
     state_is(officer, "decided")
+    # The 行政处罚决定书 was issued from the form's contents: a modelled document, previewable.
+    decision = officer.locator("#documents tr[data-doc-type=penalty_decision]")
+    expect(decision).to_have_attribute("data-modelled", "yes")
+    expect(decision.locator("a.preview")).to_be_visible()
     command(officer, "record_delivery", officers=both, method="direct", record="决定书直接送达")
     state_is(officer, "served")
     command(officer, "record_performance", kind="paid", record="非税收入缴款书 No.001")
@@ -166,10 +186,11 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     assert [e[0] for e in events] == [
         "open_clue", "request_filing", "approve", "approve", "record_inquiry",
         "record_inspection", "add_evidence", "submit_report", "issue_notice", "deliver_notice",
-        "waive_statement", "request_decision", "approve", "approve", "record_delivery",
+        "waive_statement", "record_review_passed", "request_decision", "approve", "approve",
+        "record_delivery",
         "record_performance", "request_closing", "approve", "archive",
     ]  # fmt: skip
-    assert {e[1] for e in events} == {"a-officer", "a-supervisor", "fd-supervisor"}
+    assert {e[1] for e in events} == {"a-officer", "a-supervisor", "fd-supervisor", "fd-legal"}
     assert query(db_url, "SELECT state, number FROM cases WHERE id = %s", case_id) == [
         ("archived", number)
     ]
@@ -184,3 +205,42 @@ def test_an_ordinary_case_from_clue_to_archive_through_the_pages(
     ]
     assert query(db_url, "SELECT count(*) FROM case_timers WHERE case_id = %s"
                  " AND stopped_at IS NULL", case_id) == [(0,)]  # fmt: skip
+
+
+def test_the_dispatch_console_turns_an_incident_into_a_clue(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    hub = start_hub()
+    seed(db_url)
+    page = login(hub, "a-dispatcher", "en", "/dispatch")
+    r = page.request.post(
+        hub.url + "/api/v1/incidents",
+        headers={"X-Requested-With": "ehub"},
+        data={"org_unit_id": "team-a", "category": "乱张贴", "lat": 22.54, "lon": 114.08,
+              "address": "华强北路1号"},
+    )  # fmt: skip
+    assert r.status == 201, r.text()
+    incident = r.json()["id"]
+    button = page.locator(f"#incidents li[data-id='{incident}'] button")
+    expect(button).to_be_visible(timeout=10_000)  # the console's next poll
+    button.click()
+    page.click("#clue-details summary")
+    page.select_option("#clue-matter", MATTER)
+    with page.expect_navigation():
+        page.click("#clue-form button[type=submit]")
+    state_is(page, "clue")
+    expect(page.locator("#case-facts")).to_contain_text("Dispatch incident")
+    expect(page.locator("#case-facts")).to_contain_text("华强北路1号")
+    screenshot(page, "case-from-incident-en")
+    case_id = page.url.rsplit("/", 1)[1]
+    assert query(db_url, "SELECT incident_id, source, org_unit_id FROM cases WHERE id = %s",
+                 case_id) == [(incident, "incident", "team-a")]  # fmt: skip
+    # A second click opens no second case: the same clue comes back.
+    page.goto(f"{hub.url}/dispatch")
+    page.locator(f"#incidents li[data-id='{incident}'] button").click()
+    page.click("#clue-details summary")
+    page.select_option("#clue-matter", MATTER)
+    with page.expect_navigation():
+        page.click("#clue-form button[type=submit]")
+    assert page.url.endswith(f"/cases/{case_id}")
+    assert query(db_url, "SELECT count(*) FROM cases WHERE incident_id = %s", incident) == [(1,)]

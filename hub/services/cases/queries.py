@@ -144,17 +144,17 @@ def _page_ids(f: CaseFilter, extra: list[sql.Composable]) -> sql.Composable:
 
     With an officer: the GIN index finds their cases (a few thousand at most), then one sort,
     counted in the same pass (``n``).
-    Otherwise one probe per (unit, state) of ``(org_unit_id, state, opened_at DESC)``, each
-    read in order and stopped after ``offset + limit`` rows, merged: no probe sorts, and the
-    other filters are checked on the rows the probe walks. ``opened_at`` orders the page (to
-    the microsecond: two cases opened in the same microsecond may swap between pages).
+    Otherwise one probe per (unit, state) of ``cases_unit_state_idx`` (org_unit_id, state,
+    opened_at DESC, id DESC, covering next_due, next_warn, matter_code), each read in order and
+    stopped after ``offset + limit`` rows, merged: no probe sorts, and the colour and matter
+    filters are read from the index. (opened_at, id) orders the page: stable across pages.
     """
     more = sql.SQL("").join(sql.SQL(" AND ") + w for w in extra)
     if f.officer:
         return sql.SQL(
             "SELECT c.id AS pid, c.opened_at AS pat, count(*) OVER () AS n FROM cases c"
             " WHERE c.org_unit_id = ANY(%(units)s) AND c.state = ANY(%(states)s){more}"
-            " ORDER BY c.opened_at DESC LIMIT %(limit)s OFFSET %(offset)s"
+            " ORDER BY c.opened_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
         ).format(more=more)
     return sql.SQL(
         "SELECT c.id AS pid, c.opened_at AS pat, NULL::bigint AS n"
@@ -162,8 +162,8 @@ def _page_ids(f: CaseFilter, extra: list[sql.Composable]) -> sql.Composable:
         " CROSS JOIN unnest(%(states)s::text[]) s(state)"
         " CROSS JOIN LATERAL (SELECT c.id, c.opened_at FROM cases c"
         " WHERE c.org_unit_id = u.unit AND c.state = s.state{more}"
-        " ORDER BY c.opened_at DESC LIMIT %(depth)s) c"
-        " ORDER BY c.opened_at DESC LIMIT %(limit)s OFFSET %(offset)s"
+        " ORDER BY c.opened_at DESC, c.id DESC LIMIT %(depth)s) c"
+        " ORDER BY c.opened_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s"
     ).format(more=more)
 
 
@@ -218,7 +218,7 @@ async def list_cases(
     await rows_cur.execute(
         sql.SQL(
             "WITH page AS ({ids}) SELECT {cols}, page.n AS total FROM page"
-            " JOIN {src} ON c.id = page.pid ORDER BY page.pat DESC"
+            " JOIN {src} ON c.id = page.pid ORDER BY page.pat DESC, page.pid DESC"
         ).format(ids=page_ids, cols=sql.SQL(LIST_COLUMNS), src=sql.SQL(LIST_SOURCE)),
         params,
     )
@@ -252,7 +252,7 @@ async def case_row(conn: AConn, p: Principal, case_id: str) -> dict[str, Any]:
         conn,
         f"SELECT {LIST_COLUMNS}, c.legal_subject, c.catalog_version, c.party_id, c.incident_id,"
         " c.discovered_on, c.severe_harm, c.lat, c.lon, c.opened_by, c.seq, c.filed_on,"
-        " c.decided_on, c.pending_act, c.decided_fine, c.snapshot"
+        " c.decided_on, c.pending_act, c.decided_fine"
         f" FROM {LIST_SOURCE} WHERE c.id = %s",
         (case_id,),
     )

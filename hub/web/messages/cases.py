@@ -5,7 +5,6 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "nav.cases": ("案件", "Cases"),
-    "nav.case_approvals": ("待审批", "Approvals"),
     "cases.title": ("案件列表", "Cases"),
     "cases.new": ("登记线索", "New clue"),
     "cases.total": ("共 {n} 件", "{n} cases"),
@@ -192,6 +191,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cases.form.decision_kind": ("决定类型", "Decision"),
     "cases.form.method": ("送达方式", "Service method"),
     "cases.form.performance": ("履行方式", "Performance"),
+    "cases.form.review_reason": ("须法制审核的情形", "Needs legal review because"),
+    "cases.review.none": ("无", "None"),
+    "cases.review.complex": (
+        "案情疑难复杂、涉及多个法律关系",
+        "Complex, several legal relationships",
+    ),
+    "cases.review.major_public_interest": ("涉及重大公共利益", "Major public interest"),
+    "cases.review.major_rights_heard": ("涉及重大权益且经过听证", "Major rights, after a hearing"),
+    "cases.review.other_law": ("法律、法规规定应当法制审核", "Required by other law"),
+    "cases.form.evidence_lines": ("证据（每行一项）", "Evidence (one per line)"),
+    "cases.form.review_body": ("行政复议机关", "Administrative review body"),
+    "cases.form.court": ("人民法院", "Court"),
+    "cases.form.bank": ("缴款银行", "Bank for payment"),
     "cases.penalty.fine": ("罚款", "Fine"),
     "cases.penalty.warning": ("警告", "Warning"),
     "cases.decision.penalty": ("给予行政处罚", "Penalty"),

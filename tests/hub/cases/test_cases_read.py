@@ -25,6 +25,7 @@ from hub.transparency.service import issue_checkpoint
 from schemas.documents import DocType, canonical_bytes, document_sha256, verification_url
 from tests.factories.documents import sample
 from tests.factories.hub import PASSWORD, bearer, seed_city
+from tests.helpers import query
 from tests.hub.transparency.helpers import SIGNER, settings
 
 pytestmark = pytest.mark.integration
@@ -273,3 +274,68 @@ def test_the_pages_by_role_and_reach(api) -> None:
     page_login(client, "a-equipment_manager")
     r = client.get("/cases")
     assert r.status_code == 403 and 'href="/cases"' not in r.text
+
+
+def test_reprint_goes_to_the_officers_paired_printer(db_url: str, service_mqtt_url) -> None:
+    s = settings(db_url, mqtt_url=service_mqtt_url("ehub-hub"))
+    with TestClient(create_app(s)) as client:
+        _seed(db_url)
+        page_login(client, "a-officer")
+        url = "/ui/cases/CA-red/documents/D1/reprint"
+        hx = {"HX-Request": "true"}
+        # Not linked to a staff record yet: no printer to send to, said on the page.
+        r = client.post(url, headers=hx)
+        assert 'data-result="refused"' in r.text and "staff record" in r.text
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("UPDATE users SET staff_id = 'sa1' WHERE username = 'a-officer'")
+            conn.execute(
+                "INSERT INTO devices (device_id, device_type, org_unit_id, serial)"
+                " VALUES ('term-a1', 'mobile_terminal', 'team-a', 'SN-term-a1')"
+            )
+        page_login(client, "a-officer")
+        r = client.post(url, headers=hx)
+        assert 'data-result="refused"' in r.text and "no printer is paired" in r.text
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO printer_pairings (printer_id, terminal_id, officer_id, paired_at)"
+                " VALUES ('prn-a1', 'term-a1', 'sa1', now())"
+            )
+        assert client.post(url).status_code == 403  # a form post without the page's header
+        r = client.post(url, headers=hx)
+        assert 'data-result="ok"' in r.text, r.text
+        [(device, cmd, status, args)] = query(
+            db_url, "SELECT device_id, cmd, status, args FROM device_commands"
+        )
+        assert (device, cmd, status) == ("term-a1", "print", "sent")
+        assert args["printer_id"] == "prn-a1" and args["document"]["number"] == DOC.number
+        [(actor, after)] = query(
+            db_url, "SELECT actor, after FROM audit_log WHERE action = 'case.reprint'"
+        )
+        assert actor == "a-officer" and after["cmd_id"] == args["job_id"]
+        # Outside reach: the same 404 as the read.
+        r = client.post("/ui/cases/CB-1/documents/D1/reprint", headers=hx)
+        assert 'data-result="refused"' in r.text and "not found" in r.text
+
+
+def test_the_forms_keep_the_apis_rules(api) -> None:
+    client, db_url = api
+    hx = {"HX-Request": "true"}
+    page_login(client, "a-officer")
+    body = {"reason": "不属于本队管辖"}
+    # Without the page's header a cookie-carried post is refused (CSRF), with it the store's
+    # rules apply: another team's case is not found, whoever asks.
+    assert client.post("/ui/cases/CA-green/do/request_no_filing", data=body).status_code == 403
+    r = client.post("/ui/cases/CB-1/do/request_no_filing", data=body, headers=hx)
+    assert 'data-result="refused"' in r.text and "not found" in r.text
+    r = client.post("/ui/cases/CA-green/approvals/filing/approve", data={"opinion": "同意"},
+                    headers=hx)  # fmt: skip
+    assert 'data-result="refused"' in r.text and "cases.approve" in r.text
+    page_login(client, "a-equipment_manager")
+    r = client.post("/ui/cases/CA-green/do/request_no_filing", data=body, headers=hx)
+    assert 'data-result="refused"' in r.text and "may not" in r.text
+    r = client.post("/ui/cases/new", data={"matter_code": "SZ-ZD-001"}, headers=hx)
+    assert 'data-result="refused"' in r.text
+    r = client.post("/ui/incidents/1/clue", json={"matter_code": "SZ-ZD-001"}, headers=hx)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem")
+    # Nothing was written by any of these.
+    assert query(db_url, "SELECT count(*) FROM case_events") == [(2,)]
