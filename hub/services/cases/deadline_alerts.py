@@ -64,7 +64,11 @@ EN_NAMES: Mapping[str, str] = {
     "limitation": "limitation period",
     "transfer_head_decision": "criminal transfer: head's decision",
     "transfer_handover": "criminal transfer: handover to the police",
+    "order": "period of the order to correct",
 }
+# Timers the lifecycle starts that have no rule in ``deadlines.RULES`` (their length is the
+# one the document states): their names in Chinese.
+ZH_NAMES: Mapping[str, str] = {"order": "责令改正期限"}
 
 
 def subject(case_id: str, code: str, ref: str | None = None) -> str:
@@ -193,7 +197,7 @@ def detail_zh(m: re.Match[str]) -> str:
     """The Chinese of a detail ``DETAIL_RE`` matched (for the zh-CN pages)."""
     label, code, _, due, days, which, year = m.groups()
     rule = deadlines.RULES.get(code)
-    name = rule.name if rule else code
+    name = rule.name if rule else ZH_NAMES.get(code, code)
     if which == "overdue":
         text = f"案件 {label}：{name}（{code}）应于 {due}（北京时间）前完成，已逾期 {days} 天"
     else:

@@ -53,6 +53,11 @@ def test_texts_round_trip_into_chinese() -> None:
         assert ("暂定日期" in zh) is t.provisional
     m = DETAIL_RE.fullmatch(detail(timer("hearing_request"), NOW, 2026)[1])  # type: ignore[index]
     assert m and "听证申请期（hearing_request）" in detail_zh(m)
+    # The order to correct runs for the period its notice states (no rule): named all the same.
+    said = detail(timer("order"), NOW, 2026)
+    assert said and '"period of the order to correct"' in said[1]
+    m = DETAIL_RE.fullmatch(said[1])
+    assert m and "责令改正期限（order）" in detail_zh(m)
 
 
 def test_plan_opens_escalates_resolves_and_respects_a_hand_resolution() -> None:
