@@ -319,7 +319,44 @@ def _transparency(api: DemoHub, conninfo: str) -> int:
         f" {api.url}/transparency/checkpoint, signature verified with /transparency/public-key",
         flush=True,
     )
+    if size:
+        print(f"demo: transparency log: {_outside_check(api.url, note, size)}", flush=True)
     return size
+
+
+def _outside_check(base: str, note: str, size: int) -> str:
+    """What an outside verifier does with the public endpoints: every entry of the tree
+    (``/transparency/entries``) hashed into the checkpoint's root, and the last entry's
+    inclusion proof (``/transparency/proof/inclusion``) folded to it."""
+    import base64
+
+    import httpx
+
+    from hub.transparency import merkle
+    from hub.transparency.checkpoint import parse_checkpoint, parse_note
+
+    root = parse_checkpoint(parse_note(note)[0]).root
+    entries: list[bytes] = []
+    while len(entries) < size:
+        got = httpx.get(
+            f"{base}/transparency/entries", params={"start": len(entries), "end": size}
+        ).json()["entries"]
+        if not got:
+            break
+        entries += [base64.b64decode(e["entry"]) for e in got]
+    leaves = [merkle.leaf_hash(e) for e in entries]
+    proof = httpx.get(
+        f"{base}/transparency/proof/inclusion", params={"index": size - 1, "tree_size": size}
+    ).json()["hashes"]
+    included = merkle.verify_inclusion(
+        size - 1, size, leaves[-1], [base64.b64decode(h) for h in proof], root
+    )
+    whole = len(leaves) == size and merkle.root(leaves) == root
+    return (
+        f"{len(entries)} entries from /transparency/entries rebuild the checkpoint's root:"
+        f" {'yes' if whole else 'NO'}; the last entry's inclusion proof verifies:"
+        f" {'yes' if included else 'NO'}"
+    )
 
 
 def _verify_pages(api: DemoHub, conninfo: str) -> None:

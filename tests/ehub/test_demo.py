@@ -63,6 +63,11 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     assert verified and verified.group(1) == verified.group(2) == str(decisions), out
     seen = re.search(r"demo: transparency log: checkpoint of size (\d+) served at", out)
     assert seen and int(seen.group(1)) == size, out
+    # ...and an outside verifier's check of the public endpoints holds.
+    assert (
+        f"demo: transparency log: {size} entries from /transparency/entries rebuild the"
+        " checkpoint's root: yes; the last entry's inclusion proof verifies: yes"
+    ) in out, out
     # ...and the hub's deadline-alert loop raised them: yellow ones and the red one.
     alerts = re.search(r"deadline_alerts_yellow=(\d+) deadline_alerts_red=(\d+)", out)
     assert alerts and int(alerts.group(1)) >= 2 and int(alerts.group(2)) >= 1, out
