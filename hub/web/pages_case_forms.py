@@ -195,8 +195,10 @@ def legal_refs(provision: str) -> list[dict[str, str]]:
     ]
 
 
-async def _filing_document(conn: Conn, p: Principal, case: Mapping[str, Any], facts: str,
-                           lang: str) -> dict[str, Any]:  # fmt: skip
+async def _filing_document(
+    conn: Conn, p: Principal, case: Mapping[str, Any], facts: str
+) -> dict[str, Any]:
+    """The 立案审批表's contents: what the officer wrote and what the catalog says."""
     m = await catalog.matter(conn, p, case["matter_code"], case["catalog_version"])
     t = i18n.translator("zh-CN")  # the document is in Chinese whatever the page's language
     return {
@@ -313,7 +315,7 @@ async def do_command(
             return back_to(case_id)
         if command == "request_filing":
             case = await queries.case_row(conn, p, case_id)
-            doc = await _filing_document(conn, p, case, _text(form, "facts"), lang_of(request))
+            doc = await _filing_document(conn, p, case, _text(form, "facts"))
             req: rq.CommandRequest = rq.FilingIn(officers=_officers(form), document=doc)
         else:
             req = SIMPLE[command](form)

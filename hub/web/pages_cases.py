@@ -37,10 +37,14 @@ async def units_in_reach(conn: Conn, p: Principal, lang: str) -> list[tuple[str,
     return [(u["id"], _name(u, lang)) for u in await personnel.org_units(conn, p)]
 
 
-async def officers_in_reach(conn: Conn, p: Principal) -> list[tuple[str, str]]:
+async def officers_in_reach(
+    conn: Conn, p: Principal, team: str | None = None
+) -> list[tuple[str, str]]:
+    """Staff to pick from: (id, "name (id)"), of one team if given, else all in reach."""
     if not allowed(p.role, Action.READ_STAFF):
         return []
-    _n, people = await personnel.list_staff(conn, p, {}, limit=5000, offset=0)
+    filters = {} if team is None else {"org_unit_id": team}
+    _n, people = await personnel.list_staff(conn, p, filters, limit=5000, offset=0)
     return [(r["staff_id"], f"{r['name']} ({r['staff_id']})") for r in people]
 
 
@@ -124,12 +128,23 @@ async def case_detail(request: Request, case_id: CaseId, p: PageUser, conn: Conn
     t = i18n.translator(lang_of(request))
     return page(
         request, "cases/detail.html", p, d=d, c=d["case"],
-        forms=forms_for(p, d), officers=await officers_in_reach(conn, p),
+        forms=forms_for(p, d), officers=await case_officers(conn, p, d),
         pending_step=pending, can_decide_pending=pending is not None and may_decide(p, pending),
         commands={k.removeprefix("cases.cmd."): t(k) for k in i18n.MESSAGES
                   if k.startswith("cases.cmd.")},
         can_reprint=allowed(p.role, Action.HANDLE_CASES) and p.staff_id is not None,
     )  # fmt: skip
+
+
+async def case_officers(conn: Conn, p: Principal, d: dict[str, Any]) -> list[tuple[str, str]]:
+    """The forms' officers: the case team's staff, and the case's officers from elsewhere."""
+    picks = await officers_in_reach(conn, p, d["case"]["org_unit_id"])
+    known = {sid for sid, _ in picks}
+    return picks + [
+        (o["staff_id"], f"{o['name']} ({o['staff_id']})")
+        for o in d["officers"]
+        if o["staff_id"] not in known
+    ]
 
 
 def may_decide(p: Principal, step: dict[str, Any]) -> bool:
