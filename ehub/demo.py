@@ -3,6 +3,9 @@
 Embedded PostgreSQL (the server wheel from PyPI) + embedded MQTT broker (amqtt, MQTT 3.1.1) +
 the gateway + a simulated fleet around Shenzhen. Prints live counts per device type and how
 many devices are online; with ``--duration`` it stops by itself and prints a summary line.
+It runs cases too (``ehub.demo_cases``): an ordinary case carried to 结案, cases in progress
+with running deadlines, and on-the-spot decisions printed on the simulated printers; the hub's
+public ``/transparency/*`` endpoints serve their log while it runs.
 """
 
 from __future__ import annotations
@@ -18,18 +21,19 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from device_drivers.simulator.fleet import build_fleet
+from device_drivers.simulator.fleet import SimTerminal, build_fleet
 from device_drivers.simulator.runner import FleetRunner
+from ehub import demo_cases
 from ehub.demo_hub import ADMIN, DemoHub, start_hub
-from ehub.demo_people import People, seed_people
+from ehub.demo_people import HOME, People, seed_people
 from ehub.pgcluster import PgCluster, free_port
-from ehub.registry import register_fleet, register_jt808
+from ehub.registry import STREET_TEAMS, register_fleet, register_jt808
 from gateway.jt808_bridge import Bridge, Registry
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
@@ -181,6 +185,190 @@ def _print_people(people: People) -> None:
         )
 
 
+def _print_cases(cases: demo_cases.CaseDemo, password: str) -> None:
+    print(
+        f"demo: cases seeded: {len(cases.closed)} ordinary case(s) carried to 结案,"
+        f" {len(cases.in_progress)} in progress",
+        flush=True,
+    )
+    for case_id, what in cases.in_progress.items():
+        print(f"demo:   case {case_id}: {what}", flush=True)
+    for user, role, unit in cases.logins:
+        print(f"demo:   login {user:<12} / {password}  role={role} unit={unit}", flush=True)
+
+
+async def _on_spot(
+    conninfo: str, mqtt_url: str, fleet: list[Any], cases: demo_cases.CaseDemo, api_url: str
+) -> None:
+    """On-the-spot decisions (简易程序) on up to two terminals of the home team: a block of
+    numbers from the hub, the officer's tap (onspot's simulator function), printed on the
+    paired simulated printer, reported, filed by the hub worker."""
+    try:
+        from device_drivers.simulator.onspot import make_on_spot_decision
+    except ImportError as exc:
+        cases.refused.append(f"on the spot: the simulator cannot make a decision ({exc})")
+        return
+    from datetime import UTC, datetime
+
+    from device_drivers.mobile_terminal.onspot import OnSpotRefused
+    from schemas.documents.common import Officer
+
+    terminals = [d for d in fleet if isinstance(d, SimTerminal)]
+    home = [t for t in terminals if STREET_TEAMS.get(t.district) == cases.team] or terminals
+    # Wait for a terminal that signed in and paired its printer (the first ticks), and a
+    # moment more for a second one.
+    deadline, ready = time.monotonic() + 20, list[SimTerminal]()
+    while time.monotonic() < deadline:
+        ready = [t for t in home if t.signed_in and t.paired_printer][:2]
+        if len(ready) == 2:
+            break
+        if ready:
+            deadline = min(deadline, time.monotonic() + 1.0)
+        await asyncio.sleep(0.2)
+    if not ready:
+        cases.refused.append("on the spot: no terminal signed in with a paired printer")
+        return
+    sent = await demo_cases.allocate_blocks(
+        conninfo, mqtt_url, [t.device_id for t in ready], datetime.now(UTC), cases
+    )
+    badges = await asyncio.to_thread(_badges, conninfo, [t.officer_id for t in ready])
+    for t in ready:
+        if t.device_id not in sent:
+            continue
+        deadline = time.monotonic() + 15
+        while t.wallet.next_free() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # the block is a command: on its way over MQTT
+        mates = [o for o in badges if o[0] != t.officer_id][:1]
+        officers = [
+            Officer(name=name, certificate_no=badge)
+            for sid, name, badge in badges
+            if sid == t.officer_id
+        ] + [Officer(name=name, certificate_no=badge) for _sid, name, badge in mates]
+        try:
+            number = make_on_spot_decision(t, datetime.now(UTC), officers=officers)
+        except OnSpotRefused as exc:
+            cases.refused.append(f"on the spot on {t.device_id}: {exc}")
+            continue
+        cases.on_spot.append(number)
+        print(f"demo: on the spot: {t.device_id} printing decision {number}", flush=True)
+    # The hub files each once its terminal has reported it (printed, then reported).
+    deadline, filed = time.monotonic() + 30, 0
+    while time.monotonic() < deadline:
+        filed = await asyncio.to_thread(_filed_on_spot, conninfo)
+        if filed >= len(cases.on_spot):
+            break
+        await asyncio.sleep(0.3)
+    print(
+        f"demo: on the spot: {filed} decision(s) reported and filed (备案) by the hub", flush=True
+    )
+    links = await asyncio.to_thread(demo_cases.verify_links, conninfo, api_url, "on_spot_decision")
+    for url in links:
+        print(f"demo:   verify (public, no login): {url}", flush=True)
+
+
+def _badges(conninfo: str, staff_ids: list[str]) -> list[tuple[str, str, str]]:
+    """(staff id, name, certificate number) of the terminals' officers and their team mates."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT s.staff_id, s.name, s.badge_no FROM staff s"
+            " WHERE s.badge_no IS NOT NULL AND s.org_unit_id IN"
+            " (SELECT org_unit_id FROM staff WHERE staff_id = ANY(%s))"
+            " ORDER BY s.staff_id = ANY(%s) DESC, s.staff_id LIMIT 6",
+            (staff_ids, staff_ids),
+        ).fetchall()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+def _filed_on_spot(conninfo: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM cases WHERE procedure = 'simple'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _transparency(api: DemoHub, conninfo: str) -> int:
+    """The log as the public sees it: the latest signed checkpoint, verified with the public
+    key the hub serves; its size (after the sequencer has caught up with the cases)."""
+    import base64
+
+    import httpx
+
+    from hub.transparency.checkpoint import CheckpointError, verify
+
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM tlog_leaves) + (SELECT count(*) FROM tlog_queue)"
+        ).fetchone()
+    queued = int(row[0]) if row else 0  # every leaf appended so far, integrated or not
+    key = base64.b64decode(httpx.get(f"{api.url}/transparency/public-key").text)
+    size, note = 0, ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{api.url}/transparency/checkpoint")
+        if r.status_code == 200:
+            note = r.text
+            try:
+                size = verify(note, note.split("\n", 1)[0], key).size
+            except CheckpointError as exc:
+                print(f"demo: transparency checkpoint does not verify: {exc}", flush=True)
+                return 0
+            if size >= queued:
+                break
+        time.sleep(0.5)
+    print(
+        f"demo: transparency log: checkpoint of size {size} served at"
+        f" {api.url}/transparency/checkpoint, signature verified with /transparency/public-key",
+        flush=True,
+    )
+    if size:
+        print(f"demo: transparency log: {_outside_check(api.url, note, size)}", flush=True)
+    return size
+
+
+def _outside_check(base: str, note: str, size: int) -> str:
+    """What an outside verifier does with the public endpoints: every entry of the tree
+    (``/transparency/entries``) hashed into the checkpoint's root, and the last entry's
+    inclusion proof (``/transparency/proof/inclusion``) folded to it."""
+    import base64
+
+    import httpx
+
+    from hub.transparency import merkle
+    from hub.transparency.checkpoint import parse_checkpoint, parse_note
+
+    root = parse_checkpoint(parse_note(note)[0]).root
+    entries: list[bytes] = []
+    while len(entries) < size:
+        got = httpx.get(
+            f"{base}/transparency/entries", params={"start": len(entries), "end": size}
+        ).json()["entries"]
+        if not got:
+            break
+        entries += [base64.b64decode(e["entry"]) for e in got]
+    leaves = [merkle.leaf_hash(e) for e in entries]
+    proof = httpx.get(
+        f"{base}/transparency/proof/inclusion", params={"index": size - 1, "tree_size": size}
+    ).json()["hashes"]
+    included = merkle.verify_inclusion(
+        size - 1, size, leaves[-1], [base64.b64decode(h) for h in proof], root
+    )
+    whole = len(leaves) == size and merkle.root(leaves) == root
+    return (
+        f"{len(entries)} entries from /transparency/entries rebuild the checkpoint's root:"
+        f" {'yes' if whole else 'NO'}; the last entry's inclusion proof verifies:"
+        f" {'yes' if included else 'NO'}"
+    )
+
+
+def _verify_pages(api: DemoHub, conninfo: str) -> None:
+    """Open each decision's public /verify page (no login), as its QR code would: the page
+    says "verified" only when the document's inclusion proof checks against the checkpoint."""
+    import httpx
+
+    urls = demo_cases.verify_links(conninfo, api.url)
+    ok = sum('data-status="verified"' in httpx.get(u, timeout=10).text for u in urls)
+    print(f"demo: verify pages: {ok}/{len(urls)} decisions verified against the log", flush=True)
+
+
 def _log_to_file(path: Path) -> None:
     """Log lines go to ``path``, not between the live table's lines on the terminal."""
     handler = logging.FileHandler(path, encoding="utf-8")
@@ -286,6 +474,13 @@ def run_demo(
             flush=True,
         )
         _print_people(people)
+        # The cases belong to the team of the demo's supervisor login (Huaqiangbei, or the
+        # first team the fleet has when it has none there).
+        home = next((x.org_unit_id for x in people.logins if x.role == "supervisor"), HOME)
+        cases = demo_cases.seed_cases(cluster.url, home, people.password, id_key)
+        _print_cases(cases, people.password)
+        for url in demo_cases.verify_links(cluster.url, api.url):
+            print(f"demo:   verify (public, no login): {url}", flush=True)
         fleet_rate = rate if rate is not None else 2.0 * devices
         print(
             f"demo: gateway up; simulating {devices} devices at {fleet_rate:.0f} msg/s"
@@ -298,12 +493,19 @@ def run_demo(
             f"127.0.0.1:{jt808_port}; the other devices speak MQTT",
             flush=True,
         )
+        api_url = api.url
         runner = FleetRunner(
             fleet, "127.0.0.1", broker.port, fleet_rate, jt808=("127.0.0.1", jt808_port)
         )
         report = asyncio.run(
             _run_with_progress(
-                runner, gw, cluster.url, duration, broker_port=broker.port, jt808_port=jt808_port
+                runner,
+                gw,
+                cluster.url,
+                duration,
+                broker_port=broker.port,
+                jt808_port=jt808_port,
+                on_spot=lambda: _on_spot(cluster.url, mqtt_url, fleet, cases, api_url),
             )
         )
         gw.request_stop()
@@ -313,6 +515,11 @@ def run_demo(
         stored = sum(_stored(gw).values())
         online = sum(_online(cluster.url).values())
         print(f"demo: hub {_hub_summary(cluster.url)} {_api_summary(api)}", flush=True)
+        checkpoint_size = _transparency(api, cluster.url)
+        _verify_pages(api, cluster.url)
+        print(f"demo: cases {cases.line()} {demo_cases.alerts_line(cluster.url)}", flush=True)
+        for why in cases.refused[:5]:
+            print(f"demo:   refused: {why}", flush=True)
         api.stop()
         api = None
         print(
@@ -320,7 +527,8 @@ def run_demo(
             f"published={report.published} acked={report.acked} stored={stored} "
             f"duplicates={_counter(gw.metrics.duplicates)} "
             f"dead_letters={_counter(gw.metrics.dead_letters)} pending={report.pending} "
-            f"online_at_end={online}",
+            f"online_at_end={online} "
+            f"{demo_cases.summary(cluster.url, checkpoint_size)}",
             flush=True,
         )
         return 0 if report.pending == 0 else 1
@@ -351,6 +559,7 @@ async def _run_with_progress(
     *,
     broker_port: int,
     jt808_port: int,
+    on_spot: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> Any:
     async def progress() -> None:
         header = " | ".join(f"{t.value:>15}" for t in DeviceType)
@@ -378,8 +587,12 @@ async def _run_with_progress(
     )
     await asyncio.wait_for(bridge_ready.wait(), 15)
     task = asyncio.create_task(progress())
+    spot = asyncio.create_task(on_spot()) if on_spot else None
     try:
         report = await runner.run(duration, drain_timeout=30.0)
+        if spot is not None:  # its report went out with the drain; the hub files it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(spot), 20)
         # Trackers are answered once the broker has their fixes; give the gateway a moment
         # to store what is still on its way before the summary counts it.
         deadline = time.monotonic() + 15
@@ -387,7 +600,7 @@ async def _run_with_progress(
             await asyncio.sleep(0.1)
         return report
     finally:
-        for t in (task, bridge):
+        for t in (task, bridge, *([spot] if spot else [])):
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t

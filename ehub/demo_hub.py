@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 import time
@@ -31,8 +32,9 @@ class DemoHub:
 
 
 def start_hub(database_url: str, mqtt_url: str, id_key: str | None = None) -> DemoHub:
-    """Serve the API (with its alert and usage loops) on a free loopback port; ``id_key`` is the
-    national-ID hash key the demo's staff were registered with (fresh if none)."""
+    """Serve the API (with its alert, usage, deadline and transparency loops) on a free loopback
+    port; ``id_key`` is the national-ID hash key the demo's staff were registered with (fresh
+    if none)."""
     password = secrets.token_urlsafe(12)
     with psycopg.connect(database_url) as conn:
         conn.execute(
@@ -48,6 +50,11 @@ def start_hub(database_url: str, mqtt_url: str, id_key: str | None = None) -> De
         hub_id_hash_key=id_key or secrets.token_urlsafe(48),
         hub_alert_interval_s=10,
         hub_usage_interval_s=15,
+        # Cases: deadline alerts soon after the cases are seeded; the transparency log signs
+        # checkpoints with a fresh key (the public /transparency/* endpoints serve them).
+        hub_deadline_alert_interval_s=5,
+        hub_log_signing_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        hub_log_checkpoint_interval_s=2,
         # amqtt has no dynamic-security plugin: nothing to provision (the demo says its broker
         # is open when it starts).
         hub_broker_provisioning=False,

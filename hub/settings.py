@@ -73,6 +73,8 @@ class HubSettings(BaseSettings):
     # Alerts: where to POST each notification (None: no webhook), and how often to evaluate.
     hub_alert_webhook_url: str | None = None
     hub_alert_interval_s: float = Field(30, gt=0)
+    # Case deadline alerts (hub/deadline_alert_loop.py): how often the case timers are checked.
+    hub_deadline_alert_interval_s: float = Field(60, gt=0)
     # Usage rollup refresh (hub/usage_loop.py), when the hub runs its background jobs.
     hub_usage_interval_s: float = Field(60, gt=0)
     # The live index (hub/live): how often it catches up with device_latest for the live map's

@@ -18,6 +18,7 @@ from hub.api import problems, routes
 from hub.api.limits import BodyLimit
 from hub.api.revocations import Revocations
 from hub.broker.sync import run_broker_sync_loop
+from hub.deadline_alert_loop import run_deadline_alert_loop
 from hub.dispatch_loop import run_dispatch_loop
 from hub.geofence_loop import run_geofence_loop
 from hub.live.feed import LiveFeed
@@ -84,6 +85,9 @@ def create_app(settings: HubSettings, *, background: bool = False) -> FastAPI:
                 asyncio.create_task(run_live_loop(pool, live, settings.hub_live_interval_s, stop)),
                 asyncio.create_task(
                     run_alert_loop(pool, settings, app_broadcaster(app.state), stop)
+                ),
+                asyncio.create_task(
+                    run_deadline_alert_loop(pool, settings, app_broadcaster(app.state), stop)
                 ),
                 asyncio.create_task(run_usage_loop(pool, settings.hub_usage_interval_s, stop)),
                 asyncio.create_task(

@@ -45,6 +45,10 @@ class SystemAlertKind(StrEnum):
     TRANSPARENCY_LOG = "transparency_log"  # the stored log no longer extends its checkpoint
     # A body-cam file whose hash changed on the dock or differs from the camera's (issue 10 §6).
     EVIDENCE_INTEGRITY = "evidence_integrity"
+    # A case's running timer reached its warning day (warning) or passed its due day
+    # (critical); subject ``case/{case_id}/{code}[/{ref}]``, the case's team sees it. Unlike
+    # the others it resolves by itself when the timer stops (hub/services/cases/deadline_alerts).
+    CASE_DEADLINE = "case_deadline"
 
 
 class Severity(StrEnum):

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from hub.services.cases import deadline_alerts
 from hub.web.render import SHANGHAI
 
 NUM = r"([0-9.]+)"
@@ -63,6 +64,8 @@ ZH: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
             f"应于 {m[1]} 盘点（已过 {m[2]} 天）；上次盘点：{'从未' if m[3] == 'never' else m[3]}"
         ),
     ),
+    # A case timer (hub.services.cases.deadline_alerts writes and translates it).
+    (deadline_alerts.DETAIL_RE, deadline_alerts.detail_zh),
 ]
 
 

@@ -9,7 +9,7 @@ import sys
 
 def test_demo_runs_for_a_fixed_time_and_summarises():
     proc = subprocess.run(
-        [sys.executable, "-m", "ehub", "demo", "--devices", "12", "--duration", "6"],
+        [sys.executable, "-m", "ehub", "demo", "--devices", "12", "--duration", "8"],
         check=False,
         capture_output=True,
         text=True,
@@ -45,6 +45,32 @@ def test_demo_runs_for_a_fixed_time_and_summarises():
     last = [line for line in out.splitlines() if line.startswith("pub/sto")][-1]
     tracker_cell = last.split("|")[1]  # columns follow DeviceType: camera, tracker, ...
     assert int(tracker_cell.split("/")[1]) > 0, last
+    # Cases: the summary line ends with the case figures, each non-zero: the ordinary case
+    # carried to 结案, the cases in progress, at least one on-the-spot decision printed on a
+    # simulated printer and filed, their documents, and the log's signed checkpoint served by
+    # the hub's public /transparency/checkpoint while it ran.
+    done = re.search(
+        r"demo: done .* cases=(\d+) decisions=(\d+) documents=(\d+) transparency_size=(\d+)$",
+        out,
+        re.MULTILINE,
+    )
+    assert done, out
+    cases, decisions, documents, size = map(int, done.groups())
+    assert cases >= 6 and decisions >= 2 and documents > decisions and size >= documents, out
+    assert re.search(r"demo: cases ordinary_closed=1 in_progress=4 on_spot=[12] refused=0", out)
+    assert re.search(r"demo: on the spot: \S+ printing decision \S+", out), out
+    verified = re.search(r"demo: verify pages: (\d+)/(\d+) decisions verified", out)
+    assert verified and verified.group(1) == verified.group(2) == str(decisions), out
+    seen = re.search(r"demo: transparency log: checkpoint of size (\d+) served at", out)
+    assert seen and int(seen.group(1)) == size, out
+    # ...and an outside verifier's check of the public endpoints holds.
+    assert (
+        f"demo: transparency log: {size} entries from /transparency/entries rebuild the"
+        " checkpoint's root: yes; the last entry's inclusion proof verifies: yes"
+    ) in out, out
+    # ...and the hub's deadline-alert loop raised them: yellow ones and the red one.
+    alerts = re.search(r"deadline_alerts_yellow=(\d+) deadline_alerts_red=(\d+)", out)
+    assert alerts and int(alerts.group(1)) >= 2 and int(alerts.group(2)) >= 1, out
 
 
 def test_demo_stops_cleanly_on_sigterm():

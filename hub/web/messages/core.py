@@ -95,6 +95,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Transparency log no longer extends its checkpoint",
     ),
     "alert.evidence_integrity": ("执法记录文件校验值不符", "Body-cam file hash mismatch"),
+    "alert.case_deadline": ("案件期限", "Case deadline"),
     "alerts.system": ("系统", "System"),
     "alert.repeated_faults": ("反复故障", "Repeated faults"),
     "alert.left_zone": ("离开巡查区域", "Left the patrol zone"),
