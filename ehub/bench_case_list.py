@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import random
 import statistics
@@ -471,6 +472,9 @@ async def _service_figures(db: str, info: dict[str, Any], runs: int) -> dict[str
 def _http_figures(db: str, info: dict[str, Any], runs: int) -> dict[str, list[float]] | None:
     """The same reads over the API (in process), if the read routes are registered."""
     from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    # One line per timed request would bury the figures.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     from hub.api.app import create_app  # noqa: PLC0415
     from hub.settings import HubSettings  # noqa: PLC0415

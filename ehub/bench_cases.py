@@ -13,7 +13,10 @@
   (the same queries) without hashing.
 
 Medians and p95 in milliseconds; every figure says PASS or MISS against the issue's target.
-The case-list figures (issue 10 §11) are added by the case workflow.
+The case-list and detail figures at 1,000,000 cases (``ehub.bench_case_list``, options
+``--list-*``) and the on-the-spot decision, tap to printed over a 20-byte BLE link
+(``ehub.bench_onspot``, options ``--onspot-*``) run first; ``--only log|list|onspot`` picks
+groups.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ehub import bench_case_list, bench_onspot
 from hub.transparency import merkle, store
 from hub.transparency.checkpoint import Signer
 from hub.transparency.entries import canonical, evidence_added
@@ -79,6 +83,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verify-leaves", type=int, default=1_000_000)
     p.add_argument("--proofs", type=int, default=300, help="proofs per figure")
     p.add_argument("--database-url", default=os.environ.get("EHUB_TEST_DATABASE_URL"))
+    p.add_argument(
+        "--only",
+        choices=("log", "list", "onspot"),
+        action="append",
+        help="run only these groups of figures (repeatable; default: all three)",
+    )
+    bench_case_list.add_arguments(p)
+    bench_onspot.add_arguments(p)
 
 
 def _say(msg: str) -> None:
@@ -464,6 +476,22 @@ def main(args: argparse.Namespace) -> int:
     if not admin:
         _say("bench: needs --database-url or EHUB_TEST_DATABASE_URL (source .services/env)")
         return 2
+    groups = set(args.only or ("log", "list", "onspot"))
+    all_ok = True
+    if "list" in groups:
+        _say("bench cases (case list and detail at a district's scale):")
+        all_ok &= bench_case_list.case_list_figures(admin, args)
+    if "onspot" in groups:
+        _say("bench cases (on the spot, tap to printed):")
+        all_ok &= bench_onspot.onspot_figures(
+            args.onspot_runs, args.onspot_mtu, args.onspot_chunk_interval
+        ).ok
+    if "log" in groups:
+        all_ok &= _log_figures(admin, args)
+    return 0 if all_ok else 1
+
+
+def _log_figures(admin: str, args: argparse.Namespace) -> bool:
     signer = Signer.from_seed(ORIGIN, base64.b64encode(hashlib.sha256(b"bench").digest()).decode())
     _say(f"bench cases (transparency log): {os.cpu_count()} cores")
     all_ok = True
@@ -514,4 +542,4 @@ def main(args: argparse.Namespace) -> int:
                 )
         finally:
             _drop(admin, db)
-    return 0 if all_ok else 1
+    return all_ok

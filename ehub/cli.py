@@ -362,7 +362,10 @@ MORE_BENCHES = {
     "livemap": ("ehub.bench_livemap", "live map fan-out: browsers' streams at 2,000 updates/s"),
     "tracks": ("ehub.bench_tracks", "one vehicle's 24 h track: service and API, with baselines"),
     "dispatch": ("ehub.bench_dispatch", "nearest available unit among 10,000 moving units"),
-    "cases": ("ehub.bench_cases", "transparency log: appends, proofs at 10M leaves, verify"),
+    "cases": (
+        "ehub.bench_cases",
+        "cases: list/detail at 1M cases, on-the-spot tap to printed, log appends/proofs/verify",
+    ),
     "poison": ("ehub.bench_poison", "a batch with rows the database refuses: bisect vs one by one"),
 }
 
