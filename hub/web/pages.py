@@ -151,7 +151,7 @@ async def alerts_inbox(
         page_size=PAGE,
         kinds=[k.value for k in AlertKind],
         tickets=await ticket_service.for_alerts(conn, p, rows),
-        config=script_json({"messages": messages(request, "alerts.", "common.")}),
+        config=script_json({"messages": messages(request, "alerts.", "alert.", "common.")}),
     )
 
 

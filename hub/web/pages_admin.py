@@ -130,6 +130,13 @@ async def change_account(
 
 
 # ---------------------------------------------------------------------- audit log ------
+def action_name(t: Any, code: str) -> str:
+    """An audit action's display name in the page's language (``hub.web.messages.audit_actions``);
+    a code without one shows as itself rather than as a message key."""
+    key = f"audit_action.{code}"
+    return t(key) if key in i18n.MESSAGES else code
+
+
 def _local_time(text: str) -> datetime | None:
     """A time typed in Beijing time (``datetime-local``: 2026-12-01T08:00); '' is none."""
     if not text.strip():
@@ -173,6 +180,7 @@ async def audit_page(
     total = 0
     try:
         total, rows = await audit_log.listing(conn, p, filters, PAGE, offset)
+        rows = [r | {"action_name": action_name(t, r["action"])} for r in rows]
     except HubError as exc:
         if exc.status == 403:
             return refused(request, p, exc, "audit.empty")
@@ -244,7 +252,8 @@ async def audit_export(
             zip(
                 heads,
                 [
-                    r["id"], r["at"], r["actor"], r["action"], r["entity"], r["entity_id"],
+                    r["id"], r["at"], r["actor"], action_name(t, r["action"]),
+                    r["entity"], r["entity_id"],
                     units.get(r["org_unit_id"], r["org_unit_id"]) if r["org_unit_id"] else "",
                     r["before"], r["after"],
                 ],

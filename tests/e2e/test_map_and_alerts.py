@@ -4,11 +4,13 @@ an alert that arrives live (another user sees the acknowledgement without reload
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from playwright.sync_api import Page, expect
+from psycopg.types.json import Jsonb
 
 from tests.e2e.conftest import screenshot
 from tests.factories.telemetry import Telemetry
@@ -17,6 +19,7 @@ from tests.helpers import RunningHub
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 SEEN = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def position(page: Page, device_id: str) -> list[float] | None:
@@ -154,3 +157,39 @@ def test_a_role_without_tracks_is_told_positions_are_hidden(
     other = login(hub, "a-dispatcher", "zh-CN", "/map")
     expect(other.locator("path.dev-cam-a1")).to_have_count(1)
     expect(other.locator("#map-hidden")).to_be_hidden()
+
+
+def test_a_system_alert_is_announced_by_its_kind_and_case(
+    start_hub: Callable[..., RunningHub], login: Callable[..., Page], db_url: str
+) -> None:
+    """A case deadline alert has no device: the live announcement names its kind and the case
+    (it said "New alert: null" before)."""
+    hub = start_hub(hub_deadline_alert_interval_s=1)
+    page = login(hub, "a-maintenance", "zh-CN", "/alerts")
+    expect(page.locator("#live-state")).to_have_text("已连接")
+    today = datetime.now(SHANGHAI).date()
+    now = datetime.now(UTC)
+    with psycopg.connect(db_url) as conn:
+        # A filed case of team A whose decision timer is in its warning days (as casecore's
+        # store writes them; only what the deadline alerts read matters here).
+        conn.execute(
+            "INSERT INTO case_parties (id, party_type, name, created_by)"
+            " VALUES ('p-e2e', 'citizen', '张三', 'test')"
+        )
+        conn.execute(
+            "INSERT INTO cases (id, number, legal_subject, procedure, state, org_unit_id,"
+            " matter_code, catalog_version, party_id, source, act_date, discovered_on,"
+            " opened_by, opened_at, updated_at, snapshot)"
+            " VALUES ('c-e2e', NULL, 'futian-cg', 'ordinary', 'filed', 'team-a', 'ROAD-01', 1,"
+            " 'p-e2e', 'patrol', %s, %s, 'a-officer', %s, %s, %s)",
+            (today, today, now, now, Jsonb({})),
+        )
+        conn.execute(
+            "INSERT INTO case_timers (case_id, code, ref, started_on, due_on, warn_on, unit,"
+            " length, provisional) VALUES ('c-e2e', 'decision', '', %s, %s, %s, 'calendar',"
+            " 90, false)",
+            (today - timedelta(days=80), today + timedelta(days=8), today - timedelta(days=1)),
+        )
+    announce = page.locator("#announce")
+    expect(announce).to_contain_text("新告警: 案件期限 案件 c-e2e", timeout=15_000)
+    expect(announce).not_to_contain_text("null")

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.alert_loop import run_alert_loop, run_cycle
 from hub.api.app import create_app
-from hub.domain.alerts import Notification
+from hub.domain.alerts import Notification, SystemAlertKind
 from hub.notify import (
     AiomqttPublisher,
     AlertBroadcaster,
@@ -319,6 +319,44 @@ def test_listing_filters_pages_and_exports(api):
     assert rows[0][0].startswith("# exported by fd-equipment_manager")
     assert rows[1][:2] == ["id", "device_id"] and rows[2][1] == "cam-b1"
     assert client.get("/api/v1/alerts.xlsx", headers=district).status_code == 200
+
+
+def test_the_kind_filter_takes_system_alert_kinds(api):
+    """A system alert (no device) is filtered for by its kind, in the list and the export; the
+    other system kinds and the device alerts stay out."""
+    client, db_url = api
+    now = datetime.now(UTC)
+    sick_fleet(db_url, now)
+    evaluate(db_url, now)
+
+    async def raise_each() -> None:
+        async with await psycopg.AsyncConnection.connect(db_url) as conn:
+            for k in SystemAlertKind:
+                await alerts.raise_system_alert(conn, f"subject-{k.value}", k, "why", now=now)
+
+    asyncio.run(raise_each())
+    city = auth(client, "city-admin")
+    everything = client.get("/api/v1/alerts?limit=500", headers=city).json()["items"]
+    assert {a["kind"] for a in everything} >= {k.value for k in SystemAlertKind} | {"temperature"}
+    for k in SystemAlertKind:
+        r = client.get(f"/api/v1/alerts?kind={k.value}", headers=city)
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        assert [(a["kind"], a["subject"], a["device_id"]) for a in items] == [
+            (k.value, f"subject-{k.value}", None)
+        ]
+        rows = list(
+            csv.reader(
+                io.StringIO(
+                    client.get(f"/api/v1/alerts.csv?kind={k.value}", headers=city).content.decode(
+                        "utf-8-sig"
+                    )
+                )
+            )
+        )
+        assert len(rows) == 2 + 1 and rows[1][0] == "id" and rows[2][0] == str(items[0]["id"])
+    device = client.get("/api/v1/alerts?kind=temperature", headers=city).json()["items"]
+    assert [a["device_id"] for a in device] == ["cam-b1"]
 
 
 @pytest.mark.parametrize(

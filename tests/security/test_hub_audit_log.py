@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
-from tests.factories.hub import bearer
+from tests.factories.hub import PASSWORD, bearer
 from tests.helpers import query
 from tests.security._hub import hub_client
 
@@ -162,3 +162,33 @@ def test_the_audit_export_is_stamped_formula_safe_scoped_and_audited(
             c for s in book.worksheets for row in s.iter_rows() for c in row if c.data_type == "f"
         ]
     assert '\'=HYPERLINK("http://x.invalid")' in cells
+
+
+@pytest.mark.parametrize(("lang", "name"), [("zh-CN", "修改设备"), ("en", "Device updated")])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_audit_page_and_its_exports_name_actions_in_the_pages_language(
+    client: TestClient, lang: str, name: str, fmt: str
+) -> None:
+    """Issue 14: the page and the page's exports show an action's display name, not its code
+    (a code without a name, as the planted ``staff.status``, shows as itself)."""
+    r = client.post(
+        "/login", data={"username": "city-admin", "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    client.cookies.set("ehub_lang", lang)
+    page = client.get("/audit", params={"action": "device.update"})
+    assert page.status_code == 200
+    assert page.text.count(f'title="device.update">{name}</td>') == 9
+    assert "<code>device.update</code>" not in page.text
+    other = client.get("/audit", params={"action": "staff.status"}).text
+    assert other.count('title="staff.status">staff.status</td>') == 4
+    r = client.get(f"/audit.{fmt}", params={"action": "device.update"})
+    assert r.status_code == 200, r.text
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+        assert sheet is not None
+        rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert len(rows) == 2 + 9
+    assert {row[3] for row in rows[2:]} == {name}

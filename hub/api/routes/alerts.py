@@ -16,7 +16,7 @@ from hub.api import revocations
 from hub.api.deps import Conn, CurrentUser, SettingsDep, caller_token, principal, still_valid
 from hub.api.export import tabular
 from hub.api.revocations import Revoked
-from hub.domain.alerts import AlertKind, Notification, Severity
+from hub.domain.alerts import AlertKind, Notification, Severity, SystemAlertKind
 from hub.domain.principal import Principal
 from hub.domain.roles import Action
 from hub.notify import app_broadcaster
@@ -28,6 +28,9 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 UnitId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 StateFilter = Literal["open", "active", "acked", "resolved"]
+# The ``kind`` filter: a device rule's kind or a system alert's (transparency log, evidence
+# integrity, case deadline), which have no device and are raised outside the device rules.
+AnyKind = AlertKind | SystemAlertKind
 HEARTBEAT_S = 15.0
 RECHECK_S = 60.0  # a stream re-checks its token and account this often
 
@@ -87,7 +90,7 @@ class RuleSet(BaseModel):
 
 def _filters(
     state: StateFilter | None,
-    kind: AlertKind | None,
+    kind: AnyKind | None,
     severity: Severity | None,
     device_id: str | None,
     org_unit_id: str | None,
@@ -106,7 +109,7 @@ async def list_alerts(
     p: CurrentUser,
     conn: Conn,
     state: StateFilter | None = None,
-    kind: AlertKind | None = None,
+    kind: AnyKind | None = None,
     severity: Severity | None = None,
     device_id: DeviceId | None = None,
     org_unit_id: UnitId | None = None,
@@ -127,7 +130,7 @@ async def export_alerts(
     conn: Conn,
     fmt: Literal["csv", "xlsx"],
     state: StateFilter | None = None,
-    kind: AlertKind | None = None,
+    kind: AnyKind | None = None,
     severity: Severity | None = None,
     device_id: DeviceId | None = None,
     org_unit_id: UnitId | None = None,

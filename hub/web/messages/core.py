@@ -83,6 +83,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alerts.resolved_by": ("已由 {who} 处理", "Resolved by {who}"),
     "alerts.empty": ("没有待处理的告警", "No open alerts"),
     "alerts.new": ("新告警", "New alert"),
+    "alerts.case": ("案件 {id}", "Case {id}"),
     "alert.offline_while_assigned": ("领用中离线", "Offline while checked out"),
     "alert.stale_fix": ("定位长时间未更新", "No fresh GNSS fix"),
     "alert.low_battery": ("电量低", "Low battery"),

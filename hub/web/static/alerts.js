@@ -21,11 +21,22 @@
     document.getElementById("alerts-empty")?.remove();
   }
 
+  // What an alert is about: its device; a system alert has none (device_id null) but a
+  // subject, which for a case deadline is case/{case_id}/{timer}: then the case.
+  function about(n) {
+    if (n.device_id) return n.device_id;
+    const subject = n.subject || "";
+    if (subject.startsWith("case/")) {
+      return (msgs["alerts.case"] || "Case {id}").replace("{id}", subject.split("/")[1]);
+    }
+    return subject;
+  }
+
   ehub.stream("/api/v1/alerts/stream", {
     alert: (n) => {
       refreshRow(n.alert_id, n.event).catch(() => {});
       if (n.event === "opened" || n.event === "escalated") {
-        ehub.announce((msgs["alerts.new"] || "New alert") + ": " + n.device_id + " " + (n.detail || ""));
+        ehub.announce((msgs["alerts.new"] || "New alert") + ": " + [msgs["alert." + n.kind] || n.kind, about(n), n.detail].filter(Boolean).join(" "));
       }
     },
   }, document.getElementById("live-state"), msgs);
