@@ -193,3 +193,7 @@ def test_a_system_alert_is_announced_by_its_kind_and_case(
     announce = page.locator("#announce")
     expect(announce).to_contain_text("新告警: 案件期限 案件 c-e2e", timeout=15_000)
     expect(announce).not_to_contain_text("null")
+    # The detail is said in Chinese, as the row says it (issue 14 §3), not the rule's English.
+    expect(announce).to_contain_text("（北京时间）")
+    for english in ("timer", "days left", "Asia/Shanghai"):
+        expect(announce).not_to_contain_text(english)
