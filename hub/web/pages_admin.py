@@ -137,6 +137,13 @@ def action_name(t: Any, code: str) -> str:
     return t(key) if key in i18n.MESSAGES else code
 
 
+def entity_name(t: Any, code: str) -> str:
+    """An audit entity type's display name in the page's language
+    (``hub.web.messages.audit_entities``); a code without one shows as itself."""
+    key = f"audit_entity.{code}"
+    return t(key) if key in i18n.MESSAGES else code
+
+
 def _local_time(text: str) -> datetime | None:
     """A time typed in Beijing time (``datetime-local``: 2026-12-01T08:00); '' is none."""
     if not text.strip():
@@ -180,7 +187,14 @@ async def audit_page(
     total = 0
     try:
         total, rows = await audit_log.listing(conn, p, filters, PAGE, offset)
-        rows = [r | {"action_name": action_name(t, r["action"])} for r in rows]
+        rows = [
+            r
+            | {
+                "action_name": action_name(t, r["action"]),
+                "entity_name": entity_name(t, r["entity"]),
+            }
+            for r in rows
+        ]
     except HubError as exc:
         if exc.status == 403:
             return refused(request, p, exc, "audit.empty")
@@ -253,7 +267,7 @@ async def audit_export(
                 heads,
                 [
                     r["id"], r["at"], r["actor"], action_name(t, r["action"]),
-                    r["entity"], r["entity_id"],
+                    entity_name(t, r["entity"]), r["entity_id"],
                     units.get(r["org_unit_id"], r["org_unit_id"]) if r["org_unit_id"] else "",
                     r["before"], r["after"],
                 ],

@@ -105,6 +105,7 @@ def test_a_legal_reviewer_filters_pages_and_exports_the_audit_log(
     expect(page.locator("#audit-count")).to_have_text("共 60 条记录")  # team B's is out of reach
     expect(page.locator("#audit tbody tr")).to_have_count(50)
     expect(page.locator("#audit tbody tr td").nth(2)).to_have_text("修改设备")
+    expect(page.locator("#audit tbody tr td").nth(3)).to_have_text("设备")  # not the code device
     page.click("#audit-next")
     expect(page.locator("#audit tbody tr")).to_have_count(10)
 
@@ -125,7 +126,7 @@ def test_a_legal_reviewer_filters_pages_and_exports_the_audit_log(
     assert rows[0][0].startswith("# exported by a-legal_reviewer")
     # The page's export names its columns in the page's language (the API's keeps field names).
     assert rows[1][:6] == ["记录号", "时间（北京时间）", "操作人", "操作", "对象类型", "对象编号"]
-    assert len(rows) == 2 + 10 and {r[4] for r in rows[2:]} == {"device"}
+    assert len(rows) == 2 + 10 and {r[4] for r in rows[2:]} == {"设备"}
     assert {r[3] for r in rows[2:]} == {"修改设备"}  # the action's name, not device.update
     assert {r[5] for r in rows[2:]} == {"cam-a1"}
     assert query(
